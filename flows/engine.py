@@ -1,0 +1,169 @@
+"""The interpreter: one `step` per inbound event, from the current node until a node waits or the flow ends.
+
+`step` is pure with respect to its inputs: it copies the state, asks `services` for anything external and
+returns what to send, what to store and which effects to perform. Problems caused by flow content (a
+runaway loop, a node failing) come back as `StepResult.error` and a trace entry, never as an exception.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flows.compiler import Flow
+from flows.nodes.base import Node, Result, Runtime
+from flows.services import Services
+from flows.state import HISTORY_LIMIT, new_state, upgrade_state
+from flows.turn import Effect, OutboundMessage, StepResult, TurnEvent
+
+__all__ = ["MAX_STEPS", "StepResult", "TurnEvent", "step"]
+
+MAX_STEPS = 200
+
+
+def _note(text: str) -> dict[str, Any]:
+    return {"node_id": None, "type": "engine", "port": None, "vars_changed": {}, "warnings": [text]}
+
+
+def _entry(flow: Flow, event: TurnEvent) -> tuple[str | None, str]:
+    """The trigger a new run starts at: the first one matching the event, else the first one."""
+    for trigger_id in flow.triggers:
+        ok, reason = flow.nodes[trigger_id].matches(event)  # type: ignore[attr-defined]
+        if ok:
+            return trigger_id, reason
+    if not flow.triggers:
+        return None, "flow has no trigger"
+    return flow.triggers[0], "no trigger filter matched; started at the first trigger"
+
+
+def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **state,
+        "vars": dict(state["vars"]),
+        "retries": dict(state["retries"]),
+        "history": list(state["history"]),
+    }
+
+
+def _run(node: Node, rt: Runtime, resume: bool) -> Result:
+    rt.warnings = []
+    return node.resume(rt) if resume else node.run(rt)
+
+
+def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: Services) -> StepResult:
+    """Advance one conversation by one event and return what to send, store and do."""
+    try:
+        st = _copy_state(upgrade_state(state))
+    except ValueError as exc:
+        return StepResult([], new_state(), [], [_note(str(exc))], False, str(exc))
+    trace: list[dict[str, Any]] = []
+    if st["paused"]:
+        trace.append(_note("conversation is handed off to a human; the bot stays silent"))
+        return StepResult([], st, [], trace, False)
+    waiting = st["waiting"]
+    if event.kind == "timeout":
+        token = event.meta.get("token")
+        if not waiting or not waiting.get("token") or waiting["token"] != token:
+            trace.append(_note(f"stale follow-up timeout (token {token!r}) ignored"))
+            return StepResult([], st, [], trace, st["finished"])
+    if st["flow"] and st["flow"] != flow.fingerprint:
+        trace.append(_note("state was saved by a different flow version; continuing on this one"))
+    st["flow"] = flow.fingerprint
+    st["turn"] += 1
+    start_note: str | None = None
+    resume = bool(waiting) and waiting.get("node") in flow.nodes
+    if waiting and not resume:
+        trace.append(_note(f"waiting node {waiting.get('node')!r} is not in this flow; starting over"))
+    if resume:
+        node = flow.nodes[waiting["node"]]
+    else:
+        if st["finished"] or waiting:
+            st.update(vars={}, retries={}, finished=False)
+        entry, reason = _entry(flow, event)
+        if entry is None:
+            return StepResult([], st, [], [_note(reason)], True, reason)
+        node = flow.nodes[entry]
+        start_note = f"started here: {reason}"
+    st["waiting"] = None
+    rt = Runtime(
+        services,
+        event,
+        st["vars"],
+        st["retries"],
+        st["history"],
+        st["turn"],
+        waiting.get("token") if waiting else None,
+    )
+    outbound: list[OutboundMessage] = []
+    effects: list[Effect] = []
+    error: str | None = None
+    finished = False
+    steps = 0
+    while True:
+        steps += 1
+        try:
+            result = _run(node, rt, resume)
+        except Exception as exc:  # a node bug must not kill the worker or lose the turn
+            error = f"node '{node.id}' ({node.type}) failed: {type(exc).__name__}: {exc}"
+            trace.append({**_note(error), "node_id": node.id, "type": node.type})
+            finished = True
+            break
+        resume = False
+        changed = {}
+        for key, value in result.set_vars.items():
+            if rt.vars.get(key, _UNSET) != value:
+                changed[key] = value
+            rt.vars[key] = value
+        entry_trace: dict[str, Any] = {
+            "node_id": node.id,
+            "type": node.type,
+            "port": result.port,
+            "vars_changed": changed,
+            "warnings": rt.warnings + result.warnings,
+        }
+        if start_note:
+            entry_trace["note"], start_note = start_note, None
+        if result.wait:
+            entry_trace["waiting"] = True
+        if result.prompt is not None:
+            entry_trace["prompt"] = result.prompt
+        trace.append(entry_trace)
+        outbound.extend(result.replies)
+        effects.extend(result.effects)
+        st["node"] = node.id
+        if result.pause:
+            st["paused"] = True
+            break
+        if result.wait:
+            st["waiting"] = {"node": node.id, "token": result.wait_token}
+            break
+        next_id = result.jump or (flow.target(node.id, result.port) if result.port else None)
+        if result.finish or next_id is None:
+            finished = True
+            break
+        if steps >= MAX_STEPS:
+            error = (
+                f"stopped after {MAX_STEPS} steps without waiting for the customer (a loop?); "
+                f"last node '{node.id}'"
+            )
+            trace.append(_note(error))
+            finished = True
+            break
+        node = flow.nodes[next_id]
+    st["finished"] = finished
+    _remember(st, event, outbound)
+    return StepResult(outbound, st, effects, trace, finished, error)
+
+
+_UNSET = object()
+
+
+def _remember(st: dict[str, Any], event: TurnEvent, outbound: list[OutboundMessage]) -> None:
+    """Append this turn to the rolling history window (used as LLM context)."""
+    history = st["history"]
+    if event.kind != "timeout" and event.text:
+        history.append({"role": "user", "text": event.text})
+    for message in outbound:
+        if message.kind != "comment_reply" and message.text:
+            history.append({"role": "assistant", "text": message.text})
+    if len(history) > HISTORY_LIMIT:
+        del history[: len(history) - HISTORY_LIMIT]

@@ -1,0 +1,130 @@
+"""`ask`: ask a question, wait for the answer, validate it and store it in a variable."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
+from flows.registry import register
+from flows.turn import OutboundMessage
+from flows.validators import KINDS, check
+
+VARIABLE = validate.Regexp(r"^[A-Za-z_]\w*$", error="must be a variable name (letters, digits, _)")
+
+
+class AskSchema(DataSchema):
+    text = fields.String(load_default="", validate=validate.Length(max=4000))
+    variable = fields.String(required=True, validate=VARIABLE)
+    validate_ = fields.String(
+        data_key="validate", attribute="validate", load_default="text", validate=validate.OneOf(KINDS)
+    )
+    choices = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    pattern = fields.String(load_default="")
+    region = fields.String(load_default="", validate=validate.Length(max=2))
+    max_retries = fields.Integer(load_default=2, validate=validate.Range(min=0, max=10))
+    retry_text = fields.String(load_default="")
+    buttons = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+
+    @validates_schema
+    def _check(self, data: dict, **_: object) -> None:
+        if data.get("validate") == "choice" and not data.get("choices"):
+            raise ValidationError("choice validation needs at least one choice", "choices")
+        if data.get("validate") == "regex":
+            if not data.get("pattern"):
+                raise ValidationError("regex validation needs a pattern", "pattern")
+            try:
+                re.compile(data["pattern"])
+            except re.error as exc:
+                raise ValidationError(f"invalid regular expression: {exc}", "pattern") from exc
+
+
+@register
+class Ask(Node):
+    """Waits for the user's reply. Invalid answers are re-asked `max_retries` times, then `failed`.
+
+    An empty question just waits for the next message (useful to loop a FAQ/LLM conversation).
+    """
+
+    type = "ask"
+    label = "Ask"
+    description = "Ask a question, validate the answer (phone, email, ...) and save it in a variable."
+    category = "messages"
+    ports = ("ok", "failed")
+    waits = True
+    schema = AskSchema
+    fields = [
+        spec("text", "Question", "textarea", help="Leave empty to just wait for the next message."),
+        spec("variable", "Save answer as", "text", required=True, help="e.g. phone"),
+        spec("validate", "Validate as", "select", default="text", choices=list(KINDS)),
+        spec(
+            "choices", "Choices", "list", default=[], help="For 'choice': allowed answers (shown as buttons)."
+        ),
+        spec(
+            "pattern", "Regex pattern", "text", default="", help="For 'regex': the whole answer must match."
+        ),
+        spec(
+            "region",
+            "Default phone region",
+            "text",
+            default="",
+            help="Two-letter country code for numbers without +, e.g. RU or US.",
+        ),
+        spec("max_retries", "Re-ask times", "number", default=2),
+        spec(
+            "retry_text",
+            "Re-ask text",
+            "textarea",
+            default="",
+            help="Empty uses the built-in text in the tenant's language.",
+        ),
+        spec("buttons", "Quick-reply buttons", "list", default=[]),
+    ]
+
+    __slots__ = ("_pattern",)
+
+    def setup(self) -> None:
+        pattern = self.data.get("pattern")
+        self._pattern = re.compile(pattern) if pattern and self.data.get("validate") == "regex" else None
+
+    def writes(self) -> set[str]:
+        return {self.data["variable"]}
+
+    def _question(self, rt: Runtime, text: str) -> OutboundMessage:
+        buttons = list(self.data.get("buttons") or ())
+        if not buttons and self.data.get("validate") == "choice":
+            buttons = list(self.data["choices"])
+        return OutboundMessage(text, [rt.render(b) for b in buttons])
+
+    def run(self, rt: Runtime) -> Result:
+        rt.retries.pop(self.id, None)
+        text = self.data.get("text") or ""
+        replies = [self._question(rt, rt.render(text))] if text else []
+        return Result(replies=replies, wait=True)
+
+    def resume(self, rt: Runtime) -> Result:
+        kind = self.data.get("validate", "text")
+        region = self.data.get("region") or rt.services.context.phone_region
+        ok, value = check(
+            kind, rt.event.text, choices=self.data.get("choices", ()), pattern=self._pattern, region=region
+        )
+        if ok:
+            rt.retries.pop(self.id, None)
+            return Result(port="ok", set_vars={self.data["variable"]: value})
+        tries = rt.retries.get(self.id, 0) + 1
+        if tries > self.data.get("max_retries", 2):
+            rt.retries.pop(self.id, None)
+            return Result(port="failed", warnings=[f"answer invalid as {kind}; retries exhausted"])
+        rt.retries[self.id] = tries
+        custom = self.data.get("retry_text")
+        text = (
+            rt.render(custom)
+            if custom
+            else rt.text(f"reask.{kind}", choices=", ".join(self.data.get("choices", ())))
+        )
+        return Result(
+            replies=[self._question(rt, text)],
+            wait=True,
+            warnings=[f"answer invalid as {kind}; re-asked ({tries}/{self.data.get('max_retries', 2)})"],
+        )

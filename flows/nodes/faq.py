@@ -1,0 +1,65 @@
+"""`faq`: answer from the tenant's FAQ by similarity (no LLM needed)."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from flows import faq
+from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
+from flows.registry import register
+from flows.text_limits import fit_for_channel
+from flows.turn import OutboundMessage
+
+
+class FaqSchema(DataSchema):
+    query = fields.String(load_default="", validate=validate.Length(max=2000))
+    threshold = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
+    reply = fields.Boolean(load_default=True)
+    variable = fields.String(load_default="", validate=validate.Regexp(r"^([A-Za-z_]\w*)?$"))
+
+
+@register
+class Faq(Node):
+    """Looks the message up in the FAQ; `answered` sends the answer, `no_match` lets the flow decide."""
+
+    type = "faq"
+    label = "FAQ answer"
+    description = "Answer from the business FAQ when a question matches closely enough."
+    category = "ai"
+    ports = ("answered", "no_match")
+    schema = FaqSchema
+    fields = [
+        spec(
+            "query",
+            "Question to look up",
+            "text",
+            default="",
+            help="Empty means the customer's last message.",
+        ),
+        spec(
+            "threshold",
+            "Match threshold (0-100)",
+            "number",
+            default=None,
+            help="Empty uses the built-in threshold.",
+        ),
+        spec("reply", "Send the answer", "bool", default=True),
+        spec("variable", "Save answer as", "text", default="", help="Optional variable for the answer."),
+    ]
+
+    def writes(self) -> set[str]:
+        return {self.data["variable"]} if self.data.get("variable") else set()
+
+    def run(self, rt: Runtime) -> Result:
+        query = rt.render(self.data["query"]) if self.data.get("query") else rt.event.text
+        hit = faq.best_answer(query, rt.services.faq_entries(), self.data.get("threshold"))
+        if hit is None:
+            return Result(port="no_match")
+        entry, score = hit
+        answer = str(entry.get("a") or "")
+        out = Result(port="answered", warnings=[f"FAQ matched '{entry.get('q', '')}' (score {score:.0f})"])
+        if self.data.get("variable"):
+            out.set_vars[self.data["variable"]] = answer
+        if self.data.get("reply", True):
+            out.replies.append(OutboundMessage(fit_for_channel(answer, rt.channel)))
+        return out

@@ -1,0 +1,177 @@
+"""`llm`: a reply written by the tenant's LLM from prompt layers + this node's prompt + history.
+
+Optionally extracts structured fields (name, phone...) validated exactly like `ask`. Without a provider
+(offline mode) or when the call fails, it answers from the FAQ, the tenant's fallback text or a system
+"a manager will reply soon" text, and leaves through `fallback` so the scenario can hand off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates
+
+from flows import faq
+from flows.nodes.ask import VARIABLE
+from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
+from flows.registry import register
+from flows.text_limits import fit_for_channel
+from flows.turn import Effect, OutboundMessage
+from flows.validators import KINDS, check
+
+EXTRACT_KINDS = [k for k in KINDS if k != "regex"]
+
+
+class ExtractSchema(DataSchema):
+    variable = fields.String(required=True, validate=VARIABLE)
+    validate_ = fields.String(
+        data_key="validate", attribute="validate", load_default="text", validate=validate.OneOf(EXTRACT_KINDS)
+    )
+    description = fields.String(load_default="")
+    choices = fields.List(fields.String(), load_default=list)
+
+
+class LLMSchema(DataSchema):
+    prompt = fields.String(load_default="", validate=validate.Length(max=8000))
+    max_tokens = fields.Integer(load_default=400, validate=validate.Range(min=16, max=4000))
+    use_faq = fields.Boolean(load_default=True)
+    extract = fields.List(fields.Nested(ExtractSchema), load_default=list)
+    context_tokens = fields.Integer(load_default=3000, validate=validate.Range(min=200, max=32000))
+
+    @validates("extract")
+    def _unique(self, value: list, **_: object) -> None:
+        names = [e["variable"] for e in value]
+        if len(names) != len(set(names)) or "reply" in names:
+            raise ValidationError("extracted variables must be unique and not named 'reply'")
+
+
+def response_schema(extract: list[dict[str, Any]]) -> dict[str, Any]:
+    """JSON schema asking for the reply plus each field to extract (null when not mentioned)."""
+    props: dict[str, Any] = {"reply": {"type": "string", "description": "The message to send the customer."}}
+    for item in extract:
+        desc = item.get("description") or f"The customer's {item['variable']} as a {item['validate']}"
+        prop: dict[str, Any] = {"type": ["string", "null"], "description": desc + "; null if not given."}
+        if item.get("choices"):
+            prop["enum"] = [*item["choices"], None]
+        props[item["variable"]] = prop
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+
+@register
+class LLMNode(Node):
+    """Calls `services.llm`; emits an `llm_usage` effect; `ok` on success, `fallback` otherwise."""
+
+    type = "llm"
+    label = "AI reply"
+    description = "Reply with the AI using the business profile, prompt layers and this prompt."
+    category = "ai"
+    ports = ("ok", "fallback")
+    schema = LLMSchema
+    fields = [
+        spec(
+            "prompt",
+            "Instructions for this step",
+            "textarea",
+            default="",
+            help="e.g. Answer questions about prices and suggest booking.",
+        ),
+        spec("max_tokens", "Max reply tokens", "number", default=400),
+        spec("use_faq", "Use the FAQ in the prompt", "bool", default=True),
+        spec(
+            "extract",
+            "Extract fields",
+            "json",
+            default=[],
+            help="Fields the AI should pick out of the message, validated like Ask.",
+            item_fields=[
+                spec("variable", "Variable", required=True),
+                spec("validate", "Validate as", "select", default="text", choices=EXTRACT_KINDS),
+                spec("description", "Description"),
+                spec("choices", "Choices", "list", default=[]),
+            ],
+        ),
+        spec("context_tokens", "Context budget (tokens)", "number", default=3000),
+    ]
+
+    __slots__ = ("_schema",)
+
+    def setup(self) -> None:
+        extract = self.data.get("extract") or []
+        self._schema = response_schema(extract) if extract else None
+
+    def writes(self) -> set[str]:
+        return {e["variable"] for e in self.data.get("extract") or ()}
+
+    def run(self, rt: Runtime) -> Result:
+        services = rt.services
+        if services.llm is None:
+            return self._fallback(rt, "no LLM provider configured (offline mode)")
+        from flows.prompt import build_messages
+
+        ctx = services.context
+        messages = build_messages(
+            layers=ctx.prompt_layers,
+            profile=ctx.profile,
+            node_prompt=rt.render(self.data.get("prompt") or ""),
+            history=rt.history,
+            user_message=rt.event.text,
+            language=ctx.language,
+            channel=rt.channel,
+            faq_entries=services.faq_entries() if self.data.get("use_faq", True) else None,
+            context_tokens=self.data.get("context_tokens", 3000),
+        )
+        result = services.llm.complete(
+            messages, max_tokens=self.data.get("max_tokens", 400), response_schema=self._schema
+        )
+        usage = Effect(
+            "llm_usage",
+            {
+                "node_id": self.id,
+                "model": result.model,
+                "prompt_tokens": result.prompt_tokens,
+                "completion_tokens": result.completion_tokens,
+            },
+        )
+        if result.error:
+            out = self._fallback(rt, f"LLM error: {result.error}")
+            out.effects.insert(0, usage)
+            out.prompt = messages
+            return out
+        data = result.data or {}
+        text = result.text or str(data.get("reply") or "")
+        if self._schema is not None and data.get("reply"):
+            text = str(data["reply"])
+        out = Result(port="ok", effects=[usage], prompt=messages)
+        self._extract(data, rt, out)
+        text = fit_for_channel(text, rt.channel)
+        if text.strip():
+            out.replies.append(OutboundMessage(text))
+        else:
+            out.warnings.append("the LLM returned an empty reply")
+        return out
+
+    def _extract(self, data: dict[str, Any], rt: Runtime, out: Result) -> None:
+        region = rt.services.context.phone_region
+        for item in self.data.get("extract") or ():
+            raw = data.get(item["variable"])
+            if raw is None or raw == "":
+                continue
+            ok, value = check(item["validate"], str(raw), choices=item.get("choices", ()), region=region)
+            if ok:
+                out.set_vars[item["variable"]] = value
+            else:
+                out.warnings.append(f"extracted {item['variable']}={raw!r} is not a valid {item['validate']}")
+
+    def _fallback(self, rt: Runtime, reason: str) -> Result:
+        services = rt.services
+        hit = faq.best_answer(rt.event.text, services.faq_entries()) if rt.event.text else None
+        if hit is not None:
+            text, source = str(hit[0].get("a") or ""), f"FAQ answer (score {hit[1]:.0f})"
+        elif services.context.fallback_text:
+            text, source = rt.render(services.context.fallback_text), "tenant fallback text"
+        else:
+            text, source = rt.text("fallback"), "system fallback text"
+        text = fit_for_channel(text, rt.channel)
+        return Result(
+            port="fallback", replies=[OutboundMessage(text)], warnings=[f"{reason}; replied with {source}"]
+        )

@@ -1,0 +1,30 @@
+"""Which flow answers an event that does not belong to a running conversation."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+from flows.compiler import Flow
+from flows.turn import TurnEvent
+
+
+def choose_flow(
+    candidates: Sequence[tuple[Hashable, Flow]], event: TurnEvent, default_key: Hashable | None
+) -> tuple[Hashable | None, str]:
+    """Pick the flow to start: keyword triggers first (most specific), then catch-all triggers, in the
+    tenant's order, else `default_key`. Returns (key or None, human reason for the trace)."""
+    if event.kind == "timeout":
+        return None, "a follow-up timeout never starts a new conversation"
+    for want_keywords in (True, False):
+        for key, flow in candidates:
+            for trigger_id in flow.triggers:
+                trigger = flow.nodes[trigger_id]
+                if trigger.has_keywords != want_keywords:  # type: ignore[attr-defined]
+                    continue
+                ok, reason = trigger.matches(event)  # type: ignore[attr-defined]
+                if ok:
+                    name = flow.name or str(key)
+                    return key, f"flow '{name}' (trigger '{trigger_id}'): {reason}"
+    if default_key is not None:
+        return default_key, "no flow's trigger matched; using the default flow"
+    return None, "no flow's trigger matched and there is no default flow"
