@@ -1,0 +1,192 @@
+"""The one place outbound channel HTTP happens: session reuse, retries, backoff, secret masking.
+
+Retries (tenacity) cover what is worth repeating right away: HTTP 429, 5xx, connection errors and
+timeouts. Waits are exponential with full jitter, or exactly the server's ``retry_after`` (Telegram
+``parameters.retry_after`` / the ``Retry-After`` header). A retry_after longer than
+``config.max_wait`` is not slept on: the result comes back retryable so the job reschedules itself
+instead of holding a worker. Other 4xx are final. Nothing here raises for HTTP problems, and every
+error text is masked because Telegram puts the bot token in the URL path.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
+
+from connectors.events import ConnectorConfig
+
+log = logging.getLogger(__name__)
+
+_MASK_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"bot\d+:[A-Za-z0-9_-]+"), "bot***"),
+    (re.compile(r"(access_token=)[^&\s\"']+"), r"\1***"),
+    (re.compile(r"(client_secret=)[^&\s\"']+"), r"\1***"),
+    (re.compile(r"(Bearer\s+)[^\s\"']+", re.IGNORECASE), r"\1***"),
+)
+
+
+def mask_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Remove tokens from text meant for logs, exceptions or the database."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    for pattern, replacement in _MASK_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """What came back (or why nothing did). ``status_code`` is None for transport failures."""
+
+    status_code: int | None
+    data: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+    attempts: int = 1
+    retry_after: float | None = None
+    outcome_unknown: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying later: rate limited, server error or no answer at all."""
+        return self.status_code is None or self.status_code == 429 or self.status_code >= 500
+
+
+class _Retry(Exception):
+    """Internal signal for tenacity: this attempt's result is retryable."""
+
+    def __init__(self, result: HttpResult) -> None:
+        super().__init__(result.error or str(result.status_code))
+        self.result = result
+
+
+RetryAfterFn = Callable[[requests.Response, Any], float | None]
+
+
+def header_retry_after(response: requests.Response, data: Any) -> float | None:
+    """``Retry-After`` in seconds (HTTP-date values are ignored: Meta and Telegram send seconds)."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+_local = threading.local()
+
+
+def get_session() -> requests.Session:
+    """A per-thread Session: keeps TLS connections alive without sharing one across threads."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        session.headers["User-Agent"] = "TemoWeb-Bots/1"
+        _local.session = session
+    return session
+
+
+def _decode(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    config: ConnectorConfig,
+    json: Any = None,
+    params: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    secrets: Iterable[str | None] = (),
+    retry_after: RetryAfterFn = header_retry_after,
+    retry_unknown_outcome: bool = True,
+    sleep: Callable[[float], None] | None = None,
+) -> HttpResult:
+    """Send one request with bounded retries and return the final :class:`HttpResult`.
+
+    ``retry_unknown_outcome=False`` is for non-repeatable calls (an Instagram private reply may be
+    sent once per comment): a read timeout, where the server may already have acted, is not retried.
+    """
+    secret_list = [s for s in secrets if s]
+    safe_url = mask_secrets(url, secret_list)
+    attempts = 0
+
+    def attempt() -> HttpResult:
+        nonlocal attempts
+        attempts += 1
+        try:
+            response = get_session().request(
+                method, url, json=json, params=params, data=data, headers=headers, timeout=config.timeout
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            # ConnectTimeout is a ConnectionError too: the request never left, so retrying is safe.
+            unknown = isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectionError)
+            text = mask_secrets(f"{type(exc).__name__}: {exc}", secret_list)
+            result = HttpResult(None, error=text, attempts=attempts, outcome_unknown=unknown)
+            log.warning("%s %s failed (attempt %d): %s", method, safe_url, attempts, text)
+            if unknown and not retry_unknown_outcome:
+                return result
+            raise _Retry(result) from None
+        payload = _decode(response)
+        result = HttpResult(
+            response.status_code,
+            data=payload,
+            headers=dict(response.headers),
+            attempts=attempts,
+            retry_after=retry_after(response, payload),
+        )
+        if result.transient:
+            log.warning("%s %s -> %d (attempt %d)", method, safe_url, response.status_code, attempts)
+            raise _Retry(result)
+        return result
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        server_wait = exc.result.retry_after if isinstance(exc, _Retry) else None
+        if server_wait is not None:
+            return server_wait
+        ceiling = min(config.backoff_max, config.backoff_base * (2 ** (state.attempt_number - 1)))
+        return random.uniform(0, ceiling)  # full jitter
+
+    def stop(state: RetryCallState) -> bool:
+        if state.attempt_number >= max(1, config.max_attempts):
+            return True
+        exc = state.outcome.exception() if state.outcome else None
+        server_wait = exc.result.retry_after if isinstance(exc, _Retry) else None
+        return server_wait is not None and server_wait > config.max_wait
+
+    def give_up(state: RetryCallState) -> HttpResult:
+        exc = state.outcome.exception() if state.outcome else None
+        assert isinstance(exc, _Retry)
+        return exc.result
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(_Retry),
+        wait=wait,
+        stop=stop,
+        retry_error_callback=give_up,
+        reraise=False,
+        **({"sleep": sleep} if sleep is not None else {}),
+    )
+    return retrying(attempt)

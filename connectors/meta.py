@@ -1,0 +1,192 @@
+"""Shared Meta platform bits: webhook signature + handshake, payload dispatch, Graph error mapping.
+
+Instagram and WhatsApp share one webhook endpoint (``/webhooks/meta``): the body's ``object`` decides
+which connector parses it. Each Meta connector declares ``meta_object`` and ``parse_payload``; the
+dispatch below finds it through the registry, so no code here names a channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from connectors.base import PayloadError, as_list, header, load_json_object
+from connectors.events import InboundEvent, SendResult
+from connectors.http import HttpResult, mask_secrets
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+_SIGNATURE_RE = re.compile(r"sha256=([0-9a-fA-F]{64})")
+
+# Graph error codes (PROTOCOLS.md §2, §4.4, §4.5).
+TOKEN_INVALID_CODES = frozenset({190})
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80007, 130429, 131056})
+TRANSIENT_CODES = frozenset({1, 2, 131016})  # "unknown error", "service unavailable"
+OUTSIDE_WINDOW_CODE = 131047
+
+__all__ = [
+    "PayloadError",
+    "verify_signature",
+    "verify_request",
+    "verify_handshake",
+    "parse_meta_payload",
+    "graph_error_result",
+]
+
+
+def sign(raw_body: bytes, app_secret: str) -> str:
+    """The ``X-Hub-Signature-256`` value Meta would send for these bytes."""
+    return "sha256=" + hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(raw_body: bytes, header_value: str | None, app_secret: str) -> bool:
+    """HMAC-SHA256 of the RAW body (Meta escapes non-ASCII as \\uXXXX; re-serialised JSON won't match).
+
+    Requires ``sha256=`` + 64 hex chars, compares in constant time and refuses an empty secret (an
+    unset secret must never turn verification off).
+    """
+    if not app_secret or not header_value or not isinstance(raw_body, bytes | bytearray):
+        return False
+    match = _SIGNATURE_RE.fullmatch(header_value.strip())
+    if not match:
+        return False
+    expected = hmac.new(app_secret.encode(), bytes(raw_body), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, match.group(1).lower())
+
+
+def verify_request(headers: Mapping[str, str], raw_body: bytes, secrets: Iterable[str | None]) -> bool:
+    """True if the signature matches any configured secret.
+
+    One endpoint serves Instagram-Login apps (Instagram app secret) and FB-Login/WhatsApp (Meta app
+    secret), so the route passes both; empty secrets are skipped.
+    """
+    value = header(headers, SIGNATURE_HEADER)
+    return any(verify_signature(raw_body, value, s) for s in secrets if s)
+
+
+def verify_handshake(args: Mapping[str, str], verify_token: str) -> str | None:
+    """The challenge to echo back for a valid ``GET`` subscription handshake, else None (answer 403)."""
+    if not verify_token:
+        return None
+    if args.get("hub.mode") != "subscribe":
+        return None
+    given = args.get("hub.verify_token") or ""
+    if not hmac.compare_digest(given.encode(), verify_token.encode()):
+        return None
+    challenge = args.get("hub.challenge")
+    return challenge if challenge else None
+
+
+def load_meta_payload(raw_body: bytes) -> dict[str, Any]:
+    """Decode and shape-check the envelope ``{"object": str, "entry": [ {...}, ... ]}``."""
+    payload = load_json_object(raw_body)
+    obj = payload.get("object")
+    if not isinstance(obj, str) or not obj:
+        raise PayloadError("missing 'object'")
+    entries = as_list(payload.get("entry"), "entry")
+    if any(not isinstance(e, dict) for e in entries):
+        raise PayloadError("every entry must be an object")
+    return payload
+
+
+def parse_meta_payload(raw_body: bytes) -> list[InboundEvent]:
+    """All events in a Meta webhook body, whatever product sent it.
+
+    Unknown ``object`` values (``page``, ``permissions``...) yield no events: they are acknowledged,
+    not errors. Malformed JSON or shape raises PayloadError (the route answers 400).
+    """
+    from connectors.registry import all_connectors  # local: channel modules import this module
+
+    payload = load_meta_payload(raw_body)
+    for connector in all_connectors():
+        if getattr(connector, "meta_object", None) == payload["object"]:
+            return connector.parse_payload(payload)  # type: ignore[attr-defined]
+    log.info("ignoring Meta webhook for object %r", payload["object"])
+    return []
+
+
+def graph_error_result(result: HttpResult, secrets: Iterable[str | None] = ()) -> SendResult:
+    """Map a failed Graph API call to a SendResult the job can act on.
+
+    190 → token_invalid (re-connect the channel); throttling codes and 5xx/429/transport → retryable;
+    131047 (outside the 24 h window) → final, with the code kept so the job can switch to a template.
+    """
+    if result.status_code is None:
+        return SendResult(
+            status="failed",
+            error=mask_secrets(result.error or "no response", secrets),
+            retryable=not result.outcome_unknown,
+        )
+    error = result.data.get("error") if isinstance(result.data, dict) else None
+    error = error if isinstance(error, dict) else {}
+    code = error.get("code")
+    code = int(code) if isinstance(code, int | str) and str(code).isdigit() else None
+    subcode = error.get("error_subcode")
+    message = str(error.get("message") or f"HTTP {result.status_code}")
+    error_data = error.get("error_data")
+    details = error_data.get("details") if isinstance(error_data, dict) else None
+    text = f"({code}) {message}" if code is not None else message
+    if subcode:
+        text += f" [subcode {subcode}]"
+    if details:
+        text += f": {details}"
+    token_invalid = code in TOKEN_INVALID_CODES
+    retryable = not token_invalid and (
+        result.transient
+        or code in RATE_LIMIT_CODES
+        or code in TRANSIENT_CODES
+        or bool(error.get("is_transient"))
+    )
+    if code == OUTSIDE_WINDOW_CODE:
+        retryable = False
+    return SendResult(
+        status="failed",
+        error=mask_secrets(text, secrets),
+        error_code=code if code is not None else result.status_code,
+        retryable=retryable,
+        token_invalid=token_invalid,
+        retry_after=result.retry_after,
+    )
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Authorization header for Graph calls (keeps the token out of URLs and access logs)."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+class MetaConnector:
+    """Behaviour shared by Instagram and WhatsApp: signature check and envelope parsing.
+
+    Subclasses set ``type``, ``meta_object`` and implement ``parse_payload(payload)``.
+    """
+
+    type: str = ""
+    meta_object: str = ""
+    max_text_length: int = 1000
+
+    def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:
+        return verify_request(headers, raw_body, [secret])
+
+    def parse(self, raw_body: bytes) -> list[InboundEvent]:
+        """Events for this product only; a body for another ``object`` yields nothing."""
+        payload = load_meta_payload(raw_body)
+        if payload["object"] != self.meta_object:
+            return []
+        return self.parse_payload(payload)
+
+    def parse_payload(self, payload: dict[str, Any]) -> list[InboundEvent]:  # pragma: no cover
+        raise NotImplementedError
+
+
+def post_graph(url: str, token: str, body: dict[str, Any], config: Any, *, repeatable: bool = True
+               ) -> HttpResult:
+    """POST JSON to the Graph API with a Bearer token through the retrying client."""
+    from connectors.http import request
+
+    return request("POST", url, config=config, json=body, headers=bearer(token), secrets=[token],
+                   retry_unknown_outcome=repeatable)

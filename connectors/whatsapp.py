@@ -1,0 +1,267 @@
+"""WhatsApp Cloud API: inbound messages and delivery statuses, outbound text/buttons/templates.
+
+Tenants are routed by ``value.metadata.phone_number_id`` (the InboundEvent ``account_id``). Every
+entry/change/message/status of a batch is read (other projects lose messages by reading ``[0]``).
+Identity is changing (2026 usernames): a message may carry a business-scoped ``user_id`` (BSUID)
+and no phone number, so ``user_id`` falls back to it and ``meta.bsuid`` always carries it if present.
+
+Credentials: ``{"access_token": str, "phone_number_id": str}``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from connectors import meta
+from connectors.base import as_dict, as_list, to_seconds, truncate
+from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.ratelimit import throttle
+from connectors.registry import register
+
+MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
+IGNORED_TYPES = frozenset({"reaction", "system", "ephemeral"})
+MAX_REPLY_BUTTONS = 3
+MAX_LIST_ROWS = 10
+BUTTON_TITLE_MAX = 20
+ROW_TITLE_MAX = 24
+INTERACTIVE_BODY_MAX = 1024
+_BSUID_RE = re.compile(r"[A-Z]{2}\.[A-Za-z0-9]+")
+
+_STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 3}
+
+
+# --- pure helpers used by the job ------------------------------------------------------------------
+
+def within_customer_window(last_inbound_at: datetime | None, now: datetime, hours: int = 24) -> bool:
+    """May a free-form (non-template) message go out? IG and WA allow it for 24 h after the user's
+    last message; our own sends do not extend the window. Naive datetimes are taken as UTC."""
+    if last_inbound_at is None:
+        return False
+    if last_inbound_at.tzinfo is None:
+        last_inbound_at = last_inbound_at.replace(tzinfo=UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now - last_inbound_at < timedelta(hours=hours)
+
+
+def status_rank(status: str | None) -> int:
+    """Order of delivery statuses (sent < delivered < read < played); unknown ranks lowest."""
+    return _STATUS_RANK.get(status or "", -1)
+
+
+def is_status_upgrade(old: str | None, new: str) -> bool:
+    """Should a status callback overwrite the stored status? Callbacks are unordered: never go
+    backwards; ``failed`` is terminal but never replaces ``read``/``played`` (the user saw it)."""
+    if new not in _STATUS_RANK or old == new:
+        return False
+    if old is None or old not in _STATUS_RANK:
+        return True
+    if old == "failed":
+        return False
+    if new == "failed":
+        return status_rank(old) < status_rank("read")
+    return status_rank(new) > status_rank(old)
+
+
+# --- parsing ---------------------------------------------------------------------------------------
+
+def _message_content(msg: dict[str, Any]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """(text, media, extra meta) for one ``messages[]`` item, by type."""
+    mtype = msg.get("type") or ""
+    extra: dict[str, Any] = {"type": mtype}
+    if mtype == "text":
+        return str(as_dict(msg.get("text"), "text").get("body") or ""), [], extra
+    if mtype == "interactive":
+        inter = as_dict(msg.get("interactive"), "interactive")
+        reply = inter.get("button_reply") or inter.get("list_reply")
+        if isinstance(reply, dict):
+            extra["reply_id"] = reply.get("id")
+            return str(reply.get("title") or ""), [], extra
+        if isinstance(inter.get("nfm_reply"), dict):
+            extra["nfm_reply"] = inter["nfm_reply"]
+            return str(inter["nfm_reply"].get("body") or ""), [], extra
+        return "", [], extra
+    if mtype == "button":
+        button = as_dict(msg.get("button"), "button")
+        extra["button_payload"] = button.get("payload")
+        return str(button.get("text") or ""), [], extra
+    if mtype in MEDIA_TYPES:
+        body = as_dict(msg.get(mtype), mtype)
+        item = {"type": mtype, **{k: body[k] for k in ("id", "mime_type", "sha256", "url", "filename",
+                                                       "caption", "animated", "voice") if k in body}}
+        return str(body.get("caption") or ""), [item], extra
+    if mtype == "location":
+        extra["location"] = as_dict(msg.get("location"), "location")
+        return "", [], extra
+    if mtype in msg and isinstance(msg[mtype], dict | list):
+        extra[mtype] = msg[mtype]
+    return "", [], extra
+
+
+def _contact_index(value: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    index: dict[str, dict[str, Any]] = {}
+    for contact in as_list(value.get("contacts"), "value.contacts"):
+        if isinstance(contact, dict):
+            for key in ("wa_id", "user_id"):
+                if contact.get(key):
+                    index[str(contact[key])] = contact
+    return index
+
+
+def parse_message(account_id: str, msg: dict[str, Any], contacts: dict[str, dict[str, Any]]
+                  ) -> InboundEvent | None:
+    wamid = msg.get("id")
+    if not wamid or msg.get("type") in IGNORED_TYPES:
+        return None
+    phone = str(msg.get("from") or "")
+    bsuid = str(msg.get("user_id") or msg.get("from_user_id") or "")
+    contact = contacts.get(phone) or contacts.get(bsuid)
+    if contact is None:  # no key matched: a single contacts[] entry is this sender's
+        contact = next(iter(contacts.values())) if len(contacts) == 1 else {}
+    bsuid = bsuid or str(contact.get("user_id") or "")
+    phone = phone or str(contact.get("wa_id") or "")
+    user_id = phone or bsuid
+    if not user_id:
+        return None
+    text, media, extra = _message_content(msg)
+    profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+    extra.update({"name": profile.get("name"), "wa_id": phone or None, "bsuid": bsuid or None})
+    if profile.get("username"):
+        extra["username"] = profile["username"]
+    if isinstance(msg.get("context"), dict):
+        extra["reply_to"] = msg["context"].get("id")
+        if msg["context"].get("referred_product"):
+            extra["referred_product"] = msg["context"]["referred_product"]
+    for key in ("group_id", "referral", "errors"):
+        if msg.get(key):
+            extra[key] = msg[key]
+    return InboundEvent(
+        channel_type="whatsapp", account_id=account_id, kind="message", external_id=str(wamid),
+        user_id=user_id, text=text, media=media, meta=extra, timestamp=to_seconds(msg.get("timestamp")),
+    )
+
+
+def parse_status(account_id: str, status: dict[str, Any]) -> InboundEvent | None:
+    wamid, value = status.get("id"), status.get("status")
+    if not wamid or not value:
+        return None
+    extra: dict[str, Any] = {"status": value, "wamid": str(wamid), "errors": status.get("errors") or []}
+    for key in ("conversation", "pricing", "recipient_user_id"):
+        if status.get(key):
+            extra[key] = status[key]
+    return InboundEvent(
+        channel_type="whatsapp", account_id=account_id, kind="status",
+        external_id=f"status:{wamid}:{value}",
+        user_id=str(status.get("recipient_id") or status.get("recipient_user_id") or ""),
+        meta=extra, timestamp=to_seconds(status.get("timestamp")),
+    )
+
+
+# --- sending ---------------------------------------------------------------------------------------
+
+def _recipient_fields(recipient: str) -> dict[str, str]:
+    """Phone numbers go in ``to``; a BSUID (``US.1349...``) goes in ``recipient``."""
+    if _BSUID_RE.fullmatch(recipient):
+        return {"recipient": recipient}
+    return {"to": recipient}
+
+
+def _interactive(text: str, buttons: list[str]) -> dict[str, Any]:
+    body = {"text": truncate(text or "…", INTERACTIVE_BODY_MAX)}
+    if len(buttons) <= MAX_REPLY_BUTTONS:
+        replies = [{"type": "reply", "reply": {"id": f"b{i}", "title": truncate(b, BUTTON_TITLE_MAX)}}
+                   for i, b in enumerate(buttons)]
+        action = {"buttons": replies}
+        return {"type": "button", "body": body, "action": action}
+    rows = [{"id": f"b{i}", "title": truncate(b, ROW_TITLE_MAX)} for i, b in enumerate(buttons)]
+    return {"type": "list", "body": body, "action": {"button": "Options", "sections": [{"rows": rows}]}}
+
+
+def _message_body(outbound: Outbound, limit: int) -> dict[str, Any] | None:
+    text, buttons = outbound.text, [b for b in outbound.buttons if b]
+    if buttons and len(buttons) <= MAX_LIST_ROWS:
+        return {"type": "interactive", "interactive": _interactive(text, buttons)}
+    if buttons:  # too many for one list: plain numbered options
+        text = "\n".join([text, *(f"{i}. {b}" for i, b in enumerate(buttons, 1))])
+    if not text.strip():
+        return None
+    return {"type": "text", "text": {"preview_url": False, "body": truncate(text, limit)}}
+
+
+def _template_body(outbound: Outbound) -> dict[str, Any] | None:
+    name = outbound.meta.get("name")
+    if not name:
+        return None
+    language = outbound.meta.get("language") or "en_US"
+    template: dict[str, Any] = {
+        "name": name,
+        "language": language if isinstance(language, dict) else {"code": language},
+    }
+    if outbound.meta.get("components"):
+        template["components"] = outbound.meta["components"]
+    return {"type": "template", "template": template}
+
+
+@register
+class WhatsAppConnector(meta.MetaConnector):
+    type = "whatsapp"
+    meta_object = "whatsapp_business_account"
+    max_text_length = 4096
+
+    def parse_payload(self, payload: dict[str, Any]) -> list[InboundEvent]:
+        """Every message and status of every change of every entry."""
+        events: list[InboundEvent | None] = []
+        for entry in payload.get("entry") or []:
+            for change in as_list(entry.get("changes"), "entry.changes"):
+                if not isinstance(change, dict) or change.get("field") != "messages":
+                    continue
+                value = as_dict(change.get("value"), "change.value")
+                metadata = as_dict(value.get("metadata"), "value.metadata")
+                account_id = str(metadata.get("phone_number_id") or "")
+                contacts = _contact_index(value)
+                for msg in as_list(value.get("messages"), "value.messages"):
+                    if isinstance(msg, dict):
+                        events.append(parse_message(account_id, msg, contacts))
+                for status in as_list(value.get("statuses"), "value.statuses"):
+                    if isinstance(status, dict):
+                        events.append(parse_status(account_id, status))
+        return [e for e in events if e is not None]
+
+    def send(self, credentials: dict[str, Any], outbound: Outbound, config: ConnectorConfig) -> SendResult:
+        token, number = credentials.get("access_token"), credentials.get("phone_number_id")
+        if not token:
+            return SendResult(status="failed", error="whatsapp channel has no access token",
+                              token_invalid=True)
+        if not number:
+            return SendResult(status="failed", error="whatsapp channel has no phone_number_id")
+        if not outbound.recipient:
+            return SendResult(status="failed", error="no recipient")
+        if outbound.kind == "template":
+            content = _template_body(outbound)
+            if content is None:
+                return SendResult.skipped("no template configured")
+        elif outbound.kind == "message":
+            content = _message_body(outbound, self.max_text_length)
+            if content is None:
+                return SendResult.skipped("empty message")
+        else:
+            return SendResult.skipped(f"whatsapp does not support {outbound.kind!r} messages")
+        body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
+                                **_recipient_fields(outbound.recipient), **content}
+        if outbound.meta.get("reply_to"):
+            body["context"] = {"message_id": outbound.meta["reply_to"]}
+        pair = f"{number}:{outbound.recipient}"
+        limited = throttle(config, [("whatsapp.send", number), ("whatsapp.pair", pair)])
+        if limited:
+            return limited
+        base = f"{config.meta_graph_url.rstrip('/')}/{config.graph_version}"
+        url = f"{base}/{quote(str(number), safe='')}/messages"
+        result = meta.post_graph(url, token, body, config)
+        if result.ok:
+            messages = result.data.get("messages") if isinstance(result.data, dict) else None
+            wamid = messages[0].get("id") if isinstance(messages, list) and messages else None
+            return SendResult.sent(str(wamid) if wamid else None)
+        return meta.graph_error_result(result, [token])
