@@ -14,6 +14,7 @@ from marshmallow import ValidationError, fields, validate, validates
 from flows import faq
 from flows.nodes.ask import VARIABLE
 from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
+from flows.prompt import build_messages, extraction_schema
 from flows.registry import register
 from flows.text_limits import fit_for_channel
 from flows.turn import Effect, OutboundMessage
@@ -43,18 +44,6 @@ class LLMSchema(DataSchema):
         names = [e["variable"] for e in value]
         if len(names) != len(set(names)) or "reply" in names:
             raise ValidationError("extracted variables must be unique and not named 'reply'")
-
-
-def response_schema(extract: list[dict[str, Any]]) -> dict[str, Any]:
-    """JSON schema asking for the reply plus each field to extract (null when not mentioned)."""
-    props: dict[str, Any] = {"reply": {"type": "string", "description": "The message to send the customer."}}
-    for item in extract:
-        desc = item.get("description") or f"The customer's {item['variable']} as a {item['validate']}"
-        prop: dict[str, Any] = {"type": ["string", "null"], "description": desc + "; null if not given."}
-        if item.get("choices"):
-            prop["enum"] = [*item["choices"], None]
-        props[item["variable"]] = prop
-    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
 
 
 @register
@@ -97,7 +86,7 @@ class LLMNode(Node):
 
     def setup(self) -> None:
         extract = self.data.get("extract") or []
-        self._schema = response_schema(extract) if extract else None
+        self._schema = extraction_schema(extract) if extract else None
 
     def writes(self) -> set[str]:
         return {e["variable"] for e in self.data.get("extract") or ()}
@@ -106,8 +95,6 @@ class LLMNode(Node):
         services = rt.services
         if services.llm is None:
             return self._fallback(rt, "no LLM provider configured (offline mode)")
-        from flows.prompt import build_messages
-
         ctx = services.context
         messages = build_messages(
             layers=ctx.prompt_layers,
