@@ -1,0 +1,212 @@
+"""A loopback fake of the Meta Graph API (graph.facebook.com and graph.instagram.com paths).
+
+Usage::
+
+    with FakeGraphAPI() as fake:          # or the ``graph_api`` pytest fixture
+        config = fake.config()            # ConnectorConfig with both Meta hosts pointed here
+        ...send...
+        req = fake.last                   # RecordedRequest(method, path, query, headers, json, ...)
+        assert req.path == "/v21.0/me/messages"
+        assert req.header("Authorization") == "Bearer TOKEN"
+
+Programmable::
+
+    fake.fail(times=2, status=429)                # rate limited twice (Graph error code 4), then OK
+    fake.fail(status=500, times=None)             # always 500 (code 2, is_transient)
+    fake.fail(status=400, code=131047)            # any Graph error code (here: outside the 24 h window)
+    fake.fail_token()                             # next call: code 190 (expired token)
+    fake.expire_token("TOKEN")                    # that token gets 190 until further notice
+    fake.delay(2.0, times=1)                      # stall one request (client timeouts)
+
+Served (``{v}`` is any ``vNN.N``): ``POST /{v}/me/messages`` and ``/{v}/{id}/messages`` (Instagram DM,
+private reply, or WhatsApp when the body has ``messaging_product``), ``POST /{v}/{comment}/replies``,
+``GET /{v}/me``, ``GET /{v}/me/accounts``, ``POST|GET|DELETE /{v}/{id}/subscribed_apps``,
+``POST /{v}/{pnid}/register``, ``/oauth/access_token``, ``/{v}/oauth/access_token``, ``/access_token``,
+``/refresh_access_token``. A second private reply to the same comment fails with code 10900, like Meta.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from typing import Any
+
+from connectors.events import ConnectorConfig
+from tests.fakes.server import FakeServer, RecordedRequest, Reply
+
+_VERSIONED = re.compile(r"^/(v\d+\.\d+)(/.*)$")
+_ERROR_DEFAULTS: dict[int, tuple[int, str]] = {
+    400: (100, "Invalid parameter"),
+    401: (190, "Error validating access token: Session has expired"),
+    403: (10, "Application does not have permission for this action"),
+    404: (803, "Some of the aliases you requested do not exist"),
+    429: (4, "(#4) Application request limit reached"),
+    500: (2, "An unexpected error has occurred. Please retry your request later."),
+    503: (2, "Service temporarily unavailable"),
+}
+
+
+def graph_error(code: int, message: str, *, subcode: int | None = None, transient: bool = False,
+                details: str | None = None) -> dict[str, Any]:
+    """The documented Graph error envelope."""
+    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code,
+                             "fbtrace_id": "AFakeTraceId"}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    if transient:
+        error["is_transient"] = True
+    if details:
+        error["error_data"] = {"details": details}
+    return {"error": error}
+
+
+class FakeGraphAPI(FakeServer):
+    """Graph API fake; see the module docstring."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, ig_user_id: str = "17841400000000001",
+                 username: str = "fake_shop") -> None:
+        super().__init__(host, port)
+        self.ig_user_id = ig_user_id
+        self.username = username
+        self.expired_tokens: set[str] = set()
+        self.private_replied: set[str] = set()
+        self.subscriptions: dict[str, list[str]] = {}
+        self._ids = itertools.count(1)
+        self._id_lock = threading.Lock()
+
+    def config(self, **overrides: Any) -> ConnectorConfig:
+        """A ConnectorConfig pointing both Meta hosts here, with fast backoff for tests."""
+        values: dict[str, Any] = {"meta_graph_url": self.url, "instagram_graph_url": self.url,
+                                  "backoff_base": 0.01, "backoff_max": 0.05, "timeout": 5.0}
+        values.update(overrides)
+        return ConnectorConfig(**values)
+
+    # --- programming ---------------------------------------------------------------------------------
+    def error_body(self, status: int, code: int | None = None, message: str | None = None,
+                   subcode: int | None = None, **_: Any) -> dict[str, Any]:
+        default_code, default_message = _ERROR_DEFAULTS.get(status, (1, "An unknown error has occurred."))
+        return graph_error(code if code is not None else default_code, message or default_message,
+                           subcode=subcode, transient=status >= 500 or status == 429)
+
+    def fail_token(self, times: int | None = 1) -> None:
+        """Next ``times`` calls answer code 190 (what an expired/revoked token gets)."""
+        self.fail(status=400, times=times, code=190, subcode=463,
+                  message="Error validating access token: Session has expired")
+
+    def expire_token(self, token: str) -> None:
+        self.expired_tokens.add(token)
+
+    @property
+    def messages(self) -> list[RecordedRequest]:
+        """Every send (IG DM / private reply / WhatsApp message) recorded so far."""
+        return [r for r in self.requests_to("/messages", "POST")]
+
+    # --- routing -------------------------------------------------------------------------------------
+    def _next_id(self) -> int:
+        with self._id_lock:
+            return next(self._ids)
+
+    @staticmethod
+    def _token(request: RecordedRequest) -> str | None:
+        auth = request.header("Authorization") or ""
+        if auth.lower().startswith("bearer "):
+            return auth[7:].strip() or None
+        return request.params.get("access_token") or None
+
+    def route(self, request: RecordedRequest) -> Reply:
+        path = request.path
+        match = _VERSIONED.match(path)
+        rest = match.group(2) if match else path
+        if rest in ("/oauth/access_token", "/access_token", "/refresh_access_token"):
+            return self._oauth(request)
+        token = self._token(request)
+        if not token:
+            return 400, graph_error(2500, "An active access token must be used to query information "
+                                          "about the current user."), {}
+        if token in self.expired_tokens:
+            expired = graph_error(190, "Error validating access token: Session has expired", subcode=463)
+            return 400, expired, {}
+        if not match:
+            return 400, graph_error(2500, "Unknown path components"), {}
+        parts = [p for p in rest.split("/") if p]
+        handler = _ROUTES.get((request.method, len(parts), parts[-1] if len(parts) > 1 else "*"))
+        if handler is None:
+            return 400, graph_error(2500, f"Unknown path components: {rest}"), {}
+        return handler(self, request, parts)
+
+    def _oauth(self, request: RecordedRequest) -> Reply:
+        params = request.params
+        if params.get("code") == "bad" or params.get("fb_exchange_token") == "bad":
+            return 400, graph_error(100, "Invalid verification code format."), {}
+        n = self._next_id()
+        return 200, {"access_token": f"FAKE-TOKEN-{n}", "token_type": "bearer", "expires_in": 5183944,
+                     "user_id": self.ig_user_id, "permissions": "instagram_business_basic"}, {}
+
+    def _messages(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        body = request.json if isinstance(request.json, dict) else {}
+        n = self._next_id()
+        if body.get("messaging_product") == "whatsapp":
+            to = body.get("to") or body.get("recipient")
+            if not to or not body.get("type"):
+                return 400, graph_error(100, "(#100) The parameter to is required."), {}
+            if body.get("status") == "read":
+                return 200, {"success": True}, {}
+            contact = {"input": to, "wa_id": to} if body.get("to") else {"input": to, "user_id": to}
+            return 200, {"messaging_product": "whatsapp", "contacts": [contact],
+                         "messages": [{"id": f"wamid.FAKE{n:08d}"}]}, {}
+        recipient = body.get("recipient") if isinstance(body.get("recipient"), dict) else {}
+        message = body.get("message") if isinstance(body.get("message"), dict) else {}
+        if not recipient or not message:
+            return 400, graph_error(100, "(#100) param recipient and message must be non-empty"), {}
+        if recipient.get("comment_id"):
+            comment = str(recipient["comment_id"])
+            with self._id_lock:
+                if comment in self.private_replied:
+                    return 400, graph_error(10900, "Activity already replied to"), {}
+                self.private_replied.add(comment)
+            return 200, {"recipient_id": f"IGSID-{comment}", "message_id": f"mid.FAKE{n:08d}"}, {}
+        return 200, {"recipient_id": str(recipient.get("id")), "message_id": f"mid.FAKE{n:08d}"}, {}
+
+    def _replies(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        if not request.params.get("message"):
+            return 400, graph_error(100, "(#100) The parameter message is required"), {}
+        return 200, {"id": f"{18000000000000000 + self._next_id()}"}, {}
+
+    def _me(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        return 200, {"id": self.ig_user_id, "user_id": self.ig_user_id, "username": self.username,
+                     "name": "Fake Shop"}, {}
+
+    def _accounts(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        page = {"id": "100000000000001", "name": "Fake Page", "access_token": "FAKE-PAGE-TOKEN",
+                "instagram_business_account": {"id": self.ig_user_id}}
+        return 200, {"data": [page]}, {}
+
+    def _subscribe(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        fields = str(request.params.get("subscribed_fields") or "")
+        self.subscriptions[parts[0]] = [f for f in fields.split(",") if f]
+        return 200, {"success": True}, {}
+
+    def _subscriptions(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        fields = self.subscriptions.get(parts[0])
+        data = [] if fields is None else [{"id": "fake-app", "subscribed_fields": fields}]
+        return 200, {"data": data}, {}
+
+    def _unsubscribe(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        self.subscriptions.pop(parts[0], None)
+        return 200, {"success": True}, {}
+
+    def _success(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        return 200, {"success": True}, {}
+
+
+_ROUTES = {
+    ("POST", 2, "messages"): FakeGraphAPI._messages,
+    ("POST", 2, "replies"): FakeGraphAPI._replies,
+    ("GET", 1, "*"): FakeGraphAPI._me,
+    ("GET", 2, "accounts"): FakeGraphAPI._accounts,
+    ("POST", 2, "subscribed_apps"): FakeGraphAPI._subscribe,
+    ("GET", 2, "subscribed_apps"): FakeGraphAPI._subscriptions,
+    ("DELETE", 2, "subscribed_apps"): FakeGraphAPI._unsubscribe,
+    ("POST", 2, "register"): FakeGraphAPI._success,
+}
