@@ -21,12 +21,9 @@ def doc(nodes: list[NodeSpec], edges: list[EdgeSpec], *, version: int = 1) -> di
         "schema_version": version,
         "name": "test",
         "nodes": [
-            {"id": i, "type": t, "position": {"x": n * 100, "y": 0}, "data": d}
-            for n, (i, t, d) in enumerate(nodes)
+            {"id": i, "type": t, "position": {"x": n * 100, "y": 0}, "data": d} for n, (i, t, d) in enumerate(nodes)
         ],
-        "edges": [
-            {"id": f"e{n}", "source": s, "sourceHandle": p, "target": t} for n, (s, p, t) in enumerate(edges)
-        ],
+        "edges": [{"id": f"e{n}", "source": s, "sourceHandle": p, "target": t} for n, (s, p, t) in enumerate(edges)],
     }
 
 

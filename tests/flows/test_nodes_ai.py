@@ -31,15 +31,9 @@ def test_llm_replies_records_prompt_and_usage():
     prompt = result.trace[1]["prompt"]
     assert prompt == llm.calls[0]["messages"]
     assert prompt[-1] == {"role": "user", "content": "when are you open?"}
-    assert (
-        "Be brief about Haircuts." in prompt[0]["content"] and "Friendly and short." in prompt[0]["content"]
-    )
+    assert "Be brief about Haircuts." in prompt[0]["content"] and "Friendly and short." in prompt[0]["content"]
     [usage] = result.effects
-    assert (
-        usage.type == "llm_usage"
-        and usage.payload["prompt_tokens"] > 0
-        and usage.payload["model"] == "fake-llm"
-    )
+    assert usage.type == "llm_usage" and usage.payload["prompt_tokens"] > 0 and usage.payload["model"] == "fake-llm"
 
 
 def test_llm_history_from_earlier_turns_is_sent():
@@ -55,9 +49,7 @@ def test_llm_history_from_earlier_turns_is_sent():
 
 def test_llm_extracts_and_validates_fields():
     llm = FakeLLM(data={"phone": "+1 202 555 0143", "email": "not-an-email"})
-    flow = llm_flow(
-        extract=[{"variable": "phone", "validate": "phone"}, {"variable": "email", "validate": "email"}]
-    )
+    flow = llm_flow(extract=[{"variable": "phone", "validate": "phone"}, {"variable": "email", "validate": "email"}])
     [result] = talk(flow, ["call me"], services(llm=llm))
     schema = llm.calls[0]["response_schema"]
     assert set(schema["properties"]) == {"reply", "phone", "email"}
@@ -84,9 +76,7 @@ def test_llm_error_falls_back_and_still_reports_usage():
     [result] = talk(llm_flow(), ["hi"], services(llm=Broken()))
     assert result.trace[1]["port"] == "fallback"
     assert any("LLM error: timeout" in w for w in result.trace[1]["warnings"])
-    assert [e.type for e in result.effects] == ["llm_usage"] and result.effects[0].payload[
-        "prompt_tokens"
-    ] == 12
+    assert [e.type for e in result.effects] == ["llm_usage"] and result.effects[0].payload["prompt_tokens"] == 12
     assert "prompt" in result.trace[1]
 
 

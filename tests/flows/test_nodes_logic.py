@@ -67,33 +67,16 @@ def first_port(rules, text="hi", variables=None, channel="test", svc=None):
 
 
 def test_condition_variable_operators():
+    assert first_port([{"id": "a", "variable": "x", "op": "equals", "value": "YES"}], variables={"x": "yes"}) == "a"
+    assert first_port([{"id": "a", "variable": "x", "op": "not_equals", "value": "y"}], variables={"x": "y"}) == "else"
     assert (
-        first_port([{"id": "a", "variable": "x", "op": "equals", "value": "YES"}], variables={"x": "yes"})
-        == "a"
+        first_port([{"id": "a", "variable": "x", "op": "contains", "value": "cut"}], variables={"x": "Haircut"}) == "a"
     )
-    assert (
-        first_port([{"id": "a", "variable": "x", "op": "not_equals", "value": "y"}], variables={"x": "y"})
-        == "else"
-    )
-    assert (
-        first_port(
-            [{"id": "a", "variable": "x", "op": "contains", "value": "cut"}], variables={"x": "Haircut"}
-        )
-        == "a"
-    )
-    assert (
-        first_port([{"id": "a", "variable": "x", "op": "regex", "value": r"^\d{3}$"}], variables={"x": "123"})
-        == "a"
-    )
+    assert first_port([{"id": "a", "variable": "x", "op": "regex", "value": r"^\d{3}$"}], variables={"x": "123"}) == "a"
     assert first_port([{"id": "a", "variable": "x", "op": "empty"}]) == "a"
     assert first_port([{"id": "a", "variable": "x", "op": "not_empty"}], variables={"x": "v"}) == "a"
-    assert (
-        first_port([{"id": "a", "variable": "x", "op": "greater", "value": "10"}], variables={"x": 11}) == "a"
-    )
-    assert (
-        first_port([{"id": "a", "variable": "x", "op": "less", "value": "10"}], variables={"x": "11"})
-        == "else"
-    )
+    assert first_port([{"id": "a", "variable": "x", "op": "greater", "value": "10"}], variables={"x": 11}) == "a"
+    assert first_port([{"id": "a", "variable": "x", "op": "less", "value": "10"}], variables={"x": "11"}) == "else"
 
 
 def test_condition_first_matching_rule_wins_and_non_numbers_warn():
@@ -109,12 +92,8 @@ def test_condition_first_matching_rule_wins_and_non_numbers_warn():
 
 
 def test_condition_channel_and_time_window_in_tenant_timezone():
-    assert (
-        first_port([{"id": "ig", "kind": "channel", "channels": ["instagram"]}], channel="instagram") == "ig"
-    )
-    assert (
-        first_port([{"id": "ig", "kind": "channel", "channels": ["instagram"]}], channel="telegram") == "else"
-    )
+    assert first_port([{"id": "ig", "kind": "channel", "channels": ["instagram"]}], channel="instagram") == "ig"
+    assert first_port([{"id": "ig", "kind": "channel", "channels": ["instagram"]}], channel="telegram") == "else"
     rule = [{"id": "open", "kind": "time", "start": "09:00", "end": "18:00"}]
     svc = services()
     svc.clock = FixedClock(datetime(2026, 1, 5, 7, 30, tzinfo=UTC))  # Monday 07:30 UTC = 10:30 Moscow

@@ -56,9 +56,7 @@ def test_ask_reask_in_russian_and_custom_retry_text():
 
 
 def test_ask_choice_offers_choices_as_buttons_and_default_region():
-    flow = linear(
-        ("pick", "ask", {"text": "Size?", "variable": "size", "validate": "choice", "choices": ["S", "M"]})
-    )
+    flow = linear(("pick", "ask", {"text": "Size?", "variable": "size", "validate": "choice", "choices": ["S", "M"]}))
     [first, second] = talk(flow, ["hi", "m"])
     assert first.outbound[0].buttons == ["S", "M"]
     assert second.state["vars"]["size"] == "M"

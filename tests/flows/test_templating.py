@@ -12,9 +12,7 @@ def runtime(variables=None, contact=None, profile=None):
 
 def test_renders_conversation_contact_and_profile_values():
     rt = runtime({"name": "Anna"}, {"username": "anna_k"}, {"offer": "20% off", "prices": {"cut": 30}})
-    out = rt.render(
-        "Hi {{name}} (@{{ username }}): {{profile.offer}}, cut {{profile.prices.cut}} on {{channel}}"
-    )
+    out = rt.render("Hi {{name}} (@{{ username }}): {{profile.offer}}, cut {{profile.prices.cut}} on {{channel}}")
     assert out == "Hi Anna (@anna_k): 20% off, cut 30 on test"
     assert rt.warnings == []
 

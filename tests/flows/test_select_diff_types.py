@@ -1,0 +1,99 @@
+"""choose_flow, diff_documents and node_types."""
+
+import json
+
+from flows import diff_documents, load_flow, node_types, registry
+from flows.select import choose_flow
+from tests.flows.helpers import event, linear
+
+
+def flow_with_trigger(**data):
+    document = linear(("m", "message", {"text": "x"}))
+    document["nodes"][0]["data"] = data
+    document["name"] = data.get("name_", "")
+    return load_flow(document)
+
+
+def test_keyword_flow_beats_earlier_catch_all_and_reason_is_given():
+    candidates = [("general", flow_with_trigger()), ("promo", flow_with_trigger(keywords=["sale"]))]
+    key, reason = choose_flow(candidates, event("Is the SALE on?"), "general")
+    assert key == "promo" and "keyword 'sale' matched" in reason
+    key, reason = choose_flow(candidates, event("hello"), "general")
+    assert key == "general" and "accepts any text" in reason
+
+
+def test_channel_and_kind_filters_then_default():
+    ig_comments = flow_with_trigger(channels=["instagram"], kinds=["comment"])
+    candidates = [("ig", ig_comments)]
+    assert choose_flow(candidates, event("hi", kind="comment", channel="instagram"), "d")[0] == "ig"
+    key, reason = choose_flow(candidates, event("hi", kind="dm", channel="instagram"), "d")
+    assert key == "d" and "default" in reason
+    assert choose_flow(candidates, event("hi", channel="telegram"), None) == (
+        None,
+        "no flow's trigger matched and there is no default flow",
+    )
+
+
+def test_fuzzy_keyword_and_timeout_never_selects():
+    candidates = [("book", flow_with_trigger(keywords=["appointment"], match="fuzzy"))]
+    assert choose_flow(candidates, event("can I get an apointment"), None)[0] == "book"
+    assert choose_flow(candidates, event(kind="timeout"), "book")[0] is None
+
+
+def test_diff_reports_added_removed_and_changed_fields():
+    a = linear(("m", "message", {"text": "hi"}), ("q", "ask", {"variable": "v"}))
+    b = json.loads(json.dumps(a))
+    b["nodes"][1]["data"]["text"] = "hello"
+    b["nodes"][1]["data"]["buttons"] = ["x"]
+    b["nodes"][2]["position"] = {"x": 5, "y": 5}
+    b["nodes"].append({"id": "new", "type": "end", "data": {}})
+    b["nodes"] = [n for n in b["nodes"] if n["id"] != "start"]
+    b["edges"] = [{"id": "z", "source": "q", "sourceHandle": "ok", "target": "new"}]
+    diff = diff_documents(a, b)
+    assert diff["added"] == ["new"] and diff["removed"] == ["start"]
+    assert diff["changed"] == [
+        {"id": "m", "fields": ["buttons", "text", "edges"]},
+        {"id": "q", "fields": ["position", "edges"]},
+    ]
+    assert diff_documents(a, json.loads(json.dumps(a))) == {"added": [], "removed": [], "changed": []}
+
+
+def test_node_types_are_json_and_describe_every_registered_type():
+    types = node_types()
+    json.dumps(types)
+    by_type = {t["type"]: t for t in types}
+    expected = {
+        "trigger",
+        "message",
+        "ask",
+        "condition",
+        "set_variable",
+        "llm",
+        "faq",
+        "lead",
+        "notify",
+        "handoff",
+        "follow_up",
+        "http_request",
+        "comment_reply",
+        "goto",
+        "end",
+    }
+    assert set(by_type) == expected
+    assert by_type["ask"]["ports"] == ["ok", "failed"] and by_type["ask"]["waits"] is True
+    assert by_type["follow_up"]["waits"] and not by_type["message"]["waits"]
+    kinds = {"text", "textarea", "select", "multiselect", "number", "bool", "list", "keyvalue", "json"}
+    for t in types:
+        assert t["label"] and t["description"] and t["category"]
+        for field in t["fields"]:
+            assert field["kind"] in kinds and field["label"]
+            assert field.keys() >= {"name", "label", "kind", "required", "default", "choices", "help"}
+
+
+def test_form_fields_match_each_data_schema():
+    for cls in registry.all_types():
+        schema = cls.schema()
+        schema_keys = {f.data_key or name for name, f in schema.fields.items()} - {"label", "note"}
+        assert {f["name"] for f in cls.fields} == schema_keys, cls.type
+        required = {f.data_key or n for n, f in schema.fields.items() if f.required}
+        assert {f["name"] for f in cls.fields if f["required"]} == required, cls.type
