@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 const outDir = fileURLToPath(new URL('../../static/editor', import.meta.url));
 
-// One ES-module bundle with stable names (editor.js + editor.css) that the Flask page links directly.
+// One minified ES-module bundle with stable names (editor.js + editor.css) that the Flask page links directly.
 // JSX is compiled by Vite's built-in transformer (automatic runtime); no React plugin is needed.
 export default defineConfig({
   define: { 'process.env.NODE_ENV': JSON.stringify('production') },
@@ -14,13 +14,19 @@ export default defineConfig({
     minify: true,
     sourcemap: false,
     cssCodeSplit: false,
-    lib: {
-      entry: fileURLToPath(new URL('./src/main.jsx', import.meta.url)),
-      formats: ['es'],
-      fileName: () => 'editor.js',
-      cssFileName: 'editor',
+    modulePreload: false,
+    chunkSizeWarningLimit: 800,
+    rollupOptions: {
+      input: fileURLToPath(new URL('./src/main.jsx', import.meta.url)),
+      preserveEntrySignatures: 'exports-only',
+      output: {
+        format: 'es',
+        entryFileNames: 'editor.js',
+        chunkFileNames: 'editor-[name].js',
+        assetFileNames: (info) => (String(info.names?.[0] || info.name || '').endsWith('.css') ? 'editor.css' : '[name][extname]'),
+        inlineDynamicImports: true,
+      },
     },
-    rollupOptions: { output: { inlineDynamicImports: true } },
   },
   test: {
     environment: 'node',

@@ -2,10 +2,10 @@ import dagre from '@dagrejs/dagre';
 
 export const NODE_WIDTH = 240;
 
-/** Rough node height from its port count when React Flow has not measured it yet. */
+/** Rough node height (header, id, summary, one row per port) when React Flow has not measured it yet. */
 export function estimateHeight(n, portsOf) {
   const ports = portsOf ? portsOf(n).length : 1;
-  return 72 + Math.max(0, ports - 1) * 22;
+  return 100 + ports * 22;
 }
 
 /**

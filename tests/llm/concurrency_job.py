@@ -1,0 +1,51 @@
+"""The job the concurrency test and benchmark run: one customer message through the engine's `llm` node.
+
+It is the LLM-bound part of `handle_inbound` (flow step + real provider over HTTP) without the database,
+so the worker mechanism can be measured on its own. Importable by dotted path for RQ.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from connectors.llm import get_provider
+from flows import load_flow
+from flows.compiler import Flow
+from flows.engine import step
+from flows.services import offline_services
+from flows.turn import TurnEvent
+
+PROFILE = {
+    "name": "Лиса", "niche": "салон красоты", "address": "ул. Ленина, 5", "hours": "10–20",
+    "faq": [{"q": "Цена стрижки?", "a": "Стрижка — 1500 ₽."}],
+}
+
+
+@lru_cache(maxsize=1)
+def _flow() -> Flow:
+    """Compiled once per process, as the pipeline caches a Flow per FlowVersion."""
+    nodes = [("start", "trigger", {}), ("ai", "llm", {"prompt": "Ответь на вопрос клиента."}),
+             ("done", "end", {})]
+    edges = [("start", "out", "ai"), ("ai", "ok", "done"), ("ai", "fallback", "done")]
+    return load_flow({
+        "schema_version": 1, "name": "bench",
+        "nodes": [{"id": i, "type": t, "position": {"x": 0, "y": 0}, "data": d} for i, t, d in nodes],
+        "edges": [{"id": f"e{n}", "source": s, "sourceHandle": p, "target": t}
+                  for n, (s, p, t) in enumerate(edges)],
+    })
+
+
+def llm_turn(base_url: str, conversation: int, fail: bool = False) -> dict[str, Any]:
+    """Run one turn; returns when it finished and what the customer would get."""
+    if fail:
+        raise RuntimeError("boom")
+    provider = get_provider(base_url, "sk-bench", "fake-gpt", timeout=15, max_retries=1)
+    services = offline_services(language="ru", channel="instagram", llm=provider, profile=PROFILE)
+    event = TurnEvent("dm", "instagram", f"Сколько стоит стрижка? (#{conversation})", {},
+                      {"username": f"user{conversation}"}, datetime.now(UTC))
+    result = step(_flow(), None, event, services)
+    return {"done_at": time.time(), "replies": [m.text for m in result.outbound], "error": result.error,
+            "llm_errors": [w for t in result.trace for w in t.get("warnings", []) if "LLM error" in w]}

@@ -1,0 +1,77 @@
+"""The thread-pool RQ worker prototype overlaps LLM waits and keeps RQ's bookkeeping correct."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI
+from tests.llm.threadpool_worker import ThreadPoolWorker
+
+redis = pytest.importorskip("redis")
+rq = pytest.importorskip("rq")
+
+
+@pytest.fixture
+def redis_conn() -> Iterator[object]:
+    """A throwaway redis-server on a free loopback port (skipped where none is installed)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conn = redis.Redis(port=port)
+    try:
+        for _ in range(100):
+            try:
+                conn.ping()
+                break
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        yield conn
+    finally:
+        conn.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_jobs_overlap_and_are_recorded(redis_conn, openai_fake: FakeOpenAI) -> None:
+    openai_fake.delay = 0.5
+    queue = rq.Queue("default", connection=redis_conn)
+    jobs = [queue.enqueue("tests.llm.concurrency_job.llm_turn", openai_fake.url, n) for n in range(30)]
+    failing = queue.enqueue("tests.llm.concurrency_job.llm_turn", openai_fake.url, 99, True)
+
+    started = time.monotonic()
+    worker = ThreadPoolWorker([queue], connection=redis_conn, pool_size=32)
+    worker.work(burst=True, logging_level="WARNING")
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 4.0, f"31 jobs with 0.5 s LLM waits took {elapsed:.1f}s (serial: 15 s)"
+    assert openai_fake.max_in_flight >= 20
+    for job in jobs:
+        job.refresh()
+        assert job.get_status() == "finished"
+        value = job.return_value()
+        assert value["replies"] == ["Hello from the fake model."] and not value["llm_errors"]
+    failing.refresh()
+    assert failing.get_status() == "failed"
+    assert queue.finished_job_registry.count == 30 and queue.failed_job_registry.count == 1
+    assert not worker.executions  # every execution was cleaned up
+
+
+def test_pool_size_bounds_concurrency(redis_conn, openai_fake: FakeOpenAI) -> None:
+    openai_fake.delay = 0.3
+    queue = rq.Queue("default", connection=redis_conn)
+    for n in range(12):
+        queue.enqueue("tests.llm.concurrency_job.llm_turn", openai_fake.url, n)
+    ThreadPoolWorker([queue], connection=redis_conn, pool_size=4).work(burst=True, logging_level="WARNING")
+    assert openai_fake.max_in_flight == 4
+    assert queue.finished_job_registry.count == 12

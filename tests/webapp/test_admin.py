@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from tests.conftest import login
+
+
+def test_anonymous_is_sent_to_login(client):
+    resp = client.get("/admin/")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_tenant_member_gets_403_on_every_admin_view(member_client, app):
+    admin_rules = [r.rule for r in app.url_map.iter_rules()
+                   if r.rule.startswith("/admin") and "GET" in r.methods and not r.arguments
+                   and "static" not in r.endpoint]
+    assert len(admin_rules) >= 8
+    for rule in admin_rules:
+        assert member_client.get(rule).status_code == 403, rule
+
+
+def test_staff_sees_tenants_and_masked_credentials(client, db, staff_user, tenant):
+    from webapp.channels_service import add_channel
+
+    add_channel(tenant, "whatsapp", external_id="1234567", token="EAAG-super-secret-token-xyz")
+    login(client, staff_user.email, staff_user.raw_password)
+    assert tenant.name in client.get("/admin/tenant/").get_data(as_text=True)
+    page = client.get("/admin/channel/").get_data(as_text=True)
+    assert "1234567" in page
+    assert "super-secret" not in page and "EAAG" not in page
+    assert "••••" in page
+
+
+def test_staff_login_lands_on_admin(client, staff_user):
+    resp = login(client, staff_user.email, staff_user.raw_password)
+    assert resp.headers["Location"].startswith("/admin")
+    assert client.get("/admin/plan/").status_code == 200
+
+
+def test_staff_has_no_tenant_pages(client, staff_user):
+    login(client, staff_user.email, staff_user.raw_password)
+    assert client.get("/leads").status_code == 302

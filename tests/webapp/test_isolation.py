@@ -1,0 +1,67 @@
+"""Tenant isolation sweep: signed in as tenant A, every tenant-scoped route with tenant B's ids is a 404.
+
+Routes are discovered from the URL map, so a new route with an id is swept automatically; an id argument
+this test does not know fails loudly instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+SCOPED_PREFIXES = ("/channels", "/conversations", "/leads", "/notifications", "/flows", "/api/", "/editor")
+
+
+@pytest.fixture()
+def other_tenant_objects(db, make_tenant):
+    from webapp.channels_service import add_channel
+    from webapp.flowstore import create_flow
+    from webapp.models import Contact, Conversation, Lead, Message, Notification
+
+    b = make_tenant("Tenant B")
+    channel = add_channel(b, "webchat")
+    contact = Contact(tenant_id=b.id, channel_id=channel.id, external_user_id="visitor-b", name="Secret Bob")
+    db.session.add(contact)
+    db.session.flush()
+    conv = Conversation(tenant_id=b.id, contact_id=contact.id, channel_id=channel.id)
+    db.session.add(conv)
+    db.session.flush()
+    db.session.add(Message(tenant_id=b.id, conversation_id=conv.id, channel_id=channel.id, direction="in",
+                           text="B's private message"))
+    lead = Lead(tenant_id=b.id, contact_id=contact.id, fields={"name": "Secret Bob"})
+    note = Notification(tenant_id=b.id, kind="lead", title="B's lead")
+    flow = create_flow(b, "B flow")
+    db.session.add_all([lead, note])
+    db.session.commit()
+    return {"channel_id": channel.id, "conversation_id": conv.id, "lead_id": lead.id,
+            "notification_id": note.id, "flow_id": flow.id, "version": 1, "number": 1,
+            "test_id": 1, "case_id": 1}
+
+
+def scoped_rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.arguments and rule.rule.startswith(SCOPED_PREFIXES):
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield rule, method
+
+
+def test_sweep_finds_routes(app):
+    assert len(list(scoped_rules(app))) >= 6
+
+
+def test_every_scoped_route_hides_other_tenants_data(app, member_client, other_tenant_objects):
+    from tests.conftest import csrf_token
+
+    token = csrf_token(member_client)
+    checked = []
+    for rule, method in scoped_rules(app):
+        unknown = rule.arguments - set(other_tenant_objects)
+        assert not unknown, f"{rule.rule}: teach the isolation sweep about {unknown}"
+        path = rule.build({k: other_tenant_objects[k] for k in rule.arguments})[1]
+        body_kwargs = {} if method == "GET" else (
+            {"json": {}} if path.startswith("/api/") else {"data": {"csrf_token": token}})
+        resp = member_client.open(path, method=method, headers={"X-CSRFToken": token}, **body_kwargs)
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == 404, f"{method} {path} answered {resp.status_code}"
+        assert "Secret Bob" not in body and "B's" not in body
+        checked.append(path)
+    assert checked

@@ -1,0 +1,158 @@
+"""Staff views. Secrets are never displayed: credentials show as masked and can only be replaced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import AdminIndexView, expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.form import SecureForm
+from flask_login import current_user
+from wtforms import PasswordField, SelectField
+from wtforms.validators import Optional
+
+from ..extensions import db
+from ..models import CHANNEL_TYPES, PRIORITIES, InboundEvent
+
+
+def _is_staff() -> bool:
+    return bool(current_user.is_authenticated and current_user.is_active and current_user.is_staff)
+
+
+class StaffOnly:
+    """Mixed into every admin view: anonymous users go to the login page, members get 403."""
+
+    def is_accessible(self) -> bool:
+        return _is_staff()
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(403)
+
+
+class StaffIndex(StaffOnly, AdminIndexView):
+    @expose("/")
+    def index(self) -> Any:
+        from sqlalchemy import func, select
+
+        from ..models import Channel, Lead, Tenant
+
+        stats = {
+            "tenants": db.session.scalar(select(func.count()).select_from(Tenant)),
+            "channels": db.session.scalar(select(func.count()).select_from(Channel)),
+            "leads": db.session.scalar(select(func.count()).select_from(Lead)),
+            "failed_events": db.session.scalar(
+                select(func.count()).select_from(InboundEvent).where(InboundEvent.status == "failed")),
+        }
+        return self.render("admin/staff_index.html", stats=stats)
+
+
+class StaffModelView(StaffOnly, ModelView):
+    form_base_class = SecureForm
+    page_size = 50
+    can_view_details = True
+
+
+class TenantView(StaffModelView):
+    column_list = ("id", "name", "slug", "plan", "language", "status", "created_at")
+    column_searchable_list = ("name", "slug")
+    column_filters = ("status", "language")
+    form_columns = ("name", "slug", "plan", "language", "timezone", "status", "profile", "settings")
+
+
+class PlanView(StaffModelView):
+    column_list = ("code", "name", "priority", "features", "limits", "llm_model")
+    form_columns = ("code", "name", "priority", "features", "limits", "llm_model")
+    form_overrides = {"priority": SelectField}
+    form_args = {"priority": {"choices": [(p, p) for p in PRIORITIES]}}
+    can_delete = False
+
+
+class UserView(StaffModelView):
+    column_list = ("id", "email", "tenant", "role", "active", "last_login_at")
+    column_exclude_list = ("password_hash",)
+    column_details_exclude_list = ("password_hash",)
+    column_searchable_list = ("email",)
+    form_columns = ("email", "tenant", "role", "active", "language")
+    form_overrides = {"role": SelectField}
+    form_args = {"role": {"choices": [("owner", "owner"), ("member", "member"), ("staff", "staff")]}}
+    form_extra_fields = {"new_password": PasswordField("New password", validators=[Optional()])}
+
+    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        if form.new_password.data:
+            model.set_password(form.new_password.data)
+        elif is_created:
+            raise ValueError("A new user needs a password.")
+
+
+def _masked(view: Any, context: Any, model: Any, name: str) -> str:
+    creds = model.credentials or {}
+    return ", ".join(f"{k}: ••••{str(v)[-2:] if len(str(v)) > 8 else ''}" for k, v in sorted(creds.items())) \
+        or "—"
+
+
+class ChannelView(StaffModelView):
+    column_list = ("id", "tenant", "type", "name", "external_id", "status", "credentials", "created_at")
+    column_details_list = ("id", "tenant", "type", "name", "external_id", "public_key", "status",
+                           "status_reason", "credentials", "webhook_state", "settings", "token_expires_at")
+    column_formatters = {"credentials": _masked}
+    column_formatters_detail = {"credentials": _masked}
+    column_filters = ("type", "status")
+    form_columns = ("tenant", "type", "name", "external_id", "status", "settings")
+    form_overrides = {"type": SelectField}
+    form_args = {"type": {"choices": [(t, t) for t in CHANNEL_TYPES]}}
+    form_extra_fields = {
+        "new_token": PasswordField("Replace access token", validators=[Optional()]),
+        "new_secret": PasswordField("Replace secret", validators=[Optional()]),
+    }
+
+    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        creds = dict(model.credentials or {})
+        if form.new_token.data:
+            creds["token"] = form.new_token.data
+        if form.new_secret.data:
+            creds["secret"] = form.new_secret.data
+        model.credentials = creds
+
+
+class TemplateView(StaffModelView):
+    column_list = ("key", "name", "niche", "kind", "active")
+    form_columns = ("key", "name", "niche", "kind", "description", "document", "active")
+
+    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        from ..flowstore import template_problems
+
+        errors = [p for p in template_problems(model.document) if p["severity"] == "error"]
+        if errors:
+            raise ValueError("; ".join(p["message"] for p in errors[:5]))
+
+
+class PromptLayerView(StaffModelView):
+    column_list = ("id", "tenant_id", "kind", "key", "name", "version", "active")
+    form_columns = ("kind", "key", "name", "text", "position", "active")
+
+
+class EventView(StaffModelView):
+    can_create = False
+    can_edit = False
+    column_list = ("id", "tenant_id", "channel_id", "kind", "status", "reason", "attempts", "error",
+                   "created_at")
+    column_filters = ("status", "kind")
+    column_default_sort = ("id", True)
+
+    @action("retry", "Retry", "Re-enqueue the selected events?")
+    def action_retry(self, ids: list[str]) -> None:
+        from connectors.pipeline_admin import retry_events
+
+        count = retry_events([int(i) for i in ids])
+        flash(f"{count} event(s) re-enqueued.", "success")
+
+
+class LeadView(StaffModelView):
+    can_create = False
+    column_list = ("id", "tenant_id", "source_channel", "status", "fields", "created_at")
+    column_filters = ("status", "source_channel")
+    form_columns = ("status", "note")

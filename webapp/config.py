@@ -1,0 +1,115 @@
+"""Configuration read from the environment when an app is created (never at import time)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _normalise_db_url(url: str) -> str:
+    """Accept the common `postgres://` / `postgresql://` spellings and use the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _instance_secret(name: str) -> str:
+    """A development secret kept in instance/ so sessions survive restarts without configuration."""
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    path = INSTANCE_DIR / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Config:
+    """Settings for a running app. Production refuses to start without its secrets."""
+
+    ENV_NAME = "development"
+    TESTING = False
+
+    def __init__(self) -> None:
+        load_dotenv(PROJECT_ROOT / ".env", override=False)
+        self.ENV_NAME = _env("APP_ENV", self.ENV_NAME) or self.ENV_NAME
+        production = self.ENV_NAME == "production"
+
+        self.SECRET_KEY = _env("SECRET_KEY") or (None if production else _instance_secret("secret_key"))
+        self.TOKEN_ENCRYPTION_KEY = _env("TOKEN_ENCRYPTION_KEY")
+        db_url = _env("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'temoweb.sqlite3'}"
+        self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(db_url)
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.REDIS_URL = _env("REDIS_URL")
+        self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/")
+
+        self.META_APP_ID = _env("META_APP_ID", "")
+        self.META_APP_SECRET = _env("META_APP_SECRET", "")
+        self.INSTAGRAM_APP_SECRET = _env("INSTAGRAM_APP_SECRET", "")
+        self.META_VERIFY_TOKEN = _env("META_VERIFY_TOKEN", "")
+        self.META_GRAPH_URL = _env("META_GRAPH_URL", "https://graph.facebook.com")
+        self.INSTAGRAM_GRAPH_URL = _env("INSTAGRAM_GRAPH_URL", "https://graph.instagram.com")
+        self.META_GRAPH_VERSION = _env("META_GRAPH_VERSION", "v21.0")
+        self.TELEGRAM_API_URL = _env("TELEGRAM_API_URL", "https://api.telegram.org")
+        self.OPENAI_API_KEY = _env("OPENAI_API_KEY", "")
+        self.OPENAI_BASE_URL = _env("OPENAI_BASE_URL")
+        self.OPENAI_MODEL = _env("OPENAI_MODEL", "gpt-4o-mini")
+        self.OUTBOUND_TIMEOUT = float(_env("OUTBOUND_TIMEOUT", "10") or 10)
+
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = production
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = production
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+        self.WEBCHAT_RATE_LIMIT = _env("WEBCHAT_RATE_LIMIT", "30 per minute")
+        self.BABEL_DEFAULT_LOCALE = "en"
+        self.LANGUAGES = ["en", "ru"]
+        self.QUEUE_SYNC = False
+
+        if production:
+            missing = [k for k in ("SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL")
+                       if not _env(k)]
+            if missing:
+                raise RuntimeError(
+                    "Production configuration is incomplete: set " + ", ".join(missing)
+                    + " (see README, Configuration)."
+                )
+
+
+class TestConfig(Config):
+    """Tests: the database comes from TEST_DATABASE_URL / DATABASE_URL or a temporary SQLite file."""
+
+    ENV_NAME = "test"
+    TESTING = True
+
+    def __init__(self, database_url: str | None = None, redis_url: str | None = None) -> None:
+        super().__init__()
+        self.ENV_NAME = "test"
+        self.TESTING = True
+        self.SECRET_KEY = "test-secret-key"
+        if database_url:
+            self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(database_url)
+        self.REDIS_URL = redis_url
+        self.RATELIMIT_STORAGE_URI = "memory://"
+        self.META_APP_SECRET = "test-app-secret"
+        self.INSTAGRAM_APP_SECRET = "test-ig-app-secret"
+        self.META_VERIFY_TOKEN = "test-verify-token"
+        self.OPENAI_API_KEY = ""
+        self.PUBLIC_BASE_URL = "https://bots.example.test"
+        self.WTF_CSRF_ENABLED = True

@@ -1,0 +1,157 @@
+"""Tenant back-office pages. Every lookup goes through webapp.tenancy (scoped / get_scoped_or_404)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func
+
+from ..extensions import db
+from ..models import (
+    LEAD_STATUSES,
+    Channel,
+    Contact,
+    Conversation,
+    Flow,
+    Lead,
+    Message,
+    Notification,
+    UsageCounter,
+    month_key,
+)
+from ..plans import limit_of
+from ..tenancy import current_tenant, get_scoped_or_404, scoped
+from . import bp
+from .access import tenant_member_required
+from .exporting import LEAD_EXPORT_COLUMNS, lead_rows
+
+
+@bp.get("/")
+@tenant_member_required
+def home():  # type: ignore[no-untyped-def]
+    tenant = current_tenant()
+    usage = db.session.scalar(scoped(UsageCounter).where(UsageCounter.month == month_key()))
+    used = (usage.messages_in + usage.messages_out) if usage else 0
+    cap = limit_of(tenant, "monthly_messages")
+    counts = {
+        "channels": db.session.scalar(scoped(Channel).with_only_columns(func.count())),
+        "conversations": db.session.scalar(scoped(Conversation).with_only_columns(func.count())),
+        "leads": db.session.scalar(scoped(Lead).with_only_columns(func.count())),
+    }
+    broken = db.session.scalars(scoped(Channel).where(Channel.status == "needs_reconnect")).all()
+    recent_leads = db.session.scalars(scoped(Lead).order_by(Lead.id.desc()).limit(5)).all()
+    return render_template("dashboard/home.html", tenant=tenant, used=used, cap=cap, counts=counts,
+                           broken=broken, recent_leads=recent_leads,
+                           over_limit=cap is not None and used >= cap)
+
+
+@bp.get("/channels")
+@tenant_member_required
+def channels():  # type: ignore[no-untyped-def]
+    rows = db.session.scalars(scoped(Channel).order_by(Channel.id)).all()
+    return render_template("dashboard/channels.html", channels=rows)
+
+
+@bp.get("/channels/<int:channel_id>")
+@tenant_member_required
+def channel_detail(channel_id: int):  # type: ignore[no-untyped-def]
+    channel = get_scoped_or_404(Channel, channel_id)
+    from .links import webhook_url, widget_snippet
+
+    return render_template("dashboard/channel.html", channel=channel, webhook_url=webhook_url(channel),
+                           snippet=widget_snippet(channel))
+
+
+@bp.get("/conversations")
+@tenant_member_required
+def conversations():  # type: ignore[no-untyped-def]
+    rows = db.session.execute(
+        scoped(Conversation).add_columns(Contact.name, Contact.username, Contact.external_user_id)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .order_by(Conversation.updated_at.desc()).limit(200)
+    ).all()
+    return render_template("dashboard/conversations.html", rows=rows)
+
+
+@bp.get("/conversations/<int:conversation_id>")
+@tenant_member_required
+def conversation_detail(conversation_id: int):  # type: ignore[no-untyped-def]
+    conv = get_scoped_or_404(Conversation, conversation_id)
+    messages = db.session.scalars(
+        scoped(Message).where(Message.conversation_id == conv.id).order_by(Message.id)).all()
+    return render_template("dashboard/conversation.html", conv=conv, messages=messages)
+
+
+@bp.post("/conversations/<int:conversation_id>/bot")
+@tenant_member_required
+def toggle_bot(conversation_id: int):  # type: ignore[no-untyped-def]
+    conv = get_scoped_or_404(Conversation, conversation_id)
+    conv.bot_paused = request.form.get("paused") == "1"
+    db.session.commit()
+    flash(_("Bot paused for this conversation.") if conv.bot_paused else _("Bot resumed."), "success")
+    return redirect(url_for(".conversation_detail", conversation_id=conv.id))
+
+
+@bp.get("/leads")
+@tenant_member_required
+def leads():  # type: ignore[no-untyped-def]
+    query = scoped(Lead).order_by(Lead.id.desc())
+    status = request.args.get("status")
+    if status in LEAD_STATUSES:
+        query = query.where(Lead.status == status)
+    rows = db.session.scalars(query.limit(500)).all()
+    return render_template("dashboard/leads.html", leads=rows, statuses=LEAD_STATUSES, status=status)
+
+
+@bp.get("/leads.csv")
+@tenant_member_required
+def leads_csv():  # type: ignore[no-untyped-def]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=LEAD_EXPORT_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(lead_rows(db.session.scalars(scoped(Lead).order_by(Lead.id))))
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=leads.csv"})
+
+
+@bp.route("/leads/<int:lead_id>", methods=["GET", "POST"])
+@tenant_member_required
+def lead_detail(lead_id: int):  # type: ignore[no-untyped-def]
+    lead = get_scoped_or_404(Lead, lead_id)
+    if request.method == "POST":
+        status = request.form.get("status", "")
+        if status not in LEAD_STATUSES:
+            flash(_("Unknown status."), "danger")
+            return render_template("dashboard/lead.html", lead=lead, statuses=LEAD_STATUSES), 400
+        lead.status = status
+        lead.note = (request.form.get("note") or "")[:5000]
+        db.session.commit()
+        flash(_("Lead updated."), "success")
+        return redirect(url_for(".lead_detail", lead_id=lead.id))
+    return render_template("dashboard/lead.html", lead=lead, statuses=LEAD_STATUSES)
+
+
+@bp.get("/flows")
+@tenant_member_required
+def flows():  # type: ignore[no-untyped-def]
+    rows = db.session.scalars(scoped(Flow).order_by(Flow.position, Flow.id)).all()
+    return render_template("dashboard/flows.html", flows=rows, tenant=current_tenant())
+
+
+@bp.get("/notifications")
+@tenant_member_required
+def notifications():  # type: ignore[no-untyped-def]
+    rows = db.session.scalars(scoped(Notification).order_by(Notification.id.desc()).limit(200)).all()
+    return render_template("dashboard/notifications.html", notifications=rows)
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@tenant_member_required
+def notification_read(notification_id: int):  # type: ignore[no-untyped-def]
+    note = get_scoped_or_404(Notification, notification_id)
+    note.status = "read"
+    db.session.commit()
+    return redirect(url_for(".notifications"))

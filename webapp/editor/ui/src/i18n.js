@@ -1,0 +1,91 @@
+// Tiny i18n: English strings with a Russian dictionary, picked by data-language on the mount element.
+const en = {
+  loading: 'Loading editor…', load_failed: 'Could not load the flow: {error}',
+  save: 'Save', publish: 'Publish', undo: 'Undo', redo: 'Redo', layout: 'Auto-layout', import: 'Import',
+  export: 'Export', fit: 'Fit view', help: 'Shortcuts', flow_name: 'Flow name',
+  saved: 'Saved', saving: 'Saving…', unsaved: 'Unsaved changes', save_failed: 'Save failed: {error}',
+  published: 'Published version {n}', publish_blocked: 'Fix the errors before publishing',
+  publish_failed: 'Publish failed: {error}',
+  nodes: 'Nodes', search_nodes: 'Search nodes…', palette_hint: 'Click or drag onto the canvas',
+  inspector: 'Inspector', no_selection: 'Select a node to edit it.', multi_selection: '{n} nodes selected',
+  node_id: 'Node id', unknown_type: 'Unknown node type "{type}": edit its data as JSON.', data: 'Data',
+  one_per_line: 'One item per line', add_row: 'Add', key: 'Key', value: 'Value', remove: 'Remove',
+  invalid_json: 'Invalid JSON', not_a_number: 'Not a number', delete_node: 'Delete node',
+  problems: 'Problems', no_problems: 'No problems', errors: '{n} errors', warnings: '{n} warnings',
+  flow_level: 'Flow',
+  tab_inspector: 'Inspector', tab_test: 'Test', tab_comment: 'Comment', tab_check: 'Check', tab_versions: 'Versions',
+  test_placeholder: 'Type a message…', send: 'Send', reset: 'Reset', trace: 'Trace',
+  test_intro: 'Chat with the draft. Every send replays the whole conversation through the simulator.',
+  no_replies: '(no reply)', sim_failed: 'Simulation failed: {error}',
+  step: 'Step', node: 'Node', type: 'Type', port: 'Port', vars: 'Variables changed', prompt: 'LLM prompt',
+  variables: 'Variables', effects: 'Effects',
+  comment_intro: 'Post a fake Instagram comment and see the public reply and the private DM.',
+  post_id: 'Post id', comment_text: 'Comment text', simulate_comment: 'Simulate comment',
+  public_reply: 'Public reply', private_dm: 'Private DM', none: 'None',
+  check_intro: 'Replay the saved test conversations against the draft and compare with the published version.',
+  check_run: 'Check replies', input: 'Input', published_col: 'Published', draft_col: 'Draft',
+  changed: 'changed', unchanged: 'same', no_cases: 'No saved test conversations yet.',
+  changed_count: '{n} of {total} turns changed',
+  versions: 'Versions', refresh: 'Refresh', current: 'current', draft: 'Draft', compare: 'Compare',
+  from: 'From', to: 'To', clear_diff: 'Clear', rollback: 'Roll back', diff_vs_draft: 'Diff vs draft',
+  rollback_confirm: 'Replace the draft with version {n}? The current draft is overwritten (publish stays separate).',
+  rolled_back: 'Draft restored from version {n}', no_versions: 'Nothing published yet.',
+  added: 'Added', removed: 'Removed', changed_nodes: 'Changed', no_diff: 'No differences',
+  import_failed: 'Import failed: {error}', imported: 'Imported {n} nodes',
+  shortcuts: 'Keyboard shortcuts', close: 'Close',
+  sc_copy: 'Copy selection', sc_paste: 'Paste', sc_dup: 'Duplicate selection', sc_delete: 'Delete selection',
+  sc_undo: 'Undo', sc_redo: 'Redo', sc_all: 'Select all', sc_save: 'Save now', sc_multi: 'Add to selection',
+  sc_box: 'Box select', sc_pan: 'Pan canvas', sc_zoom: 'Zoom', sc_help: 'Show this help', sc_layout: 'Auto-layout',
+  drag_or_scroll: 'drag empty canvas', scroll: 'scroll / pinch',
+};
+
+const ru = {
+  loading: 'Загрузка редактора…', load_failed: 'Не удалось загрузить сценарий: {error}',
+  save: 'Сохранить', publish: 'Опубликовать', undo: 'Отменить', redo: 'Повторить', layout: 'Авто-раскладка',
+  import: 'Импорт', export: 'Экспорт', fit: 'Показать всё', help: 'Горячие клавиши', flow_name: 'Название',
+  saved: 'Сохранено', saving: 'Сохранение…', unsaved: 'Есть несохранённые изменения',
+  save_failed: 'Ошибка сохранения: {error}', published: 'Опубликована версия {n}',
+  publish_blocked: 'Исправьте ошибки перед публикацией', publish_failed: 'Не удалось опубликовать: {error}',
+  nodes: 'Блоки', search_nodes: 'Поиск блоков…', palette_hint: 'Нажмите или перетащите на холст',
+  inspector: 'Свойства', no_selection: 'Выберите блок, чтобы изменить его.', multi_selection: 'Выбрано блоков: {n}',
+  node_id: 'Id блока', unknown_type: 'Неизвестный тип «{type}»: данные редактируются как JSON.', data: 'Данные',
+  one_per_line: 'По одному в строке', add_row: 'Добавить', key: 'Ключ', value: 'Значение', remove: 'Удалить',
+  invalid_json: 'Некорректный JSON', not_a_number: 'Не число', delete_node: 'Удалить блок',
+  problems: 'Проблемы', no_problems: 'Проблем нет', errors: 'Ошибок: {n}', warnings: 'Предупреждений: {n}',
+  flow_level: 'Сценарий',
+  tab_inspector: 'Свойства', tab_test: 'Тест', tab_comment: 'Комментарий', tab_check: 'Проверка', tab_versions: 'Версии',
+  test_placeholder: 'Введите сообщение…', send: 'Отправить', reset: 'Сброс', trace: 'Трассировка',
+  test_intro: 'Переписка с черновиком. Каждое сообщение заново проигрывает весь диалог в симуляторе.',
+  no_replies: '(нет ответа)', sim_failed: 'Ошибка симуляции: {error}',
+  step: 'Шаг', node: 'Блок', type: 'Тип', port: 'Выход', vars: 'Изменённые переменные', prompt: 'Промпт LLM',
+  variables: 'Переменные', effects: 'Эффекты',
+  comment_intro: 'Оставьте тестовый комментарий в Instagram и посмотрите публичный ответ и личное сообщение.',
+  post_id: 'Id поста', comment_text: 'Текст комментария', simulate_comment: 'Симулировать комментарий',
+  public_reply: 'Публичный ответ', private_dm: 'Личное сообщение', none: 'Нет',
+  check_intro: 'Проиграть сохранённые тестовые диалоги на черновике и сравнить с опубликованной версией.',
+  check_run: 'Проверить ответы', input: 'Ввод', published_col: 'Опубликовано', draft_col: 'Черновик',
+  changed: 'изменено', unchanged: 'без изменений', no_cases: 'Сохранённых тестовых диалогов пока нет.',
+  changed_count: 'Изменено {n} из {total} шагов',
+  versions: 'Версии', refresh: 'Обновить', current: 'текущая', draft: 'Черновик', compare: 'Сравнить',
+  from: 'С', to: 'По', clear_diff: 'Сбросить', rollback: 'Откатить', diff_vs_draft: 'Сравнить с черновиком',
+  rollback_confirm: 'Заменить черновик версией {n}? Текущий черновик будет перезаписан (публикация отдельно).',
+  rolled_back: 'Черновик восстановлен из версии {n}', no_versions: 'Публикаций ещё нет.',
+  added: 'Добавлено', removed: 'Удалено', changed_nodes: 'Изменено', no_diff: 'Различий нет',
+  import_failed: 'Ошибка импорта: {error}', imported: 'Импортировано блоков: {n}',
+  shortcuts: 'Горячие клавиши', close: 'Закрыть',
+  sc_copy: 'Копировать', sc_paste: 'Вставить', sc_dup: 'Дублировать', sc_delete: 'Удалить выделенное',
+  sc_undo: 'Отменить', sc_redo: 'Повторить', sc_all: 'Выделить всё', sc_save: 'Сохранить сейчас',
+  sc_multi: 'Добавить к выделению', sc_box: 'Выделение рамкой', sc_pan: 'Перемещение холста', sc_zoom: 'Масштаб',
+  sc_help: 'Эта справка', sc_layout: 'Авто-раскладка', drag_or_scroll: 'тянуть пустой холст', scroll: 'колесо / щипок',
+};
+
+export const DICTS = { en, ru };
+
+export function makeT(language) {
+  const dict = DICTS[language] || en;
+  return (key, vars) => {
+    let s = dict[key] ?? en[key] ?? key;
+    if (vars) for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
+    return s;
+  };
+}

@@ -1,0 +1,130 @@
+"""Flows as stored for a tenant: drafts, publishing immutable versions, templates, the compiled cache.
+
+The engine (`flows`) is pure; this module is where its documents meet the database. A published version
+is parsed and compiled once per process (`compiled_version`), not once per message.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import func, select
+
+import flows
+from flows.templates import load_template
+
+from .extensions import db
+from .models import Flow, FlowTemplate, FlowVersion, Tenant
+from .models.base import utcnow
+
+
+class PublishRefused(ValueError):
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
+        super().__init__("the flow has errors: fix them before publishing")
+        self.problems = problems
+
+
+def problems_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p.to_dict() for p in flows.validate(document)]
+
+
+def template_problems(document: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if not isinstance(document, dict):
+        return [{"node_id": None, "severity": "error", "code": "not_a_document",
+                 "message": "The template document must be a JSON object."}]
+    return problems_of(document)
+
+
+def template_document(key: str) -> dict[str, Any] | None:
+    """A staff-added template (database) wins over a built-in one with the same key."""
+    row = db.session.scalar(select(FlowTemplate).where(FlowTemplate.key == key, FlowTemplate.active))
+    if row is not None:
+        return copy.deepcopy(row.document)
+    try:
+        return load_template(key)
+    except (KeyError, FileNotFoundError):
+        return None
+
+
+def create_flow(tenant: Tenant, name: str, document: dict[str, Any] | None = None) -> Flow:
+    doc = copy.deepcopy(document) if document else {"schema_version": 1, "name": name, "nodes": [], "edges": []}
+    doc["name"] = name
+    position = db.session.scalar(select(func.count()).select_from(Flow).where(Flow.tenant_id == tenant.id))
+    flow = Flow(tenant_id=tenant.id, name=name, draft=doc, position=position or 0)
+    db.session.add(flow)
+    db.session.flush()
+    return flow
+
+
+def save_draft(flow: Flow, document: dict[str, Any]) -> list[dict[str, Any]]:
+    flow.draft = copy.deepcopy(document)
+    flow.name = str(document.get("name") or flow.name)[:200]
+    flow.draft_updated_at = utcnow()
+    return problems_of(document)
+
+
+def publish(flow: Flow, author_id: int | None = None, note: str = "") -> FlowVersion:
+    problems = problems_of(flow.draft)
+    if any(p["severity"] == "error" for p in problems):
+        raise PublishRefused(problems)
+    number = (db.session.scalar(select(func.max(FlowVersion.number)).where(FlowVersion.flow_id == flow.id))
+              or 0) + 1
+    version = FlowVersion(tenant_id=flow.tenant_id, flow_id=flow.id, number=number,
+                          document=copy.deepcopy(flow.draft), author_id=author_id, note=note)
+    db.session.add(version)
+    db.session.flush()
+    flow.published_version_id = version.id
+    tenant = db.session.get(Tenant, flow.tenant_id)
+    if tenant is not None and tenant.default_flow_id is None:
+        tenant.default_flow_id = flow.id
+    return version
+
+
+def seed_templates_for(tenant: Tenant, keys: list[str], *, publish_now: bool) -> list[Flow]:
+    """Give a tenant its own copies of templates (skipping names it already has)."""
+    out = []
+    for key in keys:
+        document = template_document(key)
+        if document is None:
+            raise KeyError(f"unknown template {key!r}")
+        name = str(document.get("name") or key)
+        flow = db.session.scalar(select(Flow).where(Flow.tenant_id == tenant.id, Flow.name == name))
+        if flow is None:
+            flow = create_flow(tenant, name, document)
+            if publish_now:
+                publish(flow)
+        out.append(flow)
+    db.session.commit()
+    return out
+
+
+class _CompiledCache:
+    """LRU of compiled published versions: versions are immutable, so the id is a safe key."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._items: OrderedDict[int, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, version: FlowVersion) -> Any:
+        with self._lock:
+            hit = self._items.get(version.id)
+            if hit is not None:
+                self._items.move_to_end(version.id)
+                return hit
+        compiled = flows.load_flow(version.document)
+        with self._lock:
+            self._items[version.id] = compiled
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return compiled
+
+
+compiled_cache = _CompiledCache()
+
+
+def compiled_version(version: FlowVersion) -> Any:
+    return compiled_cache.get(version)

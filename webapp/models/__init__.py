@@ -1,0 +1,18 @@
+"""All models, importable from one place (Alembic autogenerate and Flask-Admin read them here)."""
+
+from .channel import CHANNEL_TYPES, Channel
+from .conversation import Contact, Conversation, Message
+from .crm import LEAD_STATUSES, FollowUp, Lead, Notification
+from .flow import Flow, FlowTemplate, FlowVersion, PromptLayer, TestConversation
+from .inbox import InboundEvent
+from .tenant import LANGUAGES, PRIORITIES, Plan, Tenant, User
+from .usage import UsageCounter, month_key
+
+TENANT_MODELS = (Channel, Contact, Conversation, Message, Lead, Notification, FollowUp, Flow, FlowVersion,
+                 TestConversation, InboundEvent, UsageCounter)
+
+__all__ = [
+    "CHANNEL_TYPES", "LANGUAGES", "LEAD_STATUSES", "PRIORITIES", "TENANT_MODELS", "Channel", "Contact",
+    "Conversation", "Flow", "FlowTemplate", "FlowVersion", "FollowUp", "InboundEvent", "Lead", "Message",
+    "Notification", "Plan", "PromptLayer", "Tenant", "TestConversation", "UsageCounter", "User", "month_key",
+]

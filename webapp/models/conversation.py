@@ -1,0 +1,76 @@
+"""Contacts, conversations and messages: what the pipeline reads and writes per message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import JSONType, TenantOwned, UTCDateTime, utcnow
+
+DELIVERY_RANK = {"pending": 0, "skipped": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
+
+
+class Contact(TenantOwned, db.Model):
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("channel_id", "external_user_id", name="uq_contact_channel_user"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    external_user_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    username: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    profile: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __str__(self) -> str:
+        return self.name or self.username or self.external_user_id
+
+
+class Conversation(TenantOwned, db.Model):
+    """One thread with a contact; `state` is the engine's versioned state, pinned to `flow_version_id`."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversation_contact_status", "contact_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    flow_id: Mapped[int | None] = mapped_column(ForeignKey("flows.id", ondelete="SET NULL"))
+    flow_version_id: Mapped[int | None] = mapped_column(ForeignKey("flow_versions.id", ondelete="SET NULL"))
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    stage: Mapped[str] = mapped_column(String(64), default="new")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    bot_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_outbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    contact: Mapped[Contact] = relationship()
+
+
+class Message(TenantOwned, db.Model):
+    """Inbound messages are unique per (channel, external id); outbound ones carry an idempotency key."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "external_id", name="uq_message_channel_external"),
+        Index("ix_message_conversation_id", "conversation_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(4))
+    kind: Mapped[str] = mapped_column(String(24), default="message")
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    delivery_status: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
