@@ -196,13 +196,16 @@ def _make_handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
             except Exception as exc:  # a fake bug must show up as a 500, not a hung client
                 status, payload, headers = 500, {"error": {"message": f"fake crashed: {exc!r}"}}, {}
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up (timeout tests)
 
         do_GET = do_POST = do_DELETE = do_PUT = _serve
 

@@ -1,0 +1,101 @@
+"""Retry/backoff behaviour of connectors.http, exercised through real sends against the fakes."""
+
+import time
+from dataclasses import replace
+
+from connectors import http
+from connectors.events import Outbound
+from connectors.registry import get_connector
+
+TOKEN = "EAAG-test-token-0123456789"
+WA = {"access_token": TOKEN, "phone_number_id": "106540352242922"}
+wa = get_connector("whatsapp")
+ig = get_connector("instagram")
+
+
+def send(config):
+    return wa.send(WA, Outbound("message", "16505551234", "hi"), config)
+
+
+def test_429_then_success_honours_retry_after_header(graph_api, connector_config):
+    graph_api.fail(status=429, times=1, headers={"Retry-After": "1"})
+    started = time.monotonic()
+    result = send(connector_config)
+    assert result.status == "sent"
+    assert time.monotonic() - started >= 0.95
+    assert len(graph_api.messages) == 2
+
+
+def test_transient_errors_are_retried_with_backoff(graph_api, connector_config):
+    graph_api.fail(status=503, times=2)
+    result = send(connector_config)
+    assert result.status == "sent"
+    assert len(graph_api.messages) == 3
+
+
+def test_500_until_retries_give_up(graph_api, connector_config):
+    graph_api.fail(status=500, times=None)
+    result = send(connector_config)
+    assert result.status == "failed" and result.retryable and not result.token_invalid
+    assert result.error_code == 2
+    assert len(graph_api.messages) == connector_config.max_attempts == 4
+
+
+def test_max_attempts_is_respected(graph_api, connector_config):
+    graph_api.fail(status=502, times=None)
+    send(replace(connector_config, max_attempts=2))
+    assert len(graph_api.messages) == 2
+
+
+def test_other_4xx_are_not_retried(graph_api, connector_config):
+    graph_api.fail(status=400, times=None, code=100, message="Invalid parameter")
+    result = send(connector_config)
+    assert result.status == "failed" and not result.retryable and result.error_code == 100
+    assert "Invalid parameter" in result.error
+    assert len(graph_api.messages) == 1
+
+
+def test_token_error_190_is_not_retried(graph_api, connector_config):
+    graph_api.fail_token(times=None)
+    result = send(connector_config)
+    assert result.token_invalid and not result.retryable and result.error_code == 190
+    assert len(graph_api.messages) == 1
+
+
+def test_connection_refused_is_retryable_and_masked(connector_config):
+    config = replace(connector_config, meta_graph_url="http://127.0.0.1:9", max_attempts=2)
+    result = send(config)
+    assert result.status == "failed" and result.retryable and result.external_id is None
+    assert TOKEN not in result.error
+
+
+def test_read_timeout_is_retried_for_messages(graph_api, connector_config):
+    graph_api.delay(0.6, times=1)
+    result = send(replace(connector_config, timeout=0.3))
+    assert result.status == "sent"
+    assert len(graph_api.messages) == 2
+
+
+def test_read_timeout_is_not_retried_for_private_replies(graph_api, connector_config):
+    graph_api.delay(0.6, times=1)
+    out = Outbound("private_reply", "179000001", "price list")
+    result = ig.send({"access_token": TOKEN}, out, replace(connector_config, timeout=0.3))
+    assert result.status == "failed" and not result.retryable
+    assert "Timeout" in result.error
+    assert len(graph_api.messages) == 1
+
+
+def test_request_returns_results_not_exceptions(graph_api, connector_config):
+    result = http.request("GET", f"{graph_api.url}/v21.0/me", config=connector_config,
+                          headers={"Authorization": f"Bearer {TOKEN}"}, secrets=[TOKEN])
+    assert result.ok and result.data["username"] == "fake_shop" and result.attempts == 1
+    assert graph_api.last.header("User-Agent").startswith("TemoWeb-Bots")
+
+
+def test_mask_secrets():
+    text = ("GET https://api.telegram.org/bot123456:AAE-x_y/sendMessage?access_token=abc123&x=1 "
+            "Authorization: Bearer EAAGsecret mytoken-value")
+    masked = http.mask_secrets(text, ["mytoken-value", "", None])
+    for secret in ("AAE-x_y", "abc123", "EAAGsecret", "mytoken-value"):
+        assert secret not in masked
+    assert "x=1" in masked

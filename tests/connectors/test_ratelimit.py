@@ -1,0 +1,95 @@
+import time
+import uuid
+from dataclasses import replace
+
+import pytest
+
+from connectors import ratelimit
+from connectors.events import ConnectorConfig, Outbound
+from connectors.registry import get_connector
+
+
+def config(**kw):
+    ratelimit.reset("memory://")
+    return ConnectorConfig(**{"rate_limits": {"telegram.chat": "2/second"}, "max_wait": 0.0, **kw})
+
+
+def test_defaults_cover_every_scope_connectors_use():
+    for name in ("instagram.send", "instagram.private_reply", "whatsapp.send", "whatsapp.pair", "telegram.send",
+                 "telegram.chat"):
+        assert ratelimit.limit_for(ConnectorConfig(), name).amount > 0
+    assert ratelimit.limit_for(ConnectorConfig(), "instagram.private_reply").amount == 750
+
+
+def test_over_the_limit_returns_a_retry_after():
+    cfg = config()
+    key = [("telegram.chat", "bot:1")]
+    assert ratelimit.acquire(cfg, key) is None
+    assert ratelimit.acquire(cfg, key) is None
+    wait = ratelimit.acquire(cfg, key)
+    assert wait is not None and 0 < wait <= 1.0
+    assert ratelimit.acquire(cfg, [("telegram.chat", "bot:2")]) is None  # other chats unaffected
+
+
+def test_waits_when_the_slot_frees_within_max_wait():
+    cfg = config(max_wait=2.0)
+    key = [("telegram.chat", "bot:3")]
+    ratelimit.acquire(cfg, key)
+    ratelimit.acquire(cfg, key)
+    started = time.monotonic()
+    assert ratelimit.acquire(cfg, key) is None
+    assert 0.5 < time.monotonic() - started < 1.6
+
+
+def test_all_windows_must_have_room_and_none_is_consumed_when_blocked():
+    cfg = config(rate_limits={"telegram.chat": "1/minute", "telegram.send": "2/minute"})
+    assert ratelimit.acquire(cfg, [("telegram.send", "b"), ("telegram.chat", "b:1")]) is None
+    assert ratelimit.acquire(cfg, [("telegram.send", "b"), ("telegram.chat", "b:1")]) is not None
+    # the blocked call above did not use up the bot-wide slot
+    assert ratelimit.acquire(cfg, [("telegram.send", "b"), ("telegram.chat", "b:2")]) is None
+
+
+def test_send_returns_retryable_result_without_calling_the_api(telegram_api, connector_config):
+    cfg = replace(connector_config, rate_limits={"telegram.chat": "1/minute"}, max_wait=0.0)
+    tg = get_connector("telegram")
+    creds = {"bot_token": telegram_api.token}
+    assert tg.send(creds, Outbound("message", "555", "one"), cfg).status == "sent"
+    limited = tg.send(creds, Outbound("message", "555", "two"), cfg)
+    assert limited.status == "failed" and limited.retryable and limited.retry_after > 0
+    assert len(telegram_api.sent) == 1
+
+
+def test_instagram_private_replies_have_their_own_hourly_window(graph_api, connector_config):
+    cfg = replace(connector_config, rate_limits={"instagram.private_reply": "1/hour"}, max_wait=0.0)
+    ig = get_connector("instagram")
+    creds = {"access_token": "tok-123456", "account_id": "1784"}
+    assert ig.send(creds, Outbound("private_reply", "c1", "hi"), cfg).status == "sent"
+    limited = ig.send(creds, Outbound("private_reply", "c2", "hi"), cfg)
+    assert limited.retryable and limited.retry_after > 60
+    assert ig.send(creds, Outbound("message", "IGSID", "hi"), cfg).status == "sent"  # DMs unaffected
+
+
+def _redis_available() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url("redis://127.0.0.1:6379", socket_timeout=0.5).ping())
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not _redis_available(), reason="no Redis on 127.0.0.1:6379")
+def test_redis_storage_is_shared_state():
+    cfg = ConnectorConfig(ratelimit_storage="redis://127.0.0.1:6379", rate_limits={"telegram.chat": "2/minute"},
+                          max_wait=0.0)
+    key = [("telegram.chat", f"test-{uuid.uuid4()}")]
+    assert ratelimit.acquire(cfg, key) is None
+    assert ratelimit.acquire(cfg, key) is None
+    assert ratelimit.acquire(cfg, key) is not None
+
+
+def test_unreachable_storage_fails_open():
+    cfg = ConnectorConfig(ratelimit_storage="redis://127.0.0.1:9", max_wait=0.0)
+    started = time.monotonic()
+    assert ratelimit.acquire(cfg, [("telegram.chat", "x")]) is None
+    assert time.monotonic() - started < 5
