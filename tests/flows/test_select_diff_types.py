@@ -2,8 +2,9 @@
 
 import json
 
-from flows import diff_documents, load_flow, node_types, registry
+from flows import diff_documents, load_flow, node_types, registry, validate
 from flows.select import choose_flow
+from flows.simulator import simulate
 from tests.flows.helpers import event, linear
 
 
@@ -97,3 +98,17 @@ def test_form_fields_match_each_data_schema():
         assert {f["name"] for f in cls.fields} == schema_keys, cls.type
         required = {f.data_key or n for n, f in schema.fields.items() if f.required}
         assert {f["name"] for f in cls.fields if f["required"]} == required, cls.type
+
+
+def test_flow_format_doc_example_is_valid_and_covers_every_node_type():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "flow-format.md").read_text(encoding="utf-8")
+    example = json.loads(text.split("## Complete example", 1)[1].split("```json", 1)[1].split("```", 1)[0])
+    assert validate(example) == []
+    result = simulate(example, channel="telegram", kind="message", messages=["hi", "555", "+1 202 555 0143"])
+    assert "valid phone number" in result["turns"][1]["replies"][0]["text"]
+    assert [e["type"] for e in result["effects"]] == ["lead", "notify"]
+    documented = set(re.findall(r"^#### `(\w+)`", text, re.MULTILINE))
+    assert documented == {t["type"] for t in node_types()}
