@@ -65,6 +65,7 @@ class Message(TenantOwned, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_events.id", ondelete="SET NULL"), index=True)
     direction: Mapped[str] = mapped_column(String(4))
     kind: Mapped[str] = mapped_column(String(24), default="message")
     text: Mapped[str] = mapped_column(Text, default="")

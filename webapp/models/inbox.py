@@ -19,11 +19,13 @@ class InboundEvent(TenantOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("channel_id", "external_id", name="uq_inbound_channel_external"),
         Index("ix_inbound_status_created", "status", "created_at"),
+        Index("ix_inbound_channel_user_status", "channel_id", "user_id", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(128), default="")
     raw_body: Mapped[str] = mapped_column(Text, default="")
     headers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     parsed: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
@@ -32,4 +34,5 @@ class InboundEvent(TenantOwned, db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,8 +1,8 @@
 """initial schema, and the default plans as data
 
-Revision ID: 302b405727e6
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 08:32:16.696869
+Create Date: 2026-11-25 08:37:40.314118
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '302b405727e6'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -208,6 +208,7 @@ def upgrade():
     sa.Column('channel_id', sa.Integer(), nullable=False),
     sa.Column('external_id', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('user_id', sa.String(length=128), nullable=False),
     sa.Column('raw_body', sa.Text(), nullable=False),
     sa.Column('headers', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('parsed', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
@@ -216,6 +217,7 @@ def upgrade():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('locked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['channel_id'], ['channels.id'], ondelete='CASCADE'),
@@ -224,6 +226,7 @@ def upgrade():
     sa.UniqueConstraint('channel_id', 'external_id', name='uq_inbound_channel_external')
     )
     with op.batch_alter_table('inbound_events', schema=None) as batch_op:
+        batch_op.create_index('ix_inbound_channel_user_status', ['channel_id', 'user_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbound_events_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index('ix_inbound_status_created', ['status', 'created_at'], unique=False)
 
@@ -310,6 +313,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('conversation_id', sa.Integer(), nullable=False),
     sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=True),
     sa.Column('direction', sa.String(length=4), nullable=False),
     sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
@@ -322,6 +326,7 @@ def upgrade():
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['channel_id'], ['channels.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['event_id'], ['inbound_events.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('channel_id', 'external_id', name='uq_message_channel_external'),
@@ -329,6 +334,7 @@ def upgrade():
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index('ix_message_conversation_id', ['conversation_id', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_messages_event_id'), ['event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_tenant_id'), ['tenant_id'], unique=False)
 
     # Circular references (tenant -> default flow, flow -> published version) are added once both tables
@@ -366,6 +372,7 @@ def downgrade():
         op.drop_constraint("fk_tenants_default_flow", "tenants", type_="foreignkey")
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_messages_event_id'))
         batch_op.drop_index('ix_message_conversation_id')
 
     op.drop_table('messages')
@@ -393,6 +400,7 @@ def downgrade():
     with op.batch_alter_table('inbound_events', schema=None) as batch_op:
         batch_op.drop_index('ix_inbound_status_created')
         batch_op.drop_index(batch_op.f('ix_inbound_events_tenant_id'))
+        batch_op.drop_index('ix_inbound_channel_user_status')
 
     op.drop_table('inbound_events')
     with op.batch_alter_table('flow_versions', schema=None) as batch_op:
