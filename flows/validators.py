@@ -16,7 +16,22 @@ from email_validator import EmailNotValidError, validate_email
 
 KINDS = ("text", "name", "phone", "email", "number", "choice", "regex")
 MAX_INPUT = 2000
+MAX_REGEX_INPUT = 300
+PHONE_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+# A repeated group that itself repeats, e.g. (a+)+ or (\w*)*: exponential backtracking on a near-miss.
+_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,\d*\})")
 _NAME = re.compile(r"^[^\W\d_][^\W\d_' .\-]*(?:[' .\-]+[^\W\d_]+)*$")
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile a tenant's regex, refusing nested repetition: `re` has no timeout and one catastrophic
+    pattern would stall a shared worker on every message. Raises ValueError with a human message."""
+    if _NESTED_REPEAT.search(pattern):
+        raise ValueError("the pattern repeats a group that already repeats (like (a+)+), which can hang; simplify it")
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression: {exc}") from exc
 
 
 def check(
@@ -44,7 +59,8 @@ def check(
     if kind == "choice":
         return _choice(answer, choices)
     if kind == "regex":
-        return (True, answer) if pattern is not None and pattern.fullmatch(answer) else (False, None)
+        ok = pattern is not None and len(answer) <= MAX_REGEX_INPUT and pattern.fullmatch(answer) is not None
+        return (True, answer) if ok else (False, None)
     raise ValueError(f"unknown validator {kind!r}")
 
 

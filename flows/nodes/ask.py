@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
 from flows.registry import register
 from flows.turn import OutboundMessage
-from flows.validators import KINDS, check
+from flows.validators import KINDS, PHONE_REGIONS, check, compile_pattern
 
 VARIABLE = validate.Regexp(r"^[A-Za-z_]\w*$", error="must be a variable name (letters, digits, _)")
 
@@ -22,7 +20,10 @@ class AskSchema(DataSchema):
     )
     choices = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
     pattern = fields.String(load_default="")
-    region = fields.String(load_default="", validate=validate.Length(max=2))
+    region = fields.String(
+        load_default="",
+        validate=validate.OneOf(["", *PHONE_REGIONS], error="must be a two-letter country code such as US or RU"),
+    )
     max_retries = fields.Integer(load_default=2, validate=validate.Range(min=0, max=10))
     retry_text = fields.String(load_default="")
     buttons = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
@@ -35,9 +36,9 @@ class AskSchema(DataSchema):
             if not data.get("pattern"):
                 raise ValidationError("regex validation needs a pattern", "pattern")
             try:
-                re.compile(data["pattern"])
-            except re.error as exc:
-                raise ValidationError(f"invalid regular expression: {exc}", "pattern") from exc
+                compile_pattern(data["pattern"])
+            except ValueError as exc:
+                raise ValidationError(str(exc), "pattern") from exc
 
 
 @register
@@ -58,12 +59,8 @@ class Ask(Node):
         spec("text", "Question", "textarea", help="Leave empty to just wait for the next message."),
         spec("variable", "Save answer as", "text", required=True, help="e.g. phone"),
         spec("validate", "Validate as", "select", default="text", choices=list(KINDS)),
-        spec(
-            "choices", "Choices", "list", default=[], help="For 'choice': allowed answers (shown as buttons)."
-        ),
-        spec(
-            "pattern", "Regex pattern", "text", default="", help="For 'regex': the whole answer must match."
-        ),
+        spec("choices", "Choices", "list", default=[], help="For 'choice': allowed answers (shown as buttons)."),
+        spec("pattern", "Regex pattern", "text", default="", help="For 'regex': the whole answer must match."),
         spec(
             "region",
             "Default phone region",
@@ -86,7 +83,7 @@ class Ask(Node):
 
     def setup(self) -> None:
         pattern = self.data.get("pattern")
-        self._pattern = re.compile(pattern) if pattern and self.data.get("validate") == "regex" else None
+        self._pattern = compile_pattern(pattern) if pattern and self.data.get("validate") == "regex" else None
 
     def writes(self) -> set[str]:
         return {self.data["variable"]}
@@ -119,9 +116,7 @@ class Ask(Node):
         rt.retries[self.id] = tries
         custom = self.data.get("retry_text")
         text = (
-            rt.render(custom)
-            if custom
-            else rt.text(f"reask.{kind}", choices=", ".join(self.data.get("choices", ())))
+            rt.render(custom) if custom else rt.text(f"reask.{kind}", choices=", ".join(self.data.get("choices", ())))
         )
         return Result(
             replies=[self._question(rt, text)],

@@ -35,9 +35,7 @@ class CommentReply(Node):
     schema = CommentReplySchema
     fields = [
         spec("public_text", "Public reply", "textarea", default="", help="Shown under the post."),
-        spec(
-            "private_text", "Private message", "textarea", default="", help="Sent once to the commenter's DM."
-        ),
+        spec("private_text", "Private message", "textarea", default="", help="Sent once to the commenter's DM."),
         spec("buttons", "Buttons on the private message", "list", default=[]),
     ]
 
@@ -53,9 +51,7 @@ class CommentReply(Node):
             meta["post_id"] = event.meta["post_id"]
         out = Result(port="out")
         if self.data.get("public_text"):
-            out.replies.append(
-                OutboundMessage(rt.render(self.data["public_text"]), [], "comment_reply", meta)
-            )
+            out.replies.append(OutboundMessage(rt.render(self.data["public_text"]), [], "comment_reply", meta))
         if self.data.get("private_text"):
             buttons = [rt.render(b) for b in self.data.get("buttons", ())]
             out.replies.append(

@@ -12,6 +12,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
 from flows.registry import register
 from flows.templating import Missing, to_text
+from flows.validators import MAX_REGEX_INPUT, compile_pattern
 
 RULE_KINDS = ["variable", "keywords", "channel", "time"]
 OPS = ["equals", "not_equals", "contains", "regex", "empty", "not_empty", "greater", "less"]
@@ -20,9 +21,7 @@ PORT_ID = validate.Regexp(r"^[A-Za-z0-9_\-]+$", error="must use letters, digits,
 
 
 class RuleSchema(DataSchema):
-    id = fields.String(
-        required=True, validate=[PORT_ID, validate.NoneOf(["else"], error="'else' is reserved")]
-    )
+    id = fields.String(required=True, validate=[PORT_ID, validate.NoneOf(["else"], error="'else' is reserved")])
     kind = fields.String(load_default="variable", validate=validate.OneOf(RULE_KINDS))
     variable = fields.String(load_default="")
     op = fields.String(load_default="equals", validate=validate.OneOf(OPS))
@@ -44,9 +43,9 @@ class RuleSchema(DataSchema):
             raise ValidationError("a channel rule needs channels", "channels")
         if kind == "variable" and data.get("op") == "regex":
             try:
-                re.compile(data.get("value", ""))
-            except re.error as exc:
-                raise ValidationError(f"invalid regular expression: {exc}", "value") from exc
+                compile_pattern(data.get("value", ""))
+            except ValueError as exc:
+                raise ValidationError(str(exc), "value") from exc
 
 
 class ConditionSchema(DataSchema):
@@ -162,7 +161,7 @@ class Condition(Node):
         if op == "contains":
             return expected.casefold() in text.casefold()
         if op == "regex":
-            return rule["_re"].search(text[:2000]) is not None
+            return rule["_re"].search(text[:MAX_REGEX_INPUT]) is not None
         left, right = _number(value), _number(expected)
         if left is None or right is None:
             rt.warnings.append(f"rule {rule['id']}: cannot compare '{text}' and '{expected}' as numbers")

@@ -88,9 +88,7 @@ class HttpRequest(Node):
         )
         if result.error or not 200 <= result.status < 400:
             problem = result.error or f"HTTP {result.status}"
-            effect = Effect(
-                "http_error", {"node_id": self.id, "url": url, "status": result.status, "error": problem}
-            )
+            effect = Effect("http_error", {"node_id": self.id, "url": url, "status": result.status, "error": problem})
             return Result(port="error", effects=[effect], warnings=[f"{method} {url} failed: {problem}"])
         out = Result(port="ok")
         for variable, path in (self.data.get("response") or {}).items():

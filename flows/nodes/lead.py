@@ -14,9 +14,7 @@ NAME = validate.Regexp(r"^[A-Za-z_][\w.]*$", error="must be a variable name")
 
 class LeadSchema(DataSchema):
     required = fields.List(fields.String(validate=NAME), load_default=list)
-    fields_ = fields.List(
-        fields.String(validate=NAME), data_key="fields", attribute="fields", load_default=list
-    )
+    fields_ = fields.List(fields.String(validate=NAME), data_key="fields", attribute="fields", load_default=list)
     source = fields.String(load_default="")
 
 

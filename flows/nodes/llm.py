@@ -159,6 +159,4 @@ class LLMNode(Node):
         else:
             text, source = rt.text("fallback"), "system fallback text"
         text = fit_for_channel(text, rt.channel)
-        return Result(
-            port="fallback", replies=[OutboundMessage(text)], warnings=[f"{reason}; replied with {source}"]
-        )
+        return Result(port="fallback", replies=[OutboundMessage(text)], warnings=[f"{reason}; replied with {source}"])

@@ -22,9 +22,7 @@ class Notify(Node):
     description = "Send a notification to the business team."
     category = "crm"
     schema = NotifySchema
-    fields = [
-        spec("text", "Notification text", "textarea", required=True, help="e.g. New lead {{name}} {{phone}}")
-    ]
+    fields = [spec("text", "Notification text", "textarea", required=True, help="e.g. New lead {{name}} {{phone}}")]
 
     def run(self, rt: Runtime) -> Result:
         return Result(port="out", effects=[Effect("notify", {"text": rt.render(self.data["text"])})])

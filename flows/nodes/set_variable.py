@@ -11,9 +11,7 @@ NAME = r"^[A-Za-z_]\w*$"
 
 
 class SetVariableSchema(DataSchema):
-    values = fields.Dict(
-        keys=fields.String(), values=fields.String(), required=True, validate=validate.Length(min=1)
-    )
+    values = fields.Dict(keys=fields.String(), values=fields.String(), required=True, validate=validate.Length(min=1))
 
     @validates("values")
     def _names(self, value: dict, **_: object) -> None:

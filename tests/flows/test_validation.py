@@ -41,6 +41,9 @@ def test_bad_regex_and_choice_without_choices():
     assert "needs at least one choice" in messages(linear(("q", "ask", {"variable": "v", "validate": "choice"})))
     rules = [{"id": "a", "variable": "x", "op": "regex", "value": "(("}]
     assert "invalid regular expression" in messages(linear(("c", "condition", {"rules": rules})))
+    rules[0]["value"] = "(a+)+$"
+    assert "can hang" in messages(linear(("c", "condition", {"rules": rules})))
+    assert "two-letter country code" in messages(linear(("q", "ask", {"variable": "p", "region": "Russia"})))
 
 
 def test_dangling_edges_and_goto():

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from flows.validators import check
+from flows.validators import check, compile_pattern
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,17 @@ def test_name_text_regex_and_empty():
     assert check("text", "   ")[0] is False
     assert check("regex", "AB-12", pattern=re.compile(r"[A-Z]{2}-\d+")) == (True, "AB-12")
     assert check("regex", "AB-12x", pattern=re.compile(r"[A-Z]{2}-\d+"))[0] is False
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+$", r"(\w*)*x", r"(ab|c+){2,}"])
+def test_nested_repetition_patterns_are_refused(pattern):
+    with pytest.raises(ValueError, match="can hang"):
+        compile_pattern(pattern)
+
+
+def test_safe_patterns_compile_and_long_input_is_not_matched():
+    pattern = compile_pattern(r"[A-Z]{2}-\d+(\.\d+)?")
+    assert pattern.fullmatch("AB-1.5")
+    assert check("regex", "A" * 400, pattern=compile_pattern("A+"))[0] is False
+    with pytest.raises(ValueError, match="invalid regular expression"):
+        compile_pattern("([")
