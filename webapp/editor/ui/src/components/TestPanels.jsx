@@ -44,7 +44,7 @@ export function TestChat({ api, t, onTrace, onFocusNode }) {
   const [showTrace, setShowTrace] = useState(false);
   const endRef = useRef(null);
 
-  useEffect(() => endRef.current?.scrollIntoView?.({ block: 'end' }), [result, busy]);
+  useEffect(() => { endRef.current?.scrollIntoView?.({ block: 'end' }); }, [result, busy]);
 
   async function send(msg) {
     const m = String(msg ?? text).trim();
