@@ -15,7 +15,7 @@ import random
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
@@ -126,7 +126,8 @@ def request(
     """Send one request with bounded retries and return the final :class:`HttpResult`.
 
     ``retry_unknown_outcome=False`` is for non-repeatable calls (an Instagram private reply may be
-    sent once per comment): a read timeout, where the server may already have acted, is not retried.
+    sent once per comment): a read timeout or a 5xx, where the server may already have acted, is not
+    retried and comes back with ``outcome_unknown=True``; 429 and connection failures still are.
     """
     secret_list = [s for s in secrets if s]
     safe_url = mask_secrets(url, secret_list)
@@ -158,6 +159,9 @@ def request(
         )
         if result.transient:
             log.warning("%s %s -> %d (attempt %d)", method, safe_url, response.status_code, attempts)
+            if response.status_code >= 500 and not retry_unknown_outcome:
+                # The server may have acted before failing: don't repeat a non-repeatable call.
+                return replace(result, outcome_unknown=True)
             raise _Retry(result)
         return result
 

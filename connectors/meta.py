@@ -117,9 +117,10 @@ def graph_error_result(result: HttpResult, secrets: Iterable[str | None] = ()) -
     131047 (outside the 24 h window) → final, with the code kept so the job can switch to a template.
     """
     if result.status_code is None:
+        suffix = " (outcome unknown: not retried)" if result.outcome_unknown else ""
         return SendResult(
             status="failed",
-            error=mask_secrets(result.error or "no response", secrets),
+            error=mask_secrets((result.error or "no response") + suffix, secrets),
             retryable=not result.outcome_unknown,
         )
     error = result.data.get("error") if isinstance(result.data, dict) else None
@@ -142,8 +143,10 @@ def graph_error_result(result: HttpResult, secrets: Iterable[str | None] = ()) -
         or code in TRANSIENT_CODES
         or bool(error.get("is_transient"))
     )
-    if code == OUTSIDE_WINDOW_CODE:
+    if code == OUTSIDE_WINDOW_CODE or result.outcome_unknown:
         retryable = False
+    if result.outcome_unknown:
+        text += " (outcome unknown: not retried)"
     return SendResult(
         status="failed",
         error=mask_secrets(text, secrets),

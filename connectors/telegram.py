@@ -15,6 +15,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -204,7 +205,8 @@ def get_webhook_info(token: str, config: ConnectorConfig) -> dict[str, Any]:
 
 def answer_callback_query(token: str, callback_query_id: str, config: ConnectorConfig) -> bool:
     """Stop the button's loading spinner; best effort (the reply itself matters more)."""
-    result = call(token, "answerCallbackQuery", {"callback_query_id": callback_query_id}, config)
+    quick = replace(config, max_attempts=1)
+    result = call(token, "answerCallbackQuery", {"callback_query_id": callback_query_id}, quick)
     return result.ok
 
 

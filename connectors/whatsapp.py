@@ -11,6 +11,7 @@ Credentials: ``{"access_token": str, "phone_number_id": str}``.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -265,3 +266,18 @@ class WhatsAppConnector(meta.MetaConnector):
             wamid = messages[0].get("id") if isinstance(messages, list) and messages else None
             return SendResult.sent(str(wamid) if wamid else None)
         return meta.graph_error_result(result, [token])
+
+
+def mark_read(credentials: dict[str, Any], wamid: str, config: ConnectorConfig, *, typing: bool = True) -> bool:
+    """Blue ticks (and a typing indicator for up to 25 s) while the bot works on a reply.
+
+    Best effort: one attempt, and a failure never blocks the reply itself.
+    """
+    token, number = credentials.get("access_token"), credentials.get("phone_number_id")
+    if not token or not number or not wamid:
+        return False
+    body: dict[str, Any] = {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+    if typing:
+        body["typing_indicator"] = {"type": "text"}
+    url = f"{config.meta_graph_url.rstrip('/')}/{config.graph_version}/{quote(str(number), safe='')}/messages"
+    return meta.post_graph(url, token, body, replace(config, max_attempts=1)).ok

@@ -99,3 +99,17 @@ def test_mask_secrets():
     for secret in ("AAE-x_y", "abc123", "EAAGsecret", "mytoken-value"):
         assert secret not in masked
     assert "x=1" in masked
+
+
+def test_server_error_is_not_retried_for_private_replies(graph_api, connector_config):
+    graph_api.fail(status=500, times=None)
+    out = Outbound("private_reply", "179000001", "price list")
+    result = ig.send({"access_token": TOKEN}, out, connector_config)
+    assert result.status == "failed" and not result.retryable and "outcome unknown" in result.error
+    assert len(graph_api.messages) == 1
+
+
+def test_rate_limited_private_reply_is_still_retried(graph_api, connector_config):
+    graph_api.fail(status=429, times=1)
+    result = ig.send({"access_token": TOKEN}, Outbound("private_reply", "c9", "hi"), connector_config)
+    assert result.status == "sent" and len(graph_api.messages) == 2

@@ -184,3 +184,14 @@ def test_status_ordering_never_goes_backwards():
     assert not is_status_upgrade("read", "failed")
     assert not is_status_upgrade("failed", "delivered")
     assert not is_status_upgrade("sent", "bogus")
+
+
+def test_mark_read_with_typing_indicator(graph_api, connector_config):
+    from connectors.whatsapp import mark_read
+
+    assert mark_read(creds(), "wamid.IN", connector_config)
+    assert graph_api.last.json == {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN",
+                                   "typing_indicator": {"type": "text"}}
+    graph_api.fail(status=500, times=None)
+    assert not mark_read(creds(), "wamid.IN", connector_config)
+    assert len(graph_api.messages) == 2  # one attempt only

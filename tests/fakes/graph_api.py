@@ -147,11 +147,13 @@ class FakeGraphAPI(FakeServer):
         body = request.json if isinstance(request.json, dict) else {}
         n = self._next_id()
         if body.get("messaging_product") == "whatsapp":
+            if body.get("status") == "read":
+                if not body.get("message_id"):
+                    return 400, graph_error(100, "(#100) The parameter message_id is required."), {}
+                return 200, {"success": True}, {}
             to = body.get("to") or body.get("recipient")
             if not to or not body.get("type"):
                 return 400, graph_error(100, "(#100) The parameter to is required."), {}
-            if body.get("status") == "read":
-                return 200, {"success": True}, {}
             contact = {"input": to, "wa_id": to} if body.get("to") else {"input": to, "user_id": to}
             return 200, {"messaging_product": "whatsapp", "contacts": [contact],
                          "messages": [{"id": f"wamid.FAKE{n:08d}"}]}, {}
