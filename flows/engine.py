@@ -62,7 +62,8 @@ def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: S
     waiting = st["waiting"]
     if event.kind == "timeout":
         token = event.meta.get("token")
-        if not waiting or not waiting.get("token") or waiting["token"] != token:
+        pending = waiting.get("token") if waiting else None
+        if not pending or pending != token or waiting.get("node") not in flow.nodes:
             trace.append(_note(f"stale follow-up timeout (token {token!r}) ignored"))
             return StepResult([], st, [], trace, st["finished"])
     if st["flow"] and st["flow"] != flow.fingerprint:
@@ -141,10 +142,7 @@ def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: S
             finished = True
             break
         if steps >= MAX_STEPS:
-            error = (
-                f"stopped after {MAX_STEPS} steps without waiting for the customer (a loop?); "
-                f"last node '{node.id}'"
-            )
+            error = f"stopped after {MAX_STEPS} steps without waiting for the customer (a loop?); last node '{node.id}'"
             trace.append(_note(error))
             finished = True
             break

@@ -7,6 +7,7 @@ waiting, outbound, effects). Nodes never do I/O except through `rt.services`.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -154,7 +155,7 @@ class Node:
     category: ClassVar[str] = "logic"
     ports: ClassVar[tuple[str, ...]] = ("out",)
     waits: ClassVar[bool] = False
-    schema: ClassVar[type[Schema]] = DataSchema
+    schema: ClassVar[builtins.type[Schema]] = DataSchema  # `type` is shadowed by the attribute above
     fields: ClassVar[list[dict[str, Any]]] = []
 
     __slots__ = ("id", "data")

@@ -5,7 +5,7 @@ import json
 from flows import load_flow
 from flows.engine import MAX_STEPS, step
 from flows.nodes.base import Node, Result
-from flows.state import new_state, upgrade_state
+from flows.state import HISTORY_LIMIT, new_state, upgrade_state
 from tests.flows.helpers import doc, event, linear, services, talk, texts
 
 
@@ -137,3 +137,21 @@ def test_result_to_dict_is_json_serialisable():
     data = json.loads(json.dumps(result.to_dict()))
     assert data["outbound"][0] == {"text": "Name?", "buttons": [], "kind": "reply", "meta": {}}
     assert data["trace"][-1]["waiting"] is True
+
+
+def test_history_window_keeps_the_latest_messages():
+    flow = doc(
+        [("start", "trigger", {}), ("q", "ask", {"text": "more?", "variable": "x"})],
+        [("start", "out", "q"), ("q", "ok", "q")],
+    )
+    results = talk(flow, [f"m{i}" for i in range(10)])
+    history = results[-1].state["history"]
+    assert len(history) == HISTORY_LIMIT
+    assert history[-2:] == [{"role": "user", "text": "m9"}, {"role": "assistant", "text": "more?"}]
+
+
+def test_timeout_for_a_node_missing_from_this_version_is_ignored():
+    flow = load_flow(two_questions())
+    state = {**new_state(), "node": "old_wait", "waiting": {"node": "old_wait", "token": "old_wait:3"}}
+    result = step(flow, state, event(kind="timeout", token="old_wait:3"), services())
+    assert result.outbound == [] and "stale" in result.trace[0]["warnings"][0]
