@@ -157,6 +157,9 @@ class Node:
     waits: ClassVar[bool] = False
     schema: ClassVar[builtins.type[Schema]] = DataSchema  # `type` is shadowed by the attribute above
     fields: ClassVar[list[dict[str, Any]]] = []
+    #: For nodes whose ports come from their data (condition rules): {"field", "key"} — the editor adds one
+    #: port per item of `data[field]`, named by `item[key]`, before the static `ports`.
+    dynamic_ports: ClassVar[dict[str, str] | None] = None
 
     __slots__ = ("id", "data")
 
@@ -207,5 +210,6 @@ class Node:
             "category": cls.category,
             "ports": list(cls.ports),
             "waits": cls.waits,
+            "dynamic_ports": dict(cls.dynamic_ports) if cls.dynamic_ports else None,
             "fields": [dict(f) for f in cls.fields],
         }

@@ -74,6 +74,7 @@ class Condition(Node):
     description = "Branch on a variable, keywords in the message, the channel or the time of day."
     category = "logic"
     ports = ("else",)
+    dynamic_ports = {"field": "rules", "key": "id"}
     schema = ConditionSchema
     fields = [
         spec(
@@ -81,7 +82,7 @@ class Condition(Node):
             "Rules",
             "json",
             required=True,
-            default=[],
+            default=[{"id": "yes", "kind": "keywords", "keywords": ["yes"]}],
             help="Checked in order; each rule id becomes an output port, plus 'else'.",
             item_fields=[
                 spec("id", "Port id", required=True),
@@ -101,7 +102,6 @@ class Condition(Node):
                 spec("end", "To (HH:MM)", default="18:00"),
                 spec("days", "Weekdays (0=Mon)", "list", default=[]),
             ],
-            dynamic_ports="id",
         ),
     ]
 

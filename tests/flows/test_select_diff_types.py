@@ -83,12 +83,36 @@ def test_node_types_are_json_and_describe_every_registered_type():
     assert set(by_type) == expected
     assert by_type["ask"]["ports"] == ["ok", "failed"] and by_type["ask"]["waits"] is True
     assert by_type["follow_up"]["waits"] and not by_type["message"]["waits"]
+    assert by_type["condition"]["dynamic_ports"] == {"field": "rules", "key": "id"}
+    assert by_type["message"]["dynamic_ports"] is None
     kinds = {"text", "textarea", "select", "multiselect", "number", "bool", "list", "keyvalue", "json"}
     for t in types:
         assert t["label"] and t["description"] and t["category"]
         for field in t["fields"]:
             assert field["kind"] in kinds and field["label"]
             assert field.keys() >= {"name", "label", "kind", "required", "default", "choices", "help"}
+
+
+def test_defaults_from_the_form_fields_make_a_valid_node():
+    """The editor creates new nodes from field defaults; with required fields filled they must load."""
+    samples = {
+        "text": "Hi",
+        "variable": "v",
+        "values": {"v": "1"},
+        "target": "q",
+        "url": "https://x.io",
+        "delay": 5,
+        "public_text": "Thanks",
+    }
+    for t in node_types():
+        if t["type"] == "trigger":
+            continue
+        data = {f["name"]: f["default"] for f in t["fields"] if f["default"] is not None}
+        data.update({f["name"]: samples[f["name"]] for f in t["fields"] if f["required"] and f["name"] in samples})
+        if t["type"] == "comment_reply":
+            data["public_text"] = "Thanks"
+        document = linear(("q", "ask", {"variable": "x"}), (t["type"] + "_node", t["type"], data))
+        assert [p for p in validate(document) if p.severity == "error"] == [], t["type"]
 
 
 def test_form_fields_match_each_data_schema():
