@@ -28,8 +28,12 @@ class Connector(Protocol):
         """True only when the request provably comes from the channel (signature / secret token)."""
         ...
 
-    def parse(self, raw_body: bytes) -> list[InboundEvent]:
-        """Every event in the body (batches included); raises PayloadError on malformed input."""
+    def parse(self, raw_body: bytes, account_id: str = "") -> list[InboundEvent]:
+        """Every event in the body (batches included); raises PayloadError on malformed input.
+
+        ``account_id`` is the channel id from the route for channels whose bodies do not name the
+        account (Telegram, webchat); Meta bodies carry it themselves and ignore the argument.
+        """
         ...
 
     def send(self, credentials: dict[str, Any], outbound: Outbound, config: ConnectorConfig) -> SendResult:

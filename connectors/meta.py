@@ -175,8 +175,11 @@ class MetaConnector:
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:
         return verify_request(headers, raw_body, [secret])
 
-    def parse(self, raw_body: bytes) -> list[InboundEvent]:
-        """Events for this product only; a body for another ``object`` yields nothing."""
+    def parse(self, raw_body: bytes, account_id: str = "") -> list[InboundEvent]:
+        """Events for this product only; a body for another ``object`` yields nothing.
+
+        ``account_id`` is ignored: ``entry.id`` / ``metadata.phone_number_id`` name the account.
+        """
         payload = load_meta_payload(raw_body)
         if payload["object"] != self.meta_object:
             return []
