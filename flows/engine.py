@@ -7,6 +7,7 @@ runaway loop, a node failing) come back as `StepResult.error` and a trace entry,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flows.compiler import Flow
@@ -51,6 +52,8 @@ def _run(node: Node, rt: Runtime, resume: bool) -> Result:
 
 def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: Services) -> StepResult:
     """Advance one conversation by one event and return what to send, store and do."""
+    if event.text is None or event.meta is None or event.contact is None:  # media-only messages etc.
+        event = replace(event, text=event.text or "", meta=event.meta or {}, contact=event.contact or {})
     try:
         st = _copy_state(upgrade_state(state))
     except ValueError as exc:

@@ -6,6 +6,7 @@ from flows import load_flow
 from flows.engine import MAX_STEPS, step
 from flows.nodes.base import Node, Result
 from flows.state import HISTORY_LIMIT, new_state, upgrade_state
+from flows.turn import TurnEvent
 from tests.flows.helpers import doc, event, linear, services, talk, texts
 
 
@@ -155,3 +156,14 @@ def test_timeout_for_a_node_missing_from_this_version_is_ignored():
     state = {**new_state(), "node": "old_wait", "waiting": {"node": "old_wait", "token": "old_wait:3"}}
     result = step(flow, state, event(kind="timeout", token="old_wait:3"), services())
     assert result.outbound == [] and "stale" in result.trace[0]["warnings"][0]
+
+
+def test_event_without_text_meta_or_contact_is_handled():
+    flow = load_flow(
+        linear(
+            ("m", "message", {"text": "Hi {{username}}"}),
+            ("c", "condition", {"rules": [{"id": "k", "kind": "keywords", "keywords": ["x"]}]}),
+        )
+    )
+    result = step(flow, None, TurnEvent("dm", "telegram", None, None, None), services())  # type: ignore[arg-type]
+    assert result.error is None and texts(result) == ["Hi "] and result.trace[-1]["port"] == "else"
