@@ -143,7 +143,7 @@
     const method = (opts.method || 'GET').toUpperCase();
     const body = opts.body ? JSON.parse(opts.body) : {};
     window.__fake.calls.push({ method, path: u.pathname + u.search, headers: opts.headers, body });
-    await new Promise((r) => setTimeout(r, 120));
+    await new Promise((r) => setTimeout(r, Number(qs.get('delay') || 30)));
     const p = u.pathname.replace(/^\/api/, '');
     let m;
     if (p === '/node-types') return json(200, { node_types: NODE_TYPES });

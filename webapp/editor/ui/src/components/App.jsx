@@ -490,7 +490,8 @@ export default function App({ api, t }) {
     () => Object.fromEntries(typeNames.split('|').filter(Boolean).map((k) => [k, FlowNode])), [typeNames],
   );
   const ctx = useMemo(() => ({ typesByName, t, decorations }), [typesByName, t, decorations]);
-  const large = nodes.length > LARGE_FLOW;
+  // Computed once per load: big flows open zoomed on their start, small ones fit entirely.
+  const initialFit = useMemo(() => fitOptions(nodesRef.current, false), [ready]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const nodeProblems = useMemo(
     () => (singleId ? problems.filter((p) => p.node_id === singleId) : []), [problems, singleId],
@@ -541,7 +542,7 @@ export default function App({ api, t }) {
           <Palette nodeTypes={nodeTypeList} onAdd={addNode} t={t} />
           <main className="fe-canvas" ref={wrapperRef} onDragOver={onDragOver} onDrop={onDrop}>
             {!ready && <div className="fe-loading">{t('loading')}</div>}
-            <ReactFlow
+            {ready && <ReactFlow
               nodes={nodes}
               edges={displayEdges}
               nodeTypes={rfNodeTypes}
@@ -559,17 +560,16 @@ export default function App({ api, t }) {
               deleteKeyCode={['Delete', 'Backspace']}
               multiSelectionKeyCode={['Meta', 'Control', 'Shift']}
               selectionKeyCode="Shift"
-              onlyRenderVisibleElements={large}
               minZoom={0.1}
               maxZoom={2}
               fitView
-              fitViewOptions={FIT}
+              fitViewOptions={initialFit}
               proOptions={{ hideAttribution: true }}
             >
               <Background gap={20} size={1.2} color="#d5dae3" />
               <MiniMap pannable zoomable nodeColor={(n) => colorFor(typesByName[n.type]?.category || n.type)} nodeStrokeWidth={0} maskColor="rgba(240,243,248,0.7)" />
               <Controls showInteractive={false} />
-            </ReactFlow>
+            </ReactFlow>}
             <ProblemsList problems={problems} onFocus={focusNode} t={t} counts={counts} />
             {toast && <div className={`fe-toast is-${toast.kind}`} data-testid="toast" role="status">{toast.text}</div>}
           </main>
@@ -583,8 +583,9 @@ export default function App({ api, t }) {
 
 const FIT = { padding: 0.15, maxZoom: 1 };
 /** Big flows open zoomed on their start instead of a zoom level where nothing is readable. */
-function fitOptions(nodes) {
-  if (nodes.length <= LARGE_FLOW) return { ...FIT, duration: 200 };
-  const sorted = [...nodes].sort((a, b) => a.position.x - b.position.x).slice(0, 25);
-  return { ...FIT, nodes: sorted.map((n) => ({ id: n.id })), duration: 200 };
+function fitOptions(nodes, animate = true) {
+  const opts = animate ? { ...FIT, duration: 200 } : FIT;
+  if (nodes.length <= LARGE_FLOW) return opts;
+  const sorted = [...nodes].sort((a, b) => a.position.x - b.position.x || a.position.y - b.position.y).slice(0, 25);
+  return { ...opts, nodes: sorted.map((n) => ({ id: n.id })) };
 }

@@ -42,9 +42,13 @@ export function TestChat({ api, t, onTrace, onFocusNode }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const [showTrace, setShowTrace] = useState(false);
-  const endRef = useRef(null);
+  const chatRef = useRef(null);
 
-  useEffect(() => { endRef.current?.scrollIntoView?.({ block: 'end' }); }, [result, busy]);
+  // Keep the newest bubble in view (scroll the chat box only, never the host page).
+  useEffect(() => {
+    const el = chatRef.current;
+    if (el && (result || busy)) el.scrollTop = el.scrollHeight;
+  }, [result, busy]);
 
   async function send(msg) {
     const m = String(msg ?? text).trim();
@@ -87,7 +91,7 @@ export function TestChat({ api, t, onTrace, onFocusNode }) {
         </label>
         <button type="button" className="fe-btn fe-btn-small" onClick={reset} data-testid="test-reset">{t('reset')}</button>
       </div>
-      <div className="fe-chat" data-testid="test-replies">
+      <div className="fe-chat" data-testid="test-replies" ref={chatRef}>
         {turns.map((turn, i) => (
           <div key={i} className="fe-turn">
             {turn.input && <div className="fe-bubble fe-bubble-user">{turn.input}</div>}
@@ -118,7 +122,6 @@ export function TestChat({ api, t, onTrace, onFocusNode }) {
             <pre>{JSON.stringify(result.effects, null, 2)}</pre>
           </details>
         )}
-        <div ref={endRef} />
       </div>
       {lastButtons.length > 0 && (
         <div className="fe-quick" data-testid="test-buttons">
