@@ -106,18 +106,21 @@ def test_instagram_comment_to_dm_walkthrough_with_wrong_phone():
     assert result["variables"]["phone"] == "+79123456789"
 
 
-def test_faq_bot_walkthrough_faq_llm_and_handoff():
+def test_faq_bot_walkthrough_faq_llm_and_handoff_with_wrong_phone():
     result = simulate(
         load_template("faq_bot"),
         services=svc(),
-        messages=["what are your opening hours?", "do you do weddings?", "I want a human"],
+        messages=["what are your opening hours?", "do you do weddings?", "I want a human", "no", "+1 202 555 0143"],
     )
-    t1, t2, t3 = result["turns"]
+    t1, t2, t3, t4, t5 = result["turns"]
     assert replies(t1) == ["Every day 9:00-20:00."]
     assert replies(t2) == ["[fake reply] You said: do you do weddings?"]
     assert any("prompt" in step for step in t2["trace"])
-    assert "manager" in replies(t3)[0]
-    assert effect_types(result) == ["llm_usage", "handoff"] and result["state"]["paused"]
+    assert "Leave your phone number" in replies(t3)[0]
+    assert BAD_PHONE_REASK in replies(t4)[0]
+    assert "manager" in replies(t5)[0]
+    assert effect_types(result) == ["llm_usage", "lead", "handoff"] and result["state"]["paused"]
+    assert result["effects"][1]["payload"]["fields"] == {"phone": "+12025550143", "question": "I want a human"}
 
 
 def test_faq_bot_offline_falls_back_to_system_text():
