@@ -71,6 +71,17 @@ def truncate(text: str, limit: int) -> str:
     return text[: limit - 1] + "…"
 
 
+def untruncate(shown: str, full: Any) -> str:
+    """The full button label when a channel echoes back our truncated title plus the full id/payload.
+
+    Buttons carry their whole label as id/payload; the visible title may have been cut to the
+    channel's limit by :func:`truncate`. Returning the full label lets flows match the choice exactly.
+    """
+    if isinstance(full, str) and shown.endswith("…") and full.startswith(shown[:-1]) and len(full) >= len(shown):
+        return full
+    return shown
+
+
 def as_list(value: Any, what: str) -> list[Any]:
     """A JSON array field that may be absent; anything else than a list is a malformed payload."""
     if value is None:

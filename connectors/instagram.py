@@ -13,13 +13,15 @@ token) uses ``config.meta_graph_url`` instead of ``config.instagram_graph_url``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
 from connectors import meta
-from connectors.base import as_dict, as_list, to_seconds, truncate
+from connectors.base import as_dict, as_list, to_seconds, truncate, untruncate
 from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.ratelimit import throttle
 from connectors.registry import register
@@ -58,15 +60,17 @@ def parse_messaging(account_id: str, item: dict[str, Any], *, standby: bool = Fa
         if not mid:
             return None
         extra = dict(base_meta)
+        text = str(message.get("text") or "")
         if isinstance(message.get("quick_reply"), dict):
             extra["quick_reply_payload"] = message["quick_reply"].get("payload")
+            text = untruncate(text, extra["quick_reply_payload"])
         if isinstance(message.get("reply_to"), dict):
             extra["reply_to"] = message["reply_to"]
         if isinstance(message.get("referral"), dict):
             extra["referral"] = message["referral"]
         return InboundEvent(
             channel_type="instagram", account_id=account_id, kind="dm", external_id=str(mid),
-            user_id=sender, text=str(message.get("text") or ""), media=_media(message), meta=extra,
+            user_id=sender, text=text, media=_media(message), meta=extra,
             timestamp=timestamp,
         )
     postback = item.get("postback")
@@ -153,7 +157,15 @@ class InstagramConnector(meta.MetaConnector):
         if not outbound.recipient:
             return SendResult(status="failed", error="no recipient")
         base = _base_url(credentials, config)
-        return handler(base, token, str(credentials.get("account_id") or "me"), outbound, config)
+        outbound = replace(outbound, recipient=str(outbound.recipient))
+        return handler(base, token, _rate_key(credentials, token), outbound, config)
+
+
+def _rate_key(credentials: dict[str, Any], token: str) -> str:
+    """Windows are per IG account; without its id, a token digest keeps accounts apart."""
+    if credentials.get("account_id"):
+        return str(credentials["account_id"])
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 def _base_url(credentials: dict[str, Any], config: ConnectorConfig) -> str:

@@ -210,16 +210,13 @@ def answer_callback_query(token: str, callback_query_id: str, config: ConnectorC
     return result.ok
 
 
-def _callback_data(label: str) -> str:
-    data = label.encode()[:CALLBACK_DATA_MAX_BYTES]
-    return data.decode(errors="ignore")
-
-
 def _reply_markup(buttons: list[str], style: str | None) -> dict[str, Any]:
-    if style == "reply":
+    """Inline buttons by default; a reply keyboard when asked or when a label would not survive the
+    64-byte callback_data limit (a reply keyboard sends the label itself as the user's message)."""
+    if style == "reply" or any(len(b.encode()) > CALLBACK_DATA_MAX_BYTES for b in buttons):
         rows = [[{"text": b}] for b in buttons]
         return {"keyboard": rows, "one_time_keyboard": True, "resize_keyboard": True}
-    return {"inline_keyboard": [[{"text": b, "callback_data": _callback_data(b)}] for b in buttons]}
+    return {"inline_keyboard": [[{"text": b, "callback_data": b}] for b in buttons]}
 
 
 @register
@@ -262,7 +259,7 @@ class TelegramConnector:
             return SendResult.skipped(f"telegram does not support {outbound.kind!r} messages")
         if not outbound.text.strip():
             return SendResult.skipped("empty message")
-        recipient = outbound.recipient
+        recipient = str(outbound.recipient or "")
         if not recipient:
             return SendResult(status="failed", error="no recipient")
         params: dict[str, Any] = {

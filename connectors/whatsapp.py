@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from connectors import meta
-from connectors.base import as_dict, as_list, to_seconds, truncate
+from connectors.base import as_dict, as_list, to_seconds, truncate, untruncate
 from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.ratelimit import throttle
 from connectors.registry import register
@@ -80,7 +80,7 @@ def _message_content(msg: dict[str, Any]) -> tuple[str, list[dict[str, Any]], di
         reply = inter.get("button_reply") or inter.get("list_reply")
         if isinstance(reply, dict):
             extra["reply_id"] = reply.get("id")
-            return str(reply.get("title") or ""), [], extra
+            return untruncate(str(reply.get("title") or ""), reply.get("id")), [], extra
         if isinstance(inter.get("nfm_reply"), dict):
             extra["nfm_reply"] = inter["nfm_reply"]
             return str(inter["nfm_reply"].get("body") or ""), [], extra
@@ -170,14 +170,24 @@ def _recipient_fields(recipient: str) -> dict[str, str]:
     return {"to": recipient}
 
 
+def _button_ids(buttons: list[str]) -> list[str]:
+    """The label itself (≤256 chars) so a tap maps back to the full label; index-prefixed if repeated."""
+    ids: list[str] = []
+    for i, label in enumerate(buttons):
+        candidate = label[:256]
+        ids.append(candidate if candidate not in ids else f"{i}:{label}"[:256])
+    return ids
+
+
 def _interactive(text: str, buttons: list[str]) -> dict[str, Any]:
     body = {"text": truncate(text or "…", INTERACTIVE_BODY_MAX)}
+    ids = _button_ids(buttons)
     if len(buttons) <= MAX_REPLY_BUTTONS:
-        replies = [{"type": "reply", "reply": {"id": f"b{i}", "title": truncate(b, BUTTON_TITLE_MAX)}}
+        replies = [{"type": "reply", "reply": {"id": ids[i], "title": truncate(b, BUTTON_TITLE_MAX)}}
                    for i, b in enumerate(buttons)]
         action = {"buttons": replies}
         return {"type": "button", "body": body, "action": action}
-    rows = [{"id": f"b{i}", "title": truncate(b, ROW_TITLE_MAX)} for i, b in enumerate(buttons)]
+    rows = [{"id": ids[i], "title": truncate(b, ROW_TITLE_MAX)} for i, b in enumerate(buttons)]
     return {"type": "list", "body": body, "action": {"button": "Options", "sections": [{"rows": rows}]}}
 
 
@@ -240,6 +250,7 @@ class WhatsAppConnector(meta.MetaConnector):
             return SendResult(status="failed", error="whatsapp channel has no phone_number_id")
         if not outbound.recipient:
             return SendResult(status="failed", error="no recipient")
+        recipient = str(outbound.recipient)
         if outbound.kind == "template":
             content = _template_body(outbound)
             if content is None:
@@ -251,10 +262,10 @@ class WhatsAppConnector(meta.MetaConnector):
         else:
             return SendResult.skipped(f"whatsapp does not support {outbound.kind!r} messages")
         body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
-                                **_recipient_fields(outbound.recipient), **content}
+                                **_recipient_fields(recipient), **content}
         if outbound.meta.get("reply_to"):
             body["context"] = {"message_id": outbound.meta["reply_to"]}
-        pair = f"{number}:{outbound.recipient}"
+        pair = f"{number}:{recipient}"
         limited = throttle(config, [("whatsapp.send", number), ("whatsapp.pair", pair)])
         if limited:
             return limited

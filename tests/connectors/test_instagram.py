@@ -162,3 +162,21 @@ def test_unsupported_and_empty_sends_are_skipped_without_http(graph_api, connect
     missing = ig.send({}, Outbound("message", "IGSID1", "hi"), connector_config)
     assert missing.status == "failed" and missing.token_invalid
     assert graph_api.requests == []
+
+
+def test_long_quick_reply_round_trips_to_the_full_label(graph_api, connector_config):
+    label = "Book a manicure for tomorrow"
+    ig.send(creds(), Outbound("message", "IGSID1", "Pick", [label]), connector_config)
+    quick = graph_api.last.json["message"]["quick_replies"][0]
+    [event] = ig.parse(encode(instagram_payload(ig_dm_entry(ACCOUNT, [
+        ig_dm("IGSID1", "mid.qr2", quick["title"], quick_reply=quick["payload"])]))))
+    assert event.text == label
+
+
+def test_rate_windows_are_per_account_even_without_account_id(graph_api, connector_config):
+    from dataclasses import replace
+
+    cfg = replace(connector_config, rate_limits={"instagram.send": "1/minute"}, max_wait=0.0)
+    assert ig.send({"access_token": "token-a"}, Outbound("message", "U", "hi"), cfg).status == "sent"
+    assert ig.send({"access_token": "token-b"}, Outbound("message", "U", "hi"), cfg).status == "sent"
+    assert ig.send({"access_token": "token-a"}, Outbound("message", "U", "hi"), cfg).retryable

@@ -79,6 +79,12 @@ def test_send_inline_and_reply_keyboards(telegram_api, connector_config):
                                                       "resize_keyboard": True}
 
 
+def test_labels_too_long_for_callback_data_use_a_reply_keyboard(telegram_api, connector_config):
+    label = "Записаться на маникюр на завтра утром"  # > 64 bytes in UTF-8
+    tg.send({"bot_token": telegram_api.token}, Outbound("message", "555", "Pick", [label]), connector_config)
+    assert telegram_api.last.json["reply_markup"]["keyboard"] == [[{"text": label}]]
+
+
 def test_reply_to_callback_answers_it_first(telegram_api, connector_config):
     out = Outbound("message", "555", "Booked", meta={"callback_query_id": "q1"})
     assert tg.send({"bot_token": telegram_api.token}, out, connector_config).status == "sent"

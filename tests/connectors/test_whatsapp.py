@@ -117,9 +117,20 @@ def test_send_up_to_three_buttons_as_reply_buttons(graph_api, connector_config):
     assert body["interactive"]["type"] == "button"
     assert body["interactive"]["body"] == {"text": "Pick"}
     assert body["interactive"]["action"]["buttons"] == [
-        {"type": "reply", "reply": {"id": "b0", "title": "Yes"}},
-        {"type": "reply", "reply": {"id": "b1", "title": "No"}},
+        {"type": "reply", "reply": {"id": "Yes", "title": "Yes"}},
+        {"type": "reply", "reply": {"id": "No", "title": "No"}},
     ]
+
+
+def test_long_button_label_round_trips_to_the_full_label(graph_api, connector_config):
+    label = "Book a manicure for tomorrow"
+    wa.send(creds(), Outbound("message", "16505551234", "Pick", [label, label]), connector_config)
+    first, second = (b["reply"] for b in graph_api.last.json["interactive"]["action"]["buttons"])
+    assert len(first["title"]) == 20 and first["id"] == label and second["id"] != label
+    tap = {"from": "1", "id": "w.tap", "timestamp": "1", "type": "interactive",
+           "interactive": {"type": "button_reply", "button_reply": first}}
+    [event] = wa.parse(encode(whatsapp_payload(wa_entry("W", [wa_change(PNID, messages=[tap])]))))
+    assert event.text == label
 
 
 def test_send_more_buttons_as_a_list(graph_api, connector_config):
