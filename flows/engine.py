@@ -16,7 +16,7 @@ from flows.services import Services
 from flows.state import HISTORY_LIMIT, new_state, upgrade_state
 from flows.turn import Effect, OutboundMessage, StepResult, TurnEvent
 
-__all__ = ["MAX_STEPS", "StepResult", "TurnEvent", "step"]
+__all__ = ["MAX_STEPS", "Effect", "OutboundMessage", "StepResult", "TurnEvent", "step"]
 
 MAX_STEPS = 200
 
