@@ -51,11 +51,14 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     queue.init_app(app)
 
-    from . import auth, dashboard, errors, health
+    from . import api, auth, dashboard, editor, errors, health, settings
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(editor.bp)
+    app.register_blueprint(settings.bp)
     errors.init_app(app)
 
     from .admin import init_admin
