@@ -37,6 +37,7 @@ const en = {
   sc_undo: 'Undo', sc_redo: 'Redo', sc_all: 'Select all', sc_save: 'Save now', sc_multi: 'Add to selection',
   sc_box: 'Box select', sc_pan: 'Pan canvas', sc_zoom: 'Zoom', sc_help: 'Show this help', sc_layout: 'Auto-layout',
   drag_or_scroll: 'drag empty canvas', scroll: 'scroll / pinch',
+  waits: 'waits', waits_hint: 'Waits for the customer to answer',
 };
 
 const ru = {
@@ -77,6 +78,7 @@ const ru = {
   sc_undo: 'Отменить', sc_redo: 'Повторить', sc_all: 'Выделить всё', sc_save: 'Сохранить сейчас',
   sc_multi: 'Добавить к выделению', sc_box: 'Выделение рамкой', sc_pan: 'Перемещение холста', sc_zoom: 'Масштаб',
   sc_help: 'Эта справка', sc_layout: 'Авто-раскладка', drag_or_scroll: 'тянуть пустой холст', scroll: 'колесо / щипок',
+  waits: 'ждёт', waits_hint: 'Ждёт ответа клиента',
 };
 
 export const DICTS = { en, ru };

@@ -138,8 +138,21 @@ export default function App({ api, t }) {
   }, [commit]);
 
   const restore = useCallback((snap) => {
-    setNodes(snap.nodes.map(toRfNode));
-    setEdges(snap.edges.map(toRfEdge));
+    // Reuse unchanged node/edge objects so undo re-renders only what it changes and keeps the selection.
+    const curNodes = new Map(nodesRef.current.map((n) => [n.id, n]));
+    setNodes(snap.nodes.map((d) => {
+      const cur = curNodes.get(d.id);
+      if (cur && cur.type === d.type && cur.data === d.data && Math.round(cur.position.x) === d.position.x
+        && Math.round(cur.position.y) === d.position.y) return cur;
+      const n = toRfNode(d);
+      return cur ? { ...n, selected: cur.selected, measured: cur.measured } : n;
+    }));
+    const curEdges = new Map(edgesRef.current.map((e) => [e.id, e]));
+    setEdges(snap.edges.map((d) => {
+      const cur = curEdges.get(d.id);
+      return cur && cur.source === d.source && cur.target === d.target && (cur.sourceHandle ?? null) === d.sourceHandle
+        ? cur : toRfEdge(d);
+    }));
     metaRef.current = { ...metaRef.current, name: snap.name };
     setNameState(snap.name);
     setHistTick((x) => x + 1);

@@ -41,7 +41,7 @@ function FlowNode({ id, type, data, selected }) {
       <div className="fe-node-head">
         <span className="fe-node-dot" />
         <span className="fe-node-label">{meta?.label || type}</span>
-        {meta?.waits && <span className="fe-node-wait" title="Waits for the user">⏸</span>}
+        {meta?.waits && <span className="fe-node-wait" title={t('waits_hint')}>{t('waits')}</span>}
         <span className="fe-node-badges">
           {deco.errors > 0 && (
             <span className="fe-badge fe-badge-error" data-testid="node-badge-error">{deco.errors}</span>
