@@ -149,6 +149,12 @@ def request(
             if unknown and not retry_unknown_outcome:
                 return result
             raise _Retry(result) from None
+        except requests.RequestException as exc:
+            # Bad URL, broken response body, redirect loop...: not worth repeating, and the server
+            # may have acted, so report it as an unknown outcome rather than raise.
+            text = mask_secrets(f"{type(exc).__name__}: {exc}", secret_list)
+            log.warning("%s %s failed: %s", method, safe_url, text)
+            return HttpResult(None, error=text, attempts=attempts, outcome_unknown=True)
         payload = _decode(response)
         result = HttpResult(
             response.status_code,

@@ -130,18 +130,18 @@ class InstagramConnector(meta.MetaConnector):
             account_id = str(entry.get("id") or "")
             for item in as_list(entry.get("messaging"), "entry.messaging"):
                 if isinstance(item, dict):
-                    events.append(parse_messaging(account_id, item))
+                    events.append(meta.safely(parse_messaging, account_id, item))
             for item in as_list(entry.get("standby"), "entry.standby"):
                 if isinstance(item, dict):
-                    events.append(parse_messaging(account_id, item, standby=True))
+                    events.append(meta.safely(parse_messaging, account_id, item, standby=True))
             for change in as_list(entry.get("changes"), "entry.changes"):
                 if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
                     continue
                 field, value = change.get("field"), change["value"]
                 if field in COMMENT_FIELDS:
-                    events.append(parse_comment(account_id, field, value, entry.get("time")))
+                    events.append(meta.safely(parse_comment, account_id, field, value, entry.get("time")))
                 elif field == "messages":  # App Dashboard "Test" shape: a messaging item in value
-                    events.append(parse_messaging(account_id, value))
+                    events.append(meta.safely(parse_messaging, account_id, value))
         return [e for e in events if e is not None]
 
     # --- sending -------------------------------------------------------------------------------

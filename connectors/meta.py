@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from connectors.base import PayloadError, as_list, header, load_json_object
@@ -160,6 +160,18 @@ def graph_error_result(result: HttpResult, secrets: Iterable[str | None] = ()) -
 def bearer(token: str) -> dict[str, str]:
     """Authorization header for Graph calls (keeps the token out of URLs and access logs)."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def safely(parse_item: Callable[..., InboundEvent | None], *args: Any, **kwargs: Any) -> InboundEvent | None:
+    """Parse one item of a batch; a malformed item is logged and skipped, not fatal.
+
+    Failing the whole POST would make Meta re-deliver the batch for days and lose its good items.
+    """
+    try:
+        return parse_item(*args, **kwargs)
+    except (PayloadError, TypeError, ValueError, AttributeError) as exc:
+        log.warning("skipping malformed webhook item (%s): %s", parse_item.__name__, exc)
+        return None
 
 
 class MetaConnector:

@@ -235,10 +235,10 @@ class WhatsAppConnector(meta.MetaConnector):
                 contacts = _contact_index(value)
                 for msg in as_list(value.get("messages"), "value.messages"):
                     if isinstance(msg, dict):
-                        events.append(parse_message(account_id, msg, contacts))
+                        events.append(meta.safely(parse_message, account_id, msg, contacts))
                 for status in as_list(value.get("statuses"), "value.statuses"):
                     if isinstance(status, dict):
-                        events.append(parse_status(account_id, status))
+                        events.append(meta.safely(parse_status, account_id, status))
         return [e for e in events if e is not None]
 
     def send(self, credentials: dict[str, Any], outbound: Outbound, config: ConnectorConfig) -> SendResult:

@@ -113,3 +113,8 @@ def test_rate_limited_private_reply_is_still_retried(graph_api, connector_config
     graph_api.fail(status=429, times=1)
     result = ig.send({"access_token": TOKEN}, Outbound("private_reply", "c9", "hi"), connector_config)
     assert result.status == "sent" and len(graph_api.messages) == 2
+
+
+def test_other_request_errors_become_results(connector_config):
+    result = http.request("GET", "http://[invalid", config=connector_config)
+    assert result.status_code is None and result.outcome_unknown and result.error

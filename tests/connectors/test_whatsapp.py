@@ -206,3 +206,10 @@ def test_mark_read_with_typing_indicator(graph_api, connector_config):
     graph_api.fail(status=500, times=None)
     assert not mark_read(creds(), "wamid.IN", connector_config)
     assert len(graph_api.messages) == 2  # one attempt only
+
+
+def test_one_malformed_message_does_not_lose_the_rest_of_the_batch():
+    broken = {"from": "1", "id": "w.bad", "timestamp": "1", "type": "text", "text": "not an object"}
+    change = wa_change(PNID, messages=[wa_text("wamid.ok1", "a"), broken, wa_text("wamid.ok2", "b")])
+    events = wa.parse(encode(whatsapp_payload(wa_entry("W", [change]))))
+    assert [e.external_id for e in events] == ["wamid.ok1", "wamid.ok2"]
