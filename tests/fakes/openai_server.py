@@ -161,6 +161,7 @@ class FakeOpenAI:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: the client's connection pool reuses sockets
+    disable_nagle_algorithm = True  # headers and body go out separately: avoid 40 ms delayed-ACK stalls
     server_fake: FakeOpenAI
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet

@@ -39,7 +39,8 @@ def _flow() -> Flow:
 
 
 def llm_turn(base_url: str, conversation: int, fail: bool = False) -> dict[str, Any]:
-    """Run one turn; returns when it finished and what the customer would get."""
+    """Run one turn; returns when it started/finished and what the customer would get."""
+    started_at = time.time()
     if fail:
         raise RuntimeError("boom")
     provider = get_provider(base_url, "sk-bench", "fake-gpt", timeout=15, max_retries=1)
@@ -47,5 +48,6 @@ def llm_turn(base_url: str, conversation: int, fail: bool = False) -> dict[str, 
     event = TurnEvent("dm", "instagram", f"Сколько стоит стрижка? (#{conversation})", {},
                       {"username": f"user{conversation}"}, datetime.now(UTC))
     result = step(_flow(), None, event, services)
-    return {"done_at": time.time(), "replies": [m.text for m in result.outbound], "error": result.error,
-            "llm_errors": [w for t in result.trace for w in t.get("warnings", []) if "LLM error" in w]}
+    llm_errors = [w for t in result.trace for w in t.get("warnings", []) if "LLM error" in w]
+    return {"started_at": started_at, "done_at": time.time(), "replies": [m.text for m in result.outbound],
+            "error": result.error, "llm_errors": llm_errors}
