@@ -110,10 +110,13 @@ def _parse_message(
         # An edit is a new event (same message_id): key it by edit_date so each edit counts once.
         meta["edit_date"] = message.get("edit_date")
         external_id += f":edit:{message.get('edit_date') or update_id}"
+    text = str(message.get("text") or message.get("caption") or "")
+    if not text and meta.get("contact", {}).get("phone_number"):
+        text = str(meta["contact"]["phone_number"])  # answers an "ask phone" step directly
     return InboundEvent(
         channel_type="telegram", account_id=account_id, kind="edit" if edited else "message",
         external_id=external_id, user_id=str(user.get("id") or chat_id),
-        text=str(message.get("text") or message.get("caption") or ""), media=_media(message), meta=meta,
+        text=text, media=_media(message), meta=meta,
         timestamp=to_seconds(message.get("edit_date") if edited else message.get("date")),
     )
 

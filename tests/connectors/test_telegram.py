@@ -170,3 +170,23 @@ def test_errors_never_contain_the_token(telegram_api, connector_config):
     with pytest.raises(telegram.TelegramError) as info:
         telegram.get_me(token, dead)
     assert "SuperSecret" not in str(info.value)
+
+
+def test_shared_contact_and_photo():
+    update = {"update_id": 7, "message": {
+        "message_id": 3, "date": 1, "from": {"id": 9, "is_bot": False, "first_name": "Bo"},
+        "chat": {"id": 9, "type": "private"},
+        "contact": {"phone_number": "+380501234567", "first_name": "Bo", "user_id": 9}}}
+    [event] = tg.parse(json.dumps(update).encode())
+    assert event.text == "+380501234567" and event.meta["contact"]["user_id"] == 9
+    update["message"].pop("contact")
+    update["message"].update({"photo": [{"file_id": "small"}, {"file_id": "big", "file_size": 9}], "caption": "this"})
+    [event] = tg.parse(json.dumps(update).encode())
+    assert event.text == "this" and event.media == [{"type": "photo", "file_id": "big", "file_size": 9}]
+
+
+def test_messages_from_bots_are_ignored():
+    update = {"update_id": 8, "message": {"message_id": 1, "date": 1, "text": "beep",
+                                          "from": {"id": 5, "is_bot": True, "first_name": "B"},
+                                          "chat": {"id": -5, "type": "group"}}}
+    assert tg.parse(json.dumps(update).encode()) == []
