@@ -17,6 +17,7 @@ import { autoLayout } from '../lib/layout.js';
 import { problemsByNode, hasErrors, countBySeverity } from '../lib/problems.js';
 import { defaultData } from '../lib/fields.js';
 import { uniqueId, edgeId } from '../lib/ids.js';
+import { portsOf } from '../lib/ports.js';
 import { colorFor } from './FlowNode.jsx';
 
 const AUTOSAVE_MS = 1000;
@@ -81,7 +82,7 @@ export default function App({ api, t }) {
   const clipboardRef = useRef(null);
 
   const typesByName = useMemo(() => Object.fromEntries(nodeTypeList.map((nt) => [nt.type, nt])), [nodeTypeList]);
-  const portsOf = useCallback((n) => typesByName[n.type]?.ports || ['out'], [typesByName]);
+  const nodePorts = useCallback((n) => portsOf(n, typesByName[n.type]), [typesByName]);
 
   const setNodes = useCallback((u) => {
     const next = typeof u === 'function' ? u(nodesRef.current) : u;
@@ -174,7 +175,7 @@ export default function App({ api, t }) {
   const loadDocument = useCallback((doc, { resetHistory = false, layoutIfNeeded = true } = {}) => {
     const { nodes: ns, edges: es, meta } = documentToFlow(doc);
     let rfNodes = ns;
-    if (layoutIfNeeded && needsLayout(doc?.nodes)) rfNodes = autoLayout(ns, es, { portsOf });
+    if (layoutIfNeeded && needsLayout(doc?.nodes)) rfNodes = autoLayout(ns, es, { portsOf: nodePorts });
     metaRef.current = meta;
     setNameState(meta.name || '');
     setNodes(rfNodes);
@@ -185,7 +186,7 @@ export default function App({ api, t }) {
     }
     setTimeout(() => rf.fitView(fitOptions(rfNodes)), 30);
     return rfNodes.length;
-  }, [portsOf, setNodes, setEdges, snapshot, rf]);
+  }, [nodePorts, setNodes, setEdges, snapshot, rf]);
 
   // ---- initial load -------------------------------------------------------------------------------
   useEffect(() => {
@@ -201,7 +202,7 @@ export default function App({ api, t }) {
         if (!doc.name && flow.name) doc.name = flow.name;
         const { nodes: ns, edges: es, meta } = documentToFlow(doc);
         const laid = needsLayout(doc.nodes)
-          ? autoLayout(ns, es, { portsOf: (n) => byName[n.type]?.ports || ['out'] }) : ns;
+          ? autoLayout(ns, es, { portsOf: (n) => portsOf(n, byName[n.type]) }) : ns;
         metaRef.current = meta;
         setNameState(meta.name || '');
         setNodes(laid);
@@ -399,10 +400,10 @@ export default function App({ api, t }) {
   }, [paste]);
 
   const layout = useCallback(() => {
-    setNodes(autoLayout(nodesRef.current, edgesRef.current, { portsOf }));
+    setNodes(autoLayout(nodesRef.current, edgesRef.current, { portsOf: nodePorts }));
     commit();
     setTimeout(() => rf.fitView(fitOptions(nodesRef.current)), 30);
-  }, [setNodes, portsOf, commit, rf]);
+  }, [setNodes, nodePorts, commit, rf]);
 
   // ---- publish, import, export, rollback -----------------------------------------------------------
   const publish = useCallback(async () => {

@@ -1,7 +1,8 @@
-import { memo, useMemo } from 'react';
-import { Handle, Position } from '@xyflow/react';
+import { memo, useEffect, useMemo } from 'react';
+import { Handle, Position, useUpdateNodeInternals } from '@xyflow/react';
 import { useEditor, useDecoration } from '../context.js';
 import { summarise } from '../lib/fields.js';
+import { portsOf } from '../lib/ports.js';
 
 const CATEGORY_COLORS = {
   trigger: '#7c3aed', start: '#7c3aed', message: '#2563eb', messages: '#2563eb', input: '#0891b2',
@@ -23,7 +24,14 @@ function FlowNode({ id, type, data, selected }) {
   const meta = typesByName[type];
   const deco = useDecoration(id);
   const summary = useMemo(() => summarise(data, meta), [data, meta]);
-  const ports = meta?.ports?.length ? meta.ports : meta ? [] : ['out'];
+  const ports = useMemo(() => portsOf({ data }, meta), [data, meta]);
+  const portsKey = ports.join('\u0000');
+  const updateNodeInternals = useUpdateNodeInternals();
+  const firstPorts = useMemo(() => portsKey, []); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => {
+    // Handles changed (a condition rule added/renamed): React Flow must re-measure this node.
+    if (portsKey !== firstPorts) updateNodeInternals(id);
+  }, [portsKey, firstPorts, id, updateNodeInternals]);
   const isTrigger = type === 'trigger' || meta?.category === 'trigger';
   const color = colorFor(meta?.category || type);
 

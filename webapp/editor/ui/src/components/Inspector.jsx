@@ -1,5 +1,5 @@
 import { memo, useEffect, useState } from 'react';
-import { buildForm, toFormValue, fromFormValue } from '../lib/fields.js';
+import { buildForm, toFormValue, fromFormValue, newItem } from '../lib/fields.js';
 
 /** Text-ish control that keeps what the user typed even while it does not parse (json, number). */
 function DraftText({ kind, value, onCommit, testId, multiline, inputType, t }) {
@@ -121,6 +121,9 @@ function Field({ spec, value, onChange, t }) {
     case 'pairs':
       control = <Pairs value={value} onCommit={commit} testId={spec.testId} t={t} />;
       break;
+    case 'items':
+      control = <Items spec={spec} value={value} onCommit={commit} t={t} />;
+      break;
     default:
       control = <DraftText kind="json" multiline value={value} onCommit={commit} testId={spec.testId} t={t} />;
   }
@@ -135,6 +138,50 @@ function Field({ spec, value, onChange, t }) {
       {control}
       {(spec.help || spec.kind === 'list') && (
         <div className="fe-help">{spec.help || t('one_per_line')}</div>
+      )}
+    </div>
+  );
+}
+
+/** Repeatable sub-form for a json field with item_fields (e.g. condition rules); raw JSON one click away. */
+function Items({ spec, value, onCommit, t }) {
+  const [raw, setRaw] = useState(false);
+  const items = Array.isArray(value) ? value : [];
+  const set = (i, name, v) => onCommit(items.map((it, j) => (j === i ? { ...(it || {}), [name]: v } : it)));
+  const move = (i, d) => {
+    const next = [...items];
+    const [it] = next.splice(i, 1);
+    next.splice(i + d, 0, it);
+    onCommit(next);
+  };
+  return (
+    <div className="fe-items" data-testid={spec.testId}>
+      <div className="fe-items-bar">
+        <label className="fe-toggle"><input type="checkbox" checked={raw} onChange={(e) => setRaw(e.target.checked)} /> JSON</label>
+      </div>
+      {raw || (value != null && !Array.isArray(value)) ? (
+        <DraftText kind="json" multiline value={value} onCommit={onCommit} testId={`${spec.testId}-json`} t={t} />
+      ) : (
+        <>
+          {items.map((it, i) => (
+            <div className="fe-item" key={i}>
+              <div className="fe-item-head">
+                <span className="fe-item-n">{i + 1}</span>
+                <span className="fe-item-title">{it?.id || it?.variable || ''}</span>
+                <button type="button" className="fe-icon-btn" disabled={i === 0} onClick={() => move(i, -1)} title="↑">↑</button>
+                <button type="button" className="fe-icon-btn" disabled={i === items.length - 1} onClick={() => move(i, 1)} title="↓">↓</button>
+                <button type="button" className="fe-icon-btn" onClick={() => onCommit(items.filter((_, j) => j !== i))}
+                  title={t('remove')} data-testid={`${spec.testId}-${i}-remove`}>×</button>
+              </div>
+              {spec.items.map((sub) => (
+                <Field key={sub.name} spec={{ ...sub, testId: `${spec.testId}-${i}-${sub.name}` }} value={it?.[sub.name]}
+                  onChange={(name, v) => set(i, name, v)} t={t} />
+              ))}
+            </div>
+          ))}
+          <button type="button" className="fe-btn fe-btn-small" data-testid={`${spec.testId}-add`}
+            onClick={() => onCommit([...items, newItem(spec, items)])}>+ {t('add_row')}</button>
+        </>
       )}
     </div>
   );

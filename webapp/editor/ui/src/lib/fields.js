@@ -42,8 +42,26 @@ export function controlFor(field) {
     case 'keyvalue':
       return { ...base, control: 'pairs' };
     default:
+      // A json field that declares `item_fields` is a list of objects: a repeatable sub-form.
+      if (Array.isArray(field.item_fields) && field.item_fields.length) {
+        return { ...base, control: 'items', itemFields: field.item_fields, items: field.item_fields.map(controlFor) };
+      }
       return { ...base, control: 'code' };
   }
+}
+
+/** A new item for an `items` control, from its item fields' defaults. */
+export function newItem(spec, existing = []) {
+  const item = defaultData({ fields: spec.itemFields });
+  // Items keyed by an id (condition rules → ports) get a unique one.
+  const idField = spec.itemFields.find((f) => f.name === 'id');
+  if (idField && !item.id) {
+    const taken = new Set(existing.map((it) => it && it.id));
+    let i = existing.length + 1;
+    while (taken.has(`rule_${i}`)) i += 1;
+    item.id = `rule_${i}`;
+  }
+  return item;
 }
 
 export function buildForm(typeMeta) {

@@ -250,3 +250,37 @@ describe('inspector fields', () => {
     expect(summarise({}, meta)).toBe('');
   });
 });
+
+describe('ports', async () => {
+  const { portsOf } = await import('./ports.js');
+  it('uses static ports, unknown types get one "out"', () => {
+    expect(portsOf({ data: {} }, { ports: ['ok', 'failed'] })).toEqual(['ok', 'failed']);
+    expect(portsOf({ data: {} }, { ports: [] })).toEqual([]);
+    expect(portsOf({ data: {} }, undefined)).toEqual(['out']);
+  });
+  it('adds dynamic ports from data (condition rules) before the static ones', () => {
+    const meta = { ports: ['else'], dynamic_ports: { field: 'rules', key: 'id' } };
+    const node = { data: { rules: [{ id: 'yes' }, { id: 'no' }, { kind: 'x' }, { id: 'yes' }] } };
+    expect(portsOf(node, meta)).toEqual(['yes', 'no', 'else']);
+    expect(portsOf({ data: { rules: 'broken' } }, meta)).toEqual(['else']);
+  });
+});
+
+describe('item fields', async () => {
+  const { controlFor: cf, newItem } = await import('./fields.js');
+  const rules = {
+    name: 'rules', kind: 'json', default: [{ id: 'yes' }],
+    item_fields: [{ name: 'id', kind: 'text', required: true }, { name: 'op', kind: 'select', choices: ['equals'], default: 'equals' }],
+  };
+  it('a json field with item_fields becomes a repeatable sub-form', () => {
+    const spec = cf(rules);
+    expect(spec.control).toBe('items');
+    expect(spec.items.map((s) => s.control)).toEqual(['input', 'select']);
+    expect(cf({ name: 'x', kind: 'json' }).control).toBe('code');
+  });
+  it('new items get defaults and a unique id', () => {
+    const spec = cf(rules);
+    expect(newItem(spec, [{ id: 'yes' }])).toEqual({ id: 'rule_2', op: 'equals' });
+    expect(newItem(spec, [{ id: 'rule_2' }]).id).toBe('rule_3');
+  });
+});
