@@ -160,6 +160,10 @@ class ConnectorConfig:
                 continue
             kind = type(getattr(defaults, attr))
             kwargs[attr] = kind(value).rstrip("/") if kind is str and attr.endswith("_url") else kind(value)
+        # Flask-Limiter shares RATELIMIT_STORAGE_URI; CONNECTOR_RATELIMIT_STORAGE may override it
+        # (e.g. "none://" to switch connector limits off in a benchmark).
+        if config.get("CONNECTOR_RATELIMIT_STORAGE") is not None:
+            kwargs["ratelimit_storage"] = str(config["CONNECTOR_RATELIMIT_STORAGE"])
         if config.get("CONNECTOR_RATE_LIMITS"):
             kwargs["rate_limits"] = dict(config["CONNECTOR_RATE_LIMITS"])
         return cls(**kwargs)

@@ -93,3 +93,11 @@ def test_unreachable_storage_fails_open():
     started = time.monotonic()
     assert ratelimit.acquire(cfg, [("telegram.chat", "x")]) is None
     assert time.monotonic() - started < 5
+
+
+def test_none_storage_disables_limits_and_config_key_overrides_flask_limiter_uri():
+    cfg = ConnectorConfig.from_mapping({"RATELIMIT_STORAGE_URI": "memory://", "CONNECTOR_RATELIMIT_STORAGE": "none://",
+                                        "CONNECTOR_RATE_LIMITS": {"telegram.chat": "1/hour"}})
+    assert cfg.ratelimit_storage == "none://"
+    assert all(ratelimit.acquire(cfg, [("telegram.chat", "k")]) is None for _ in range(5))
+    assert ConnectorConfig.from_mapping({"RATELIMIT_STORAGE_URI": "redis://h:1"}).ratelimit_storage == "redis://h:1"

@@ -19,6 +19,7 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 @pytest.fixture
 def graph_api() -> Iterator[FakeGraphAPI]:
     """A fake Graph API (Instagram + WhatsApp paths); ``graph_api.url``, ``.requests``, ``.fail()``."""
+    ratelimit.reset("memory://")  # sends in the previous test must not throttle this one
     fake = FakeGraphAPI().start()
     try:
         yield fake
@@ -29,6 +30,7 @@ def graph_api() -> Iterator[FakeGraphAPI]:
 @pytest.fixture
 def telegram_api() -> Iterator[FakeTelegramAPI]:
     """A fake Telegram Bot API with one registered bot (``telegram_api.token``)."""
+    ratelimit.reset("memory://")
     fake = FakeTelegramAPI().start()
     try:
         yield fake
@@ -39,7 +41,6 @@ def telegram_api() -> Iterator[FakeTelegramAPI]:
 @pytest.fixture
 def connector_config(graph_api: FakeGraphAPI, telegram_api: FakeTelegramAPI) -> ConnectorConfig:
     """ConnectorConfig aimed at both fakes, fast retries, fresh memory rate-limit windows."""
-    ratelimit.reset("memory://")
     return ConnectorConfig(
         meta_graph_url=graph_api.url,
         instagram_graph_url=graph_api.url,
