@@ -23,6 +23,7 @@ from urllib.parse import quote
 from connectors import meta
 from connectors.base import as_dict, as_list, to_seconds, truncate, untruncate
 from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.http import HttpResult
 from connectors.ratelimit import throttle
 from connectors.registry import register
 
@@ -186,7 +187,7 @@ def _message_body(outbound: Outbound) -> dict[str, Any] | None:
     return message
 
 
-def _finish(result: Any, token: str, id_key: str) -> SendResult:
+def _finish(result: HttpResult, token: str, id_key: str) -> SendResult:
     if result.ok and isinstance(result.data, dict) and result.data.get(id_key):
         return SendResult.sent(str(result.data[id_key]))
     if result.ok:
@@ -223,8 +224,12 @@ def _send_comment_reply(base: str, token: str, account: str, outbound: Outbound,
 
 def _send_private_reply(base: str, token: str, account: str, outbound: Outbound, config: ConnectorConfig
                         ) -> SendResult:
-    """One DM per comment: the job claims the comment first; a read timeout is not retried here."""
-    message = _message_body(outbound)
+    """One DM per comment: the job claims the comment first; a read timeout is not retried here.
+
+    Text only: quick replies are not documented for private replies, so buttons are left for the
+    conversation that follows once the user answers.
+    """
+    message = _message_body(replace(outbound, buttons=[]))
     if message is None:
         return SendResult.skipped("empty message")
     limited = throttle(config, [("instagram.private_reply", account), ("instagram.send", account)])

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from connectors.base import PayloadError, as_list, header, load_json_object
-from connectors.events import InboundEvent, SendResult
-from connectors.http import HttpResult, mask_secrets
+from connectors.events import ConnectorConfig, InboundEvent, SendResult
+from connectors.http import HttpResult, mask_secrets, request
 
 log = logging.getLogger(__name__)
 
@@ -201,10 +201,8 @@ class MetaConnector:
         raise NotImplementedError
 
 
-def post_graph(url: str, token: str, body: dict[str, Any], config: Any, *, repeatable: bool = True
-               ) -> HttpResult:
+def post_graph(url: str, token: str, body: dict[str, Any], config: ConnectorConfig, *,
+               repeatable: bool = True) -> HttpResult:
     """POST JSON to the Graph API with a Bearer token through the retrying client."""
-    from connectors.http import request
-
     return request("POST", url, config=config, json=body, headers=bearer(token), secrets=[token],
                    retry_unknown_outcome=repeatable)
