@@ -184,7 +184,7 @@ export default function App({ api, t }) {
       histRef.current = createHistory(snapshot());
       setHistTick((x) => x + 1);
     }
-    setTimeout(() => rf.fitView(fitOptions(rfNodes)), 30);
+    setTimeout(() => rf.fitView(fitOptions(rfNodes, true, wrapperRef.current?.clientWidth)), 30);
     return rfNodes.length;
   }, [nodePorts, setNodes, setEdges, snapshot, rf]);
 
@@ -402,7 +402,7 @@ export default function App({ api, t }) {
   const layout = useCallback(() => {
     setNodes(autoLayout(nodesRef.current, edgesRef.current, { portsOf: nodePorts }));
     commit();
-    setTimeout(() => rf.fitView(fitOptions(nodesRef.current)), 30);
+    setTimeout(() => rf.fitView(fitOptions(nodesRef.current, true, wrapperRef.current?.clientWidth)), 30);
   }, [setNodes, nodePorts, commit, rf]);
 
   // ---- publish, import, export, rollback -----------------------------------------------------------
@@ -505,7 +505,7 @@ export default function App({ api, t }) {
   );
   const ctx = useMemo(() => ({ typesByName, t, decorations }), [typesByName, t, decorations]);
   // Computed once per load: big flows open zoomed on their start, small ones fit entirely.
-  const initialFit = useMemo(() => fitOptions(nodesRef.current, false), [ready]); // eslint-disable-line react-hooks/exhaustive-deps
+  const initialFit = useMemo(() => fitOptions(nodesRef.current, false, wrapperRef.current?.clientWidth), [ready]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const nodeProblems = useMemo(
     () => (singleId ? problems.filter((p) => p.node_id === singleId) : []), [problems, singleId],
@@ -537,7 +537,7 @@ export default function App({ api, t }) {
           </div>
           <div className="fe-group">
             <button type="button" className="fe-btn fe-btn-ghost" onClick={layout} data-testid="btn-layout" title="Shift+L">⊞ {t('layout')}</button>
-            <button type="button" className="fe-btn fe-btn-ghost" onClick={() => rf.fitView(fitOptions(nodesRef.current))} data-testid="btn-fit">⤢ {t('fit')}</button>
+            <button type="button" className="fe-btn fe-btn-ghost" onClick={() => rf.fitView({ padding: 0.12, duration: 200 })} data-testid="btn-fit">⤢ {t('fit')}</button>
           </div>
           <div className="fe-group">
             <button type="button" className="fe-btn fe-btn-ghost" onClick={() => fileRef.current?.click()} data-testid="btn-import">⤒ {t('import')}</button>
@@ -595,11 +595,20 @@ export default function App({ api, t }) {
   );
 }
 
-const FIT = { padding: 0.15, maxZoom: 1 };
-/** Big flows open zoomed on their start instead of a zoom level where nothing is readable. */
-function fitOptions(nodes, animate = true) {
+const FIT = { padding: 0.12, maxZoom: 1 };
+const READABLE_ZOOM = 0.7;
+/**
+ * Fit options that keep nodes readable: when the whole flow would need a zoom below READABLE_ZOOM, fit only
+ * the leftmost nodes (the start of the flow) that fit the canvas at that zoom.
+ */
+export function fitOptions(nodes, animate = true, canvasWidth = 900) {
   const opts = animate ? { ...FIT, duration: 200 } : FIT;
-  if (nodes.length <= LARGE_FLOW) return opts;
-  const sorted = [...nodes].sort((a, b) => a.position.x - b.position.x || a.position.y - b.position.y).slice(0, 25);
-  return { ...opts, nodes: sorted.map((n) => ({ id: n.id })) };
+  if (!nodes.length) return opts;
+  const xs = nodes.map((n) => n.position.x);
+  const minX = Math.min(...xs);
+  const span = Math.max(...xs) - minX + 260;
+  if (span * READABLE_ZOOM <= canvasWidth && nodes.length <= LARGE_FLOW) return opts;
+  const limit = minX + canvasWidth / READABLE_ZOOM - 260;
+  const subset = nodes.filter((n) => n.position.x <= limit).slice(0, 40);
+  return { ...opts, minZoom: 0.1, nodes: (subset.length ? subset : nodes.slice(0, 1)).map((n) => ({ id: n.id })) };
 }
