@@ -30,7 +30,7 @@ translations: install
 run: install editor translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	START_SWEEPER=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 worker: install
 	$(BIN)/flask worker

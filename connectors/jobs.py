@@ -44,43 +44,64 @@ def app_job(fn: F) -> F:
 
 def enqueue_event(event_id: int, priority: str) -> bool:
     """Enqueue one stored event; False when the queue is down (the sweeper picks it up later)."""
-    from webapp.extensions import db
-    from webapp.models import InboundEvent
-
     from .queue import QueueUnavailable, get_queue
 
     try:
         get_queue(current_app).enqueue("connectors.jobs.handle_inbound", event_id, priority=priority)
     except QueueUnavailable:
         return False
-    event = db.session.get(InboundEvent, event_id)
-    if event is not None and event.status == "received":
-        event.status = "queued"
-        db.session.commit()
     return True
 
 
+def mark_queued(event_ids: list[int]) -> None:
+    """One UPDATE for a batch; only `received` rows move, so a worker that already started is not undone."""
+    from sqlalchemy import update
+
+    from webapp.extensions import db
+    from webapp.models import InboundEvent
+
+    if event_ids:
+        db.session.execute(update(InboundEvent).where(InboundEvent.id.in_(event_ids),
+                                                      InboundEvent.status == "received").values(status="queued"))
+        db.session.commit()
+
+
 def retry_events(event_ids: list[int]) -> int:
-    """Re-enqueue failed or stuck events (staff action, sweeper)."""
+    """Re-enqueue failed or stuck events (staff action, back-office, sweeper)."""
     from sqlalchemy import select
 
     from webapp.extensions import db
     from webapp.models import InboundEvent, Tenant
     from webapp.plans import queue_priority
 
-    count = 0
-    for event in db.session.scalars(select(InboundEvent).where(InboundEvent.id.in_(event_ids))):
+    events = list(db.session.scalars(select(InboundEvent).where(InboundEvent.id.in_(event_ids))))
+    for event in events:
         event.status = "received"
         event.error = None
-        tenant = db.session.get(Tenant, event.tenant_id)
-        db.session.commit()
-        if tenant is not None and enqueue_event(event.id, queue_priority(tenant)):
-            count += 1
-    return count
+    db.session.commit()
+    queued = [e.id for e in events
+              if enqueue_event(e.id, queue_priority(db.session.get(Tenant, e.tenant_id)))]
+    mark_queued(queued)
+    return len(queued)
 
 
 @app_job
 def handle_inbound(event_id: int) -> None:
-    from .pipeline import process_event
+    from .pipeline.turns import process_event
 
     process_event(event_id)
+
+
+@app_job
+def fire_follow_up(follow_up_id: int) -> None:
+    from .pipeline.turns import process_follow_up
+
+    process_follow_up(follow_up_id)
+
+
+@app_job
+def deliver_pending(event_id: int) -> None:
+    """Retry the sends of a turn that was already applied (after a retryable failure)."""
+    from .pipeline.delivery import deliver_event_messages
+
+    deliver_event_messages(event_id)

@@ -132,10 +132,14 @@ class RedisQueue:
         """Run queued jobs in this process (tests, `flask jobs drain`)."""
         from rq import SimpleWorker
 
-        worker = SimpleWorker(list(self.queues.values()), connection=self.connection)
-        before = worker.successful_job_count + worker.failed_job_count
-        worker.work(burst=True, logging_level="WARNING")
-        return worker.successful_job_count + worker.failed_job_count - before
+        queues = list(self.queues.values())
+
+        def done() -> int:
+            return sum(q.finished_job_registry.count + q.failed_job_registry.count for q in queues)
+
+        before = done()
+        SimpleWorker(queues, connection=self.connection).work(burst=True, logging_level="WARNING")
+        return done() - before
 
 
 def init_app(app: Any) -> None:

@@ -16,7 +16,11 @@ def run_worker(app: Any, queues: list[str], *, burst: bool = False) -> None:
     unknown = [q for q in queues if q not in PRIORITIES]
     if unknown:
         raise ValueError(f"unknown queue(s) {unknown}; use {', '.join(PRIORITIES)}")
+    from .pipeline.sweeper import start_sweeper
+
     jobs.bind_app(app)
+    if not burst:
+        start_sweeper(app)
     rq_queue = get_queue(app)
     connection = rq_queue.connection  # type: ignore[attr-defined]
     prefix = app.config.get("QUEUE_PREFIX", "")

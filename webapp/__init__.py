@@ -50,8 +50,12 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     from connectors import queue
 
     queue.init_app(app)
+    if app.config.get("START_SWEEPER"):
+        from connectors.pipeline.sweeper import start_sweeper
 
-    from . import api, auth, dashboard, editor, errors, health, settings
+        start_sweeper(app)
+
+    from . import api, auth, dashboard, editor, errors, health, settings, webchat, webhooks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
@@ -59,6 +63,8 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(editor.bp)
     app.register_blueprint(settings.bp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(webchat.bp)
     errors.init_app(app)
 
     from .admin import init_admin

@@ -80,7 +80,7 @@ class Config:
         self.WEBCHAT_RATE_LIMIT = _env("WEBCHAT_RATE_LIMIT", "30 per minute")
         self.BABEL_DEFAULT_LOCALE = "en"
         self.LANGUAGES = ["en", "ru"]
-        self.QUEUE_SYNC = False
+        self.START_SWEEPER = _env("START_SWEEPER", "0") == "1"
 
         if production:
             missing = [k for k in ("SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL")
@@ -113,3 +113,4 @@ class TestConfig(Config):
         self.OPENAI_API_KEY = ""
         self.PUBLIC_BASE_URL = "https://bots.example.test"
         self.WTF_CSRF_ENABLED = True
+        self.START_SWEEPER = False

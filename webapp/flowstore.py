@@ -1,7 +1,7 @@
 """Flows as stored for a tenant: drafts, publishing immutable versions, templates, the compiled cache.
 
 The engine (`flows`) is pure; this module is where its documents meet the database. A published version
-is parsed and compiled once per process (`compiled_version`), not once per message.
+is parsed and compiled once per process (`compiled_by_id`), not once per message.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -101,30 +102,48 @@ def seed_templates_for(tenant: Tenant, keys: list[str], *, publish_now: bool) ->
     return out
 
 
+@dataclass(frozen=True)
+class VersionRef:
+    """What the pipeline needs of a published version besides its compiled flow (safe to cache)."""
+
+    id: int
+    flow_id: int
+    number: int
+
+
 class _CompiledCache:
-    """LRU of compiled published versions: versions are immutable, so the id is a safe key."""
+    """LRU of compiled published versions: versions are immutable, so the id is a safe key and a
+    document is parsed and validated once per process, not once per message."""
 
     def __init__(self, size: int = 512) -> None:
         self.size = size
-        self._items: OrderedDict[int, Any] = OrderedDict()
+        self._items: OrderedDict[int, tuple[VersionRef, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, version: FlowVersion) -> Any:
+    def get(self, version_id: int) -> tuple[VersionRef, Any] | None:
         with self._lock:
-            hit = self._items.get(version.id)
+            hit = self._items.get(version_id)
             if hit is not None:
-                self._items.move_to_end(version.id)
+                self._items.move_to_end(version_id)
                 return hit
-        compiled = flows.load_flow(version.document)
+        version = db.session.get(FlowVersion, version_id)
+        if version is None:
+            return None
+        entry = (VersionRef(version.id, version.flow_id, version.number), flows.load_flow(version.document))
         with self._lock:
-            self._items[version.id] = compiled
+            self._items[version_id] = entry
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return compiled
+        return entry
 
 
 compiled_cache = _CompiledCache()
 
 
+def compiled_by_id(version_id: int) -> tuple[VersionRef, Any] | None:
+    return compiled_cache.get(version_id)
+
+
 def compiled_version(version: FlowVersion) -> Any:
-    return compiled_cache.get(version)
+    entry = compiled_cache.get(version.id)
+    return entry[1] if entry is not None else flows.load_flow(version.document)

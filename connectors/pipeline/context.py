@@ -1,0 +1,84 @@
+"""What the engine may use for one tenant's turn: context, clock, LLM (or offline), HTTP (if allowed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from flask import current_app
+from sqlalchemy import or_, select
+
+from flows.services import Context, HttpResult, Services, SystemClock
+from webapp.extensions import db
+from webapp.models import PromptLayer, Tenant, UsageCounter, month_key
+from webapp.plans import features_of, within_limit
+
+
+class RequestsHttp:
+    """`http_request` nodes' outbound calls (only for tenants with the `integrations` feature)."""
+
+    def __init__(self, session: requests.Session | None = None) -> None:
+        self.session = session or requests.Session()
+
+    def request(self, method: str, url: str, *, json: Any = None, headers: dict[str, str] | None = None,
+                timeout: float = 10.0) -> HttpResult:
+        if not url.startswith(("http://", "https://")):
+            return HttpResult(status=0, error="only http(s) URLs are allowed")
+        try:
+            resp = self.session.request(method.upper(), url, json=json, headers=headers or {},
+                                        timeout=min(float(timeout), 30.0), allow_redirects=False)
+        except requests.RequestException as exc:
+            return HttpResult(status=0, error=f"{exc.__class__.__name__}: request failed")
+        try:
+            body: Any = resp.json()
+        except ValueError:
+            body = resp.text[:10_000]
+        return HttpResult(status=resp.status_code, body=body)
+
+
+def prompt_layers(tenant: Tenant) -> list[dict[str, Any]]:
+    """Platform layers first, then the niche and the tenant's own, each in its configured order."""
+    rows = db.session.scalars(
+        select(PromptLayer).where(PromptLayer.active, or_(PromptLayer.tenant_id.is_(None),
+                                                           PromptLayer.tenant_id == tenant.id))
+        .order_by(PromptLayer.tenant_id.is_not(None), PromptLayer.position, PromptLayer.id))
+    latest: dict[tuple[int | None, str], PromptLayer] = {}
+    for row in rows:
+        key = (row.tenant_id, row.key)
+        if key not in latest or row.version > latest[key].version:
+            latest[key] = row
+    kind_order = {"platform": 0, "niche": 1, "tenant": 2}
+    ordered = sorted(latest.values(), key=lambda r: (kind_order.get(r.kind, 3), r.position, r.id))
+    return [{"kind": r.kind, "name": r.name or r.key, "text": r.text} for r in ordered]
+
+
+def llm_tokens_used(tenant: Tenant) -> int:
+    usage = db.session.scalar(select(UsageCounter).where(UsageCounter.tenant_id == tenant.id,
+                                                         UsageCounter.month == month_key()))
+    return (usage.llm_prompt_tokens + usage.llm_completion_tokens) if usage else 0
+
+
+def llm_for(tenant: Tenant) -> Any:
+    """The tenant's provider, or None (offline FAQ mode) without the feature, a key, or token budget."""
+    from connectors.llm import provider_from_settings
+
+    if "llm" not in features_of(tenant) or not within_limit(tenant, "llm_tokens_monthly",
+                                                            llm_tokens_used(tenant), 0):
+        return None
+    settings: dict[str, Any] = {k: current_app.config.get(k) for k in
+                                ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL")}
+    if tenant.plan.llm_model:
+        settings["llm_model"] = tenant.plan.llm_model
+    settings.update({k: v for k, v in (tenant.settings or {}).items() if k.startswith("llm_")})
+    return provider_from_settings(settings)
+
+
+def build_services(tenant: Tenant, channel_type: str) -> Services:
+    features = features_of(tenant)
+    settings = tenant.settings or {}
+    context = Context(language=tenant.language, channel=channel_type, profile=dict(tenant.profile or {}),
+                      features=features, prompt_layers=prompt_layers(tenant),
+                      fallback_text=settings.get("fallback_text"), timezone=tenant.timezone,
+                      phone_region=settings.get("phone_region"))
+    return Services(context=context, clock=SystemClock(), llm=llm_for(tenant),
+                    http=RequestsHttp() if "integrations" in features else None)

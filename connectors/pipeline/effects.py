@@ -1,0 +1,115 @@
+"""Apply what a turn asked for: leads, notifications, handoff, follow-up timers, LLM usage.
+
+One small handler per effect type, looked up by name; everything is written in the turn's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from flows.turn import Effect
+from webapp.extensions import db
+from webapp.models import Channel, Contact, Conversation, FollowUp, Lead, Notification, Tenant, month_key
+from webapp.models.base import utcnow
+from webapp.plans import has_feature
+
+from . import usage
+
+log = logging.getLogger(__name__)
+
+
+def notify(tenant_id: int, kind: str, title: str, body: str = "", **payload: Any) -> Notification:
+    """Stored in the tenant's inbox (the back-office shows it); outside delivery hooks in here later."""
+    note = Notification(tenant_id=tenant_id, kind=kind, title=title[:300], body=body, payload=payload)
+    db.session.add(note)
+    return note
+
+
+def _lead(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+    fields = {k: v for k, v in (payload.get("fields") or {}).items() if v not in (None, "")}
+    contact = db.session.get(Contact, conv.contact_id)
+    lead = Lead(tenant_id=tenant.id, contact_id=conv.contact_id, conversation_id=conv.id,
+                source_channel=channel.type, fields=fields)
+    db.session.add(lead)
+    for attr in ("name", "phone", "email"):
+        if fields.get(attr) and contact is not None:
+            setattr(contact, attr, str(fields[attr])[:200])
+    db.session.flush()
+    summary = ", ".join(f"{k}: {v}" for k, v in sorted(fields.items()))
+    notify(tenant.id, "lead", f"New lead from {channel.type}: {fields.get('name') or fields.get('phone') or ''}",
+           summary, lead_id=lead.id, conversation_id=conv.id)
+
+
+def _notify(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+    text = str(payload.get("text") or "")
+    notify(tenant.id, "notify", text[:120] or "Flow notification", text, conversation_id=conv.id)
+
+
+def _handoff(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+    conv.bot_paused = True
+    notify(tenant.id, "handoff", "A customer asks for a human",
+           str(payload.get("reason") or payload.get("text") or ""), conversation_id=conv.id)
+
+
+def _schedule(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+    if not has_feature(tenant, "follow_ups"):
+        log.info("follow-up not scheduled: tenant %s has no follow_ups feature", tenant.id)
+        return
+    delay = max(1, int(payload.get("delay_seconds") or 0))
+    fu = FollowUp(tenant_id=tenant.id, conversation_id=conv.id, token=str(payload.get("token") or ""),
+                  due_at=utcnow() + timedelta(seconds=delay))
+    db.session.add(fu)
+    db.session.flush()
+    from connectors.queue import QueueUnavailable, get_queue
+    from webapp.plans import queue_priority
+
+    try:
+        get_queue().enqueue("connectors.jobs.fire_follow_up", fu.id, priority=queue_priority(tenant), delay=delay)
+    except QueueUnavailable:
+        log.warning("follow-up %s left for the sweeper (queue down)", fu.id)
+
+
+def _cancel(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+    query = update(FollowUp).where(FollowUp.conversation_id == conv.id, FollowUp.status == "scheduled")
+    if payload.get("token"):
+        query = query.where(FollowUp.token == str(payload["token"]))
+    db.session.execute(query.values(status="cancelled"))
+
+
+def _llm_usage(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+    usage.add(tenant.id, llm_prompt_tokens=int(payload.get("prompt_tokens") or 0),
+              llm_completion_tokens=int(payload.get("completion_tokens") or 0))
+
+
+def _http_error(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+    log.info("integration call failed in conversation %s: %s", conv.id, payload)
+
+
+HANDLERS: dict[str, Callable[[Tenant, Channel, Conversation, dict[str, Any], Any], None]] = {
+    "lead": _lead, "notify": _notify, "handoff": _handoff, "schedule_follow_up": _schedule,
+    "cancel_follow_up": _cancel, "llm_usage": _llm_usage, "http_error": _http_error,
+}
+
+
+def apply(tenant: Tenant, channel: Channel, conv: Conversation, effects: list[Effect], services: Any) -> None:
+    for effect in effects:
+        handler = HANDLERS.get(effect.type)
+        if handler is None:
+            log.warning("unknown effect %s ignored", effect.type)
+            continue
+        handler(tenant, channel, conv, dict(effect.payload or {}), services)
+
+
+def warn_limit_once(tenant: Tenant) -> None:
+    month = month_key()
+    exists = db.session.scalar(select(Notification.id).where(Notification.tenant_id == tenant.id,
+                                                             Notification.kind == "limit",
+                                                             Notification.payload["month"].as_string() == month))
+    if exists is None:
+        notify(tenant.id, "limit", "Monthly message limit reached",
+               "The bot stopped replying until next month or a plan upgrade.", month=month)

@@ -1,0 +1,35 @@
+"""Which flow version runs a turn: the conversation's pinned version while it runs, else the first
+published flow whose trigger matches, else the tenant's default flow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from flows.select import choose_flow
+from flows.turn import TurnEvent
+from webapp.extensions import db
+from webapp.flowstore import compiled_by_id
+from webapp.models import Conversation, Flow, FlowVersion, Tenant
+
+
+def pick_flow(tenant: Tenant, conv: Conversation, tevent: TurnEvent) -> tuple[FlowVersion, Any, str] | None:
+    state = conv.state or {}
+    if conv.flow_version_id and state and not state.get("finished"):
+        pinned = compiled_by_id(conv.flow_version_id)
+        if pinned is not None:
+            version, flow = pinned
+            return version, flow, f"continuing on pinned version {version.number} of flow {version.flow_id}"
+    published = db.session.execute(
+        select(Flow.id, Flow.published_version_id).where(Flow.tenant_id == tenant.id,
+                                                         Flow.published_version_id.is_not(None))
+        .order_by(Flow.position, Flow.id)).all()
+    compiled = {fid: compiled_by_id(vid) for fid, vid in published}
+    candidates = [(fid, pair[1]) for fid, pair in compiled.items() if pair is not None]
+    default = tenant.default_flow_id if tenant.default_flow_id in compiled else None
+    key, reason = choose_flow(candidates, tevent, default)
+    if key is None or compiled.get(key) is None:
+        return None
+    version, flow = compiled[key]  # type: ignore[misc]
+    return version, flow, reason

@@ -1,0 +1,127 @@
+"""Web chat endpoints used by `widget.js` on any site.
+
+The channel's public key identifies the channel (it is not a secret: it is in the page). A visitor is a
+random id kept in the browser's localStorage, so the conversation survives page loads; replies are fetched
+by polling. Public endpoints are rate limited per address and per visitor.
+"""
+
+from __future__ import annotations
+
+from flask import Response, abort, current_app, jsonify, render_template, request, send_from_directory
+from sqlalchemy import select
+
+from connectors.base import PayloadError
+from connectors.pipeline.ingest import ingest, routed
+from connectors.registry import get_connector
+from webapp.extensions import csrf, db, limiter
+from webapp.models import Channel, Contact, Conversation, Message
+
+from . import bp
+
+csrf.exempt(bp)
+STATIC_DIR = "static/webchat"
+
+
+def _channel(public_key: str) -> Channel:
+    channel = db.session.scalar(select(Channel).where(Channel.public_key == public_key,
+                                                      Channel.type == "webchat"))
+    if channel is None or channel.status == "disabled":
+        abort(404, description="unknown chat channel")
+    return channel
+
+
+def _allowed_origin(channel: Channel) -> str | None:
+    origin = request.headers.get("Origin")
+    allowed = (channel.settings or {}).get("allowed_origins") or ["*"]
+    if "*" in allowed:
+        return "*"
+    return origin if origin in allowed else None
+
+
+def _cors(resp: Response, channel: Channel) -> Response:
+    origin = _allowed_origin(channel)
+    if origin:
+        resp.headers["Access-Control-Allow-Origin"] = origin
+        resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        resp.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        resp.headers["Access-Control-Max-Age"] = "600"
+        resp.headers["Vary"] = "Origin"
+    return resp
+
+
+def _rate() -> str:
+    return current_app.config["WEBCHAT_RATE_LIMIT"]
+
+
+def _visitor_key() -> str:
+    return "webchat:" + request.view_args.get("public_key", "") + ":" + (request.args.get("visitor_id") or
+                                                                         (request.get_json(silent=True) or {})
+                                                                         .get("visitor_id", ""))
+
+
+@bp.get("/widget.js")
+def widget_js() -> Response:
+    resp = send_from_directory(current_app.root_path + "/" + STATIC_DIR, "widget.js", mimetype="text/javascript")
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
+
+
+@bp.route("/<public_key>/messages", methods=["OPTIONS"])
+def preflight(public_key: str) -> Response:
+    channel = _channel(public_key)
+    if _allowed_origin(channel) is None:
+        return Response(status=403)
+    return _cors(Response(status=204), channel)
+
+
+@bp.post("/<public_key>/messages")
+@limiter.limit(_rate)
+@limiter.limit(_rate, key_func=_visitor_key)
+def post_message(public_key: str):  # type: ignore[no-untyped-def]
+    channel = _channel(public_key)
+    if request.headers.get("Origin") and _allowed_origin(channel) is None:
+        return jsonify(error="this site is not allowed to use the chat"), 403
+    raw = request.get_data()
+    try:
+        events = get_connector("webchat").parse(raw, account_id=str(channel.id))  # type: ignore[call-arg]
+    except PayloadError as exc:
+        return _cors(jsonify(error=str(exc)), channel), 400
+    result = ingest([(routed(channel), e) for e in events], raw, request.headers)
+    return _cors(jsonify(ok=True, duplicate=result["stored"] == 0), channel), 202
+
+
+@bp.get("/<public_key>/messages")
+@limiter.limit("120 per minute")
+def list_messages(public_key: str):  # type: ignore[no-untyped-def]
+    channel = _channel(public_key)
+    visitor = request.args.get("visitor_id", "")
+    try:
+        after = int(request.args.get("after", "0"))
+    except ValueError:
+        return _cors(jsonify(error="after must be an integer message id"), channel), 400
+    contact = db.session.scalar(select(Contact).where(Contact.channel_id == channel.id,
+                                                      Contact.external_user_id == visitor)) if visitor else None
+    if contact is None:
+        return _cors(jsonify(messages=[]), channel)
+    rows = db.session.scalars(
+        select(Message).join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.contact_id == contact.id, Message.id > after,
+               Message.delivery_status.notin_(("pending", "sending", "skipped", "failed")))
+        .order_by(Message.id).limit(100))
+    return _cors(jsonify(messages=[_public(m) for m in rows]), channel)
+
+
+def _public(m: Message) -> dict[str, object]:
+    """What a visitor may see of a message (their own, and the bot's replies)."""
+    inbound = m.direction == "in"
+    return {"id": m.id, "from": "visitor" if inbound else "bot", "text": m.text,
+            "buttons": (m.payload or {}).get("buttons") or [],
+            "client_message_id": (m.external_id or "").split(":", 1)[-1] if inbound else None,
+            "at": m.created_at.isoformat()}
+
+
+@bp.get("/demo/<public_key>")
+def demo(public_key: str):  # type: ignore[no-untyped-def]
+    channel = _channel(public_key)
+    return render_template("webchat/demo.html", channel=channel)
