@@ -176,4 +176,7 @@ def register_cli(app: Flask) -> None:
             writer.writerows(rows)
 
     register_more(app)
+    from .flow_cli import register_flow_cli
+
+    register_flow_cli(app)
 

@@ -60,7 +60,10 @@ def create_for_tenant(tenant: Tenant, name: str | None, template: str | None) ->
         document = template_document(template)
         if document is None:
             raise ApiError(f"Unknown template {template!r}.")
-    name = name or (str(document.get("name")) if document and document.get("name") else "New flow")
+        if not name:
+            summary = next((t for t in templates_catalogue() if t["key"] == template), {})
+            name = str(summary.get("name") or document.get("name") or template)
+    name = name or "New flow"
     return create_flow(tenant, name[:200], document)
 
 

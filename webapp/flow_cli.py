@@ -1,0 +1,164 @@
+"""`flask flow ...`: import/export flow documents, simulate, list and publish, for operators.
+
+Import then export gives back the same document (nothing is added or normalised), so a flow can be
+kept in a repository and loaded into any tenant.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from .cli import emit, fail, get_tenant
+from .extensions import db
+from .models import Flow
+
+
+def _load_file(path: str) -> dict[str, Any]:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {path}: {exc}")
+    except json.JSONDecodeError as exc:
+        fail(f"{path} is not valid JSON: {exc}")
+    if not isinstance(document, dict):
+        fail(f"{path} must hold a JSON object (a flow document)")
+    return document
+
+
+def _flow(flow_id: int) -> Flow:
+    flow = db.session.get(Flow, flow_id)
+    if flow is None:
+        fail(f"flow {flow_id} does not exist (see `flask flow list --tenant ID`)")
+    return flow  # type: ignore[return-value]
+
+
+def _fail_with_problems(message: str, problems: list[dict[str, Any]]) -> None:
+    lines = [f"  - [{p['severity']}] {p.get('node_id') or 'flow'}: {p['message']}" for p in problems]
+    fail("\n".join([message, *lines]))
+
+
+def _version_ref(value: str) -> str | int:
+    if value == "draft":
+        return "draft"
+    if not value.isdigit():
+        fail("--version must be a version number or 'draft'")
+    return int(value)
+
+
+def _document_at(flow: Flow, ref: str | int) -> dict[str, Any]:
+    from .api.payload import ApiError
+    from .api.versions_routes import document_at
+
+    try:
+        return document_at(flow, ref)[0]
+    except ApiError as exc:
+        fail(exc.message)
+        raise
+
+
+def register_flow_cli(app: Flask) -> None:
+    @app.cli.group("flow")
+    def flow_group() -> None:
+        """Flow documents: import, export, simulate, list, publish."""
+
+    @flow_group.command("import")
+    @click.option("--tenant", "tenant_id", type=int, required=True)
+    @click.option("--publish", "publish_now", is_flag=True, help="publish it as version 1 right away")
+    @click.option("--name", help="flow name (default: the document's name, else the file name)")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    def flow_import(tenant_id: int, publish_now: bool, name: str | None, file: str) -> None:
+        """Import a flow document; refused (exit 1, problems listed) while it has errors."""
+        from .flowstore import create_flow, problems_of, publish
+
+        tenant = get_tenant(tenant_id)
+        document = _load_file(file)
+        if name is not None:
+            if not name.strip():
+                fail("--name must not be empty")
+            document["name"] = name.strip()
+        problems = problems_of(document)
+        if any(p["severity"] == "error" for p in problems):
+            _fail_with_problems(f"{file} has errors; nothing was imported:", problems)
+        flow_name = str(document.get("name") or Path(file).stem)[:200]
+        flow = create_flow(tenant, flow_name, document)
+        flow.draft = copy.deepcopy(document)  # exactly as given: export returns the same document
+        out: dict[str, Any] = {"id": flow.id, "name": flow.name}
+        if publish_now:
+            out["version"] = publish(flow).number
+        db.session.commit()
+        emit({**out, "problems": problems})
+
+    @flow_group.command("export")
+    @click.option("--flow", "flow_id", type=int, required=True)
+    @click.option("--version", "version", default="draft", help="a version number or 'draft'")
+    @click.option("--output", type=click.Path(dir_okay=False), help="write here instead of stdout")
+    def flow_export(flow_id: int, version: str, output: str | None) -> None:
+        document = _document_at(_flow(flow_id), _version_ref(version))
+        text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+        else:
+            click.echo(text, nl=False)
+
+    @flow_group.command("simulate")
+    @click.option("--flow", "flow_id", type=int, required=True)
+    @click.option("--version", "version", default="draft", help="a version number or 'draft'")
+    @click.option("--message", "messages", multiple=True, help="a customer message (repeatable)")
+    @click.option("--channel", type=click.Choice(["test", "instagram", "whatsapp", "telegram", "webchat"]),
+                  default="test")
+    @click.option("--kind", type=click.Choice(["dm", "message", "webchat", "comment"]), default="dm")
+    @click.option("--comment", help="an Instagram comment that starts the conversation")
+    @click.option("--post-id", "post_id", default="", help="the commented post's id")
+    def flow_simulate(flow_id: int, version: str, messages: tuple[str, ...], channel: str, kind: str,
+                      comment: str | None, post_id: str) -> None:
+        """Run the flow with the tenant's settings; nothing is sent to any channel."""
+        import flows
+        from flows.simulator import simulate
+
+        from .api.tenant_services import tenant_services
+        from .models import Tenant
+
+        if not messages and comment is None:
+            fail("give at least one --message or a --comment")
+        flow = _flow(flow_id)
+        try:
+            compiled = flows.load_flow(_document_at(flow, _version_ref(version)))
+        except flows.FlowError as exc:
+            _fail_with_problems("the flow has errors:", [p.to_dict() for p in exc.problems])
+        tenant = db.session.get(Tenant, flow.tenant_id)
+        result = simulate(compiled, channel=channel, kind=kind, messages=list(messages),
+                          comment={"text": comment, "post_id": post_id} if comment is not None else None,
+                          services=tenant_services(tenant, channel))
+        result.pop("state", None)
+        emit(result)
+
+    @flow_group.command("list")
+    @click.option("--tenant", "tenant_id", type=int, required=True)
+    def flow_list(tenant_id: int) -> None:
+        from .api.flowops import flow_summary
+
+        tenant = get_tenant(tenant_id)
+        rows = db.session.scalars(select(Flow).where(Flow.tenant_id == tenant.id)
+                                  .order_by(Flow.position, Flow.id))
+        emit([flow_summary(f, tenant) for f in rows])
+
+    @flow_group.command("publish")
+    @click.option("--flow", "flow_id", type=int, required=True)
+    def flow_publish(flow_id: int) -> None:
+        from .flowstore import PublishRefused, publish
+
+        flow = _flow(flow_id)
+        try:
+            version = publish(flow, note="published from the command line")
+        except PublishRefused as exc:
+            db.session.rollback()
+            _fail_with_problems("the draft has errors; not published:", exc.problems)
+        db.session.commit()
+        emit({"id": flow.id, "name": flow.name, "version": version.number})
