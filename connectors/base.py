@@ -23,6 +23,9 @@ class Connector(Protocol):
 
     type: ClassVar[str]
     max_text_length: ClassVar[int]
+    # Optional (read with getattr): ``reply_window_hours`` on channels that only allow free-form
+    # replies for that long after the user's last message (Instagram, WhatsApp); ``reply_recipient``
+    # (event) -> str where a reply to that event goes when it is not ``event.user_id`` (Telegram).
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:
         """True only when the request provably comes from the channel (signature / secret token)."""

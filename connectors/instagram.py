@@ -123,6 +123,7 @@ class InstagramConnector(meta.MetaConnector):
     type = "instagram"
     meta_object = "instagram"
     max_text_length = 1000
+    reply_window_hours = 24  # free-form replies only within 24 h of the user's last message
 
     def parse_payload(self, payload: dict[str, Any]) -> list[InboundEvent]:
         """Every DM and comment in every entry of the batch, in order."""

@@ -221,6 +221,7 @@ class WhatsAppConnector(meta.MetaConnector):
     type = "whatsapp"
     meta_object = "whatsapp_business_account"
     max_text_length = 4096
+    reply_window_hours = 24  # customer service window; outside it only templates go out
 
     def parse_payload(self, payload: dict[str, Any]) -> list[InboundEvent]:
         """Every message and status of every change of every entry."""

@@ -56,3 +56,8 @@ def test_config_from_mapping_reads_flask_style_keys():
     assert config.timeout == 3.0
     assert config.ratelimit_storage == "redis://x:6379"
     assert config.telegram_api_url == "https://api.telegram.org"
+
+
+def test_reply_windows_are_declared_by_the_meta_channels_only():
+    windows = {name: getattr(get_connector(name), "reply_window_hours", None) for name in connector_types()}
+    assert windows == {"instagram": 24, "whatsapp": 24, "telegram": None, "webchat": None}
