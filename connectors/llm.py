@@ -131,6 +131,7 @@ class OpenAIProvider:
         self.backoff_max = backoff_max
         self._sleep = sleep
         self.json_schema_supported = True  # flipped once a server rejects response_format
+        self.token_param = "max_tokens"  # "max_completion_tokens" once the endpoint asks for it
         self.client = OpenAI(base_url=self.base_url, api_key=api_key, timeout=self.timeout, max_retries=0)
 
     def __repr__(self) -> str:  # never show the key
@@ -184,29 +185,41 @@ class OpenAIProvider:
                         time.monotonic() - started, result.error)
         return result
 
+    def _request(self, kwargs: dict[str, Any]) -> Any:
+        """One call with retries. Newer OpenAI models reject `max_tokens` (400, "use
+        max_completion_tokens"); then we resend with that name and remember it for this endpoint."""
+        try:
+            return self._create(kwargs)
+        except openai.BadRequestError as exc:
+            if "max_tokens" not in kwargs or "max_completion_tokens" not in str(exc):
+                raise
+            self.token_param = "max_completion_tokens"
+            retry = {k: v for k, v in kwargs.items() if k != "max_tokens"}
+            return self._create({**retry, "max_completion_tokens": kwargs["max_tokens"]})
+
     def _complete(self, messages: list[dict], max_tokens: int, schema: dict | None) -> LLMResult:
-        kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "max_tokens": max_tokens}
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages, self.token_param: max_tokens}
         if schema is not None and self.json_schema_supported:
             kwargs["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "structured_reply", "schema": schema, "strict": True},
             }
             try:
-                completion = self._create(kwargs)
+                completion = self._request(kwargs)
             except openai.BadRequestError:
                 # Maybe the server has no structured output: ask once more without it, and if that
                 # works, stop sending response_format to this endpoint.
-                completion = self._create(self._json_in_text(kwargs, schema))
+                completion = self._request(self._json_in_text(kwargs, schema, self.token_param))
                 log.info("llm: %s rejected response_format; using JSON-in-text from now on", self.base_url)
                 self.json_schema_supported = False
         elif schema is not None:
-            completion = self._create(self._json_in_text(kwargs, schema))
+            completion = self._request(self._json_in_text(kwargs, schema, self.token_param))
         else:
-            completion = self._create(kwargs)
+            completion = self._request(kwargs)
         return self._result(completion, messages, schema)
 
     @staticmethod
-    def _json_in_text(kwargs: dict[str, Any], schema: dict) -> dict[str, Any]:
+    def _json_in_text(kwargs: dict[str, Any], schema: dict, token_param: str) -> dict[str, Any]:
         """Same request without `response_format`: the schema goes into the system text instead."""
         instruction = (
             "Answer with only one JSON object (no prose, no code fence) that matches this JSON schema; "
@@ -217,8 +230,10 @@ class OpenAIProvider:
             messages[0]["content"] = f"{messages[0].get('content') or ''}\n\n{instruction}"
         else:
             messages.insert(0, {"role": "system", "content": instruction})
-        out = {k: v for k, v in kwargs.items() if k != "response_format"}
-        out["messages"] = messages
+        out = {k: v for k, v in kwargs.items() if k not in {"response_format", "max_tokens",
+                                                             "max_completion_tokens"}}
+        max_tokens = kwargs.get("max_tokens") or kwargs.get("max_completion_tokens")
+        out.update({"messages": messages, token_param: max_tokens})
         return out
 
     def _result(self, completion: Any, messages: list[dict], schema: dict | None) -> LLMResult:

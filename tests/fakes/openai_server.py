@@ -14,6 +14,7 @@ Programmable per test::
     fake.fail_always(500)                   # every request fails
     fake.hang = 5.0                         # sleep past the client's timeout
     fake.reject_response_format = True      # 400 on response_format (servers without structured output)
+    fake.reject_max_tokens = True           # 400 on `max_tokens` (newer OpenAI models want max_completion_tokens)
 
 Every request is recorded in `fake.requests` (messages, model, response_format, max_tokens, headers).
 Usage counts are computed from the actual text (word/punctuation pieces), not constants.
@@ -56,6 +57,7 @@ class FakeOpenAI:
         self.delay = 0.0
         self.hang = 0.0
         self.reject_response_format = False
+        self.reject_max_tokens = False
         self.requests: list[dict[str, Any]] = []
         self._failures: list[tuple[int, float | None]] = []
         self._fail_always: tuple[int, float | None] | None = None
@@ -82,7 +84,7 @@ class FakeOpenAI:
             self.requests.clear()
         self.reply_text, self.reply_json, self.reply_content = "Hello from the fake model.", None, None
         self.delay = self.hang = 0.0
-        self.reject_response_format = False
+        self.reject_response_format = self.reject_max_tokens = False
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     @property
@@ -209,6 +211,10 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if fake.api_key is not None and self.headers.get("Authorization") != f"Bearer {fake.api_key}":
             self._error(401, "Incorrect API key provided.")
+            return
+        if fake.reject_max_tokens and "max_tokens" in body:
+            self._error(400, "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                             "Use 'max_completion_tokens' instead.")
             return
         if fake.reject_response_format and body.get("response_format"):
             self._error(400, "response_format is not supported by this model")

@@ -166,3 +166,18 @@ def test_one_provider_serves_concurrent_threads(openai_fake: FakeOpenAI) -> None
 )
 def test_parse_json_object(text: str, expected: dict | None) -> None:
     assert parse_json_object(text) == expected
+
+
+def test_endpoint_wanting_max_completion_tokens_is_adapted_once(openai_fake: FakeOpenAI) -> None:
+    openai_fake.reject_max_tokens = True
+    provider = make(openai_fake)
+    result = provider.complete(MESSAGES, max_tokens=77)
+    assert result.error is None and result.text == "Hello from the fake model."
+    first, second = openai_fake.requests
+    assert "max_tokens" in first["body"] and "max_tokens" not in second["body"]
+    assert second["body"]["max_completion_tokens"] == 77
+    schema = extraction_schema(["phone"])
+    openai_fake.reply_json = {"reply": "Ок", "phone": None}
+    assert provider.complete(MESSAGES, max_tokens=50, response_schema=schema).data == openai_fake.reply_json
+    assert len(openai_fake.requests) == 3  # remembered: no second 400
+    assert openai_fake.requests[2]["body"]["max_completion_tokens"] == 50
