@@ -34,7 +34,7 @@ DEFAULT_THRESHOLD: float = 65.0
 _TOKEN_CUTOFF = 75.0  # per-token similarity below this counts as no match (ratio of two different words)
 _ANSWER_WEIGHT = 0.6  # the answer text can contribute at most 60 points: below the default threshold
 
-_PUNCT = re.compile(r"[^\w\s#]+", re.UNICODE)
+_PUNCT = re.compile(r"[^\w\s]+", re.UNICODE)  # also drops "#": concept tokens are ours alone
 _SPACES = re.compile(r"\s+")
 
 def _words(text: str) -> list[str]:
