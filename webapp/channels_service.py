@@ -41,6 +41,10 @@ def add_channel(tenant: Tenant, channel_type: str, *, external_id: str | None = 
     if channel_type == "telegram":
         from .telegram_setup import connect_telegram
 
-        connect_telegram(channel)
+        try:
+            connect_telegram(channel)
+        except ChannelSetupError:
+            db.session.rollback()
+            raise
     db.session.commit()
     return channel

@@ -1,0 +1,114 @@
+"""Failures: rate limits, outages, dead tokens, Redis down, ordering, plan limits."""
+
+from __future__ import annotations
+
+from tests.fakes import meta_payloads as mp
+from tests.pipeline.conftest import IG_ACCOUNT, events, outbound
+from tests.pipeline.test_meta_webhooks import IG_SECRET, post
+
+
+def dm(client, mid: str, text: str = "hi", sender: str = "IGSID-1"):
+    return post(client, mp.ig_dm_body(IG_ACCOUNT, sender, mid, text), IG_SECRET)
+
+
+def test_429_then_success_honours_retry_after(client, shop, wired, db):
+    wired.graph.fail(status=429, times=1, headers={"Retry-After": "0"}, path="/messages")
+    dm(client, "mid.r1")
+    wired.queue.drain()
+    assert [m.delivery_status for m in outbound(db, shop.ig.id)] == ["sent", "sent"]
+    assert len(wired.graph.messages) == 3  # one 429, then both replies
+    assert events(db)[0].status == "done"
+
+
+def test_500_until_retries_give_up_marks_event_failed_and_retry_recovers(client, shop, wired, db, member_client):
+    wired.graph.fail(status=500, times=None, path="/messages")
+    dm(client, "mid.r2")
+    wired.queue.drain()
+    [event] = events(db)
+    assert event.status == "failed" and "not sent" in event.error
+    assert {m.delivery_status for m in outbound(db, shop.ig.id)} == {"failed"}
+    assert len(wired.graph.messages) >= 2  # retried before giving up
+    wired.graph.reset()
+    from connectors.jobs import retry_events
+
+    assert retry_events([event.id]) == 1
+    wired.queue.drain()
+    assert events(db)[0].status == "done"
+    assert [m.delivery_status for m in outbound(db, shop.ig.id)] == ["sent", "sent"]
+    assert len(wired.graph.messages) == 2  # each reply sent exactly once after recovery
+
+
+def test_redelivering_a_processed_event_never_sends_twice(client, shop, wired, db):
+    from connectors.jobs import handle_inbound
+
+    dm(client, "mid.r3")
+    wired.queue.drain()
+    before = len(wired.graph.messages)
+    handle_inbound(events(db)[0].id)  # a duplicate job (e.g. the sweeper raced the worker)
+    assert len(wired.graph.messages) == before
+
+
+def test_token_error_marks_channel_for_reconnection(client, shop, wired, db, member_client):
+    wired.graph.expire_token("IGQV-test-token")
+    dm(client, "mid.r4")
+    wired.queue.drain()
+    db.session.expire_all()
+    from webapp.models import Channel, Notification
+
+    channel = db.session.get(Channel, shop.ig.id)
+    assert channel.status == "needs_reconnect"
+    assert db.session.query(Notification).filter_by(kind="token_invalid").count() == 1
+
+
+def test_redis_down_during_webhook_loses_nothing(client, shop, wired, db, app):
+    from connectors.pipeline.sweeper import sweep
+    from connectors.queue import RedisQueue
+
+    working = app.extensions["job_queue"]
+    app.extensions["job_queue"] = RedisQueue("redis://127.0.0.1:1/0")
+    try:
+        resp = dm(client, "mid.r5")
+    finally:
+        app.extensions["job_queue"] = working
+    assert resp.status_code == 200
+    assert [e.status for e in events(db)] == ["received"]
+    assert wired.graph.messages == []
+    assert sweep(grace_seconds=0)["events_requeued"] == 1
+    wired.queue.drain()
+    assert events(db)[0].status == "done" and len(wired.graph.messages) == 2
+
+
+def test_two_quick_messages_are_answered_in_order(client, shop, wired, db):
+    from connectors.pipeline.turns import process_event
+
+    dm(client, "mid.o1", "hi", sender="U-order")
+    dm(client, "mid.o2", "Anna", sender="U-order")
+    first, second = events(db)
+    process_event(second.id)  # the second job runs first: the first message must still be answered first
+    texts = [r.json["message"]["text"] for r in wired.graph.messages]
+    assert "Thanks for reaching out" in texts[0]
+    assert texts[-1].startswith("What's the best phone number")
+    assert [e.status for e in events(db)] == ["done", "done"]
+
+
+def test_over_the_monthly_limit_no_reply_and_a_warning(client, wired, db, make_tenant, member_client):
+    from tests.pipeline.conftest import publish_templates
+    from webapp.channels_service import add_channel
+    from webapp.models import UsageCounter, month_key
+
+    tenant = make_tenant("Busy", plan="START")
+    add_channel(tenant, "instagram", external_id="1785", token="tok")
+    publish_templates(tenant, "lead_capture")
+    db.session.add(UsageCounter(tenant_id=tenant.id, month=month_key(), messages_in=600, messages_out=400))
+    db.session.commit()
+    post(client, mp.ig_dm_body("1785", "U1", "mid.l1", "hi"), IG_SECRET)
+    wired.queue.drain()
+    [event] = events(db)
+    assert event.status == "skipped" and "limit" in event.reason
+    assert wired.graph.messages == []
+    from tests.conftest import login
+
+    other = wired.app.test_client()
+    login(other, tenant.owner_email, tenant.owner_password)
+    page = other.get("/").get_data(as_text=True)
+    assert 'data-testid="limit-warning"' in page
