@@ -51,3 +51,11 @@ def llm_turn(base_url: str, conversation: int, fail: bool = False) -> dict[str, 
     llm_errors = [w for t in result.trace for w in t.get("warnings", []) if "LLM error" in w]
     return {"started_at": started_at, "done_at": time.time(), "replies": [m.text for m in result.outbound],
             "error": result.error, "llm_errors": llm_errors}
+
+
+def busy_for(seconds: float) -> str:
+    """A job that runs Python code for `seconds` (timeouts can interrupt it between bytecodes)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.02)
+    return "done"

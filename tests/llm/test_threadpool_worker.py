@@ -75,3 +75,16 @@ def test_pool_size_bounds_concurrency(redis_conn, openai_fake: FakeOpenAI) -> No
     ThreadPoolWorker([queue], connection=redis_conn, pool_size=4).work(burst=True, logging_level="WARNING")
     assert openai_fake.max_in_flight == 4
     assert queue.finished_job_registry.count == 12
+
+
+def test_job_timeout_in_a_thread_fails_that_job_only(redis_conn) -> None:
+    queue = rq.Queue("default", connection=redis_conn)
+    slow = queue.enqueue("tests.llm.concurrency_job.busy_for", 5, job_timeout=1)
+    quick = queue.enqueue("tests.llm.concurrency_job.busy_for", 0.1)
+    started = time.monotonic()
+    ThreadPoolWorker([queue], connection=redis_conn, pool_size=4).work(burst=True, logging_level="ERROR")
+    assert time.monotonic() - started < 3.5
+    slow.refresh()
+    quick.refresh()
+    assert slow.get_status() == "failed" and "JobTimeoutException" in (slow.latest_result().exc_string or "")
+    assert quick.get_status() == "finished" and quick.return_value() == "done"
