@@ -58,6 +58,7 @@ class FakeOpenAI:
         self.hang = 0.0
         self.reject_response_format = False
         self.reject_max_tokens = False
+        self.omit_usage = False  # some compatible servers send no `usage`
         self.requests: list[dict[str, Any]] = []
         self._failures: list[tuple[int, float | None]] = []
         self._fail_always: tuple[int, float | None] | None = None
@@ -84,7 +85,7 @@ class FakeOpenAI:
             self.requests.clear()
         self.reply_text, self.reply_json, self.reply_content = "Hello from the fake model.", None, None
         self.delay = self.hang = 0.0
-        self.reject_response_format = self.reject_max_tokens = False
+        self.reject_response_format = self.reject_max_tokens = self.omit_usage = False
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     @property
@@ -140,6 +141,11 @@ class FakeOpenAI:
         messages = body.get("messages") or []
         prompt_tokens = 3 + sum(3 + count_tokens(str(m.get("content") or "")) for m in messages)
         completion_tokens = count_tokens(content)
+        usage = None if self.omit_usage else {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
             "object": "chat.completion",
@@ -153,11 +159,7 @@ class FakeOpenAI:
                     "logprobs": None,
                 }
             ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
+            "usage": usage,
         }
 
 

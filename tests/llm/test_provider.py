@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from connectors.llm import OpenAIProvider, parse_json_object
-from flows.prompt import extraction_schema
+from flows.prompt import estimate_messages_tokens, estimate_tokens, extraction_schema
 from flows.services import LLMResult
 from flows.validators import check
 from tests.fakes.openai_server import FakeOpenAI, count_tokens
@@ -181,3 +181,11 @@ def test_endpoint_wanting_max_completion_tokens_is_adapted_once(openai_fake: Fak
     assert provider.complete(MESSAGES, max_tokens=50, response_schema=schema).data == openai_fake.reply_json
     assert len(openai_fake.requests) == 3  # remembered: no second 400
     assert openai_fake.requests[2]["body"]["max_completion_tokens"] == 50
+
+
+def test_missing_usage_is_estimated_so_plan_limits_still_count(openai_fake: FakeOpenAI) -> None:
+    openai_fake.omit_usage = True
+    result = make(openai_fake).complete(MESSAGES)
+    assert result.error is None
+    assert result.prompt_tokens == estimate_messages_tokens(MESSAGES) > 0
+    assert result.completion_tokens == estimate_tokens("Hello from the fake model.") > 0
