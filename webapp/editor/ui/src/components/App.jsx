@@ -596,10 +596,11 @@ export default function App({ api, t }) {
 }
 
 const FIT = { padding: 0.12, maxZoom: 1 };
-const READABLE_ZOOM = 0.7;
+const MIN_FIT_ZOOM = 0.5;
+const READABLE_ZOOM = 0.75;
 /**
- * Fit options that keep nodes readable: when the whole flow would need a zoom below READABLE_ZOOM, fit only
- * the leftmost nodes (the start of the flow) that fit the canvas at that zoom.
+ * Fit options that keep nodes readable: when the whole flow would need a zoom below MIN_FIT_ZOOM, fit only
+ * the leftmost nodes (the start of the flow) that fit the canvas at READABLE_ZOOM.
  */
 export function fitOptions(nodes, animate = true, canvasWidth = 900) {
   const opts = animate ? { ...FIT, duration: 200 } : FIT;
@@ -607,7 +608,7 @@ export function fitOptions(nodes, animate = true, canvasWidth = 900) {
   const xs = nodes.map((n) => n.position.x);
   const minX = Math.min(...xs);
   const span = Math.max(...xs) - minX + 260;
-  if (span * READABLE_ZOOM <= canvasWidth && nodes.length <= LARGE_FLOW) return opts;
+  if (span * MIN_FIT_ZOOM <= canvasWidth && nodes.length <= LARGE_FLOW) return opts;
   const limit = minX + canvasWidth / READABLE_ZOOM - 260;
   const subset = nodes.filter((n) => n.position.x <= limit).slice(0, 40);
   return { ...opts, minZoom: 0.1, nodes: (subset.length ? subset : nodes.slice(0, 1)).map((n) => ({ id: n.id })) };
