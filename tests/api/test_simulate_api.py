@@ -133,3 +133,12 @@ def test_check_replies_marks_changed_replies(api, lead_flow):
 def test_check_replies_with_no_saved_tests(api, lead_flow):
     assert api.post(f"/flows/{lead_flow['id']}/check-replies").get_json()["cases"] == []
     assert api.post(f"/flows/{lead_flow['id']}/check-replies", raw="[1]").status_code == 400
+
+
+def test_simulator_runs_are_rate_limited_per_user(api, lead_flow, app, monkeypatch):
+    monkeypatch.setitem(app.config, "SIMULATE_RATE_LIMIT", "2 per minute")
+    path = f"/flows/{lead_flow['id']}/simulate"
+    assert api.post(path, {"messages": ["hi"]}).status_code == 200
+    assert api.post(f"/flows/{lead_flow['id']}/check-replies").status_code == 200
+    limited = api.post(path, {"messages": ["hi"]})
+    assert limited.status_code == 429 and limited.get_json()["error"]

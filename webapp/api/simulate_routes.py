@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import jsonify
+from flask import current_app, jsonify
+from flask_login import current_user
 from sqlalchemy import select
 
 import flows
 from flows.simulator import simulate
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..flowstore import compiled_version
 from ..models import Flow, Tenant, TestConversation
 from ..tenancy import current_tenant, get_scoped_or_404
@@ -23,6 +24,16 @@ from .versions_routes import version_or_400
 
 CHANNELS = ("test", "instagram", "whatsapp", "telegram", "webchat")
 KINDS = ("dm", "message", "webchat", "comment")
+
+
+def _run_limit() -> str:
+    """Each run may call the tenant's LLM once per turn: a per-user cap keeps a stuck button or a
+    script from burning the tenant's token budget (`SIMULATE_RATE_LIMIT` overrides it)."""
+    return str(current_app.config.get("SIMULATE_RATE_LIMIT") or "60 per minute")
+
+
+def _user_key() -> str:
+    return f"simulate:{current_user.get_id()}"
 
 
 def compiled_at(flow: Flow, ref: Any) -> tuple[Any, int | None]:
@@ -58,6 +69,7 @@ def run(tenant: Tenant, compiled: Any, *, channel: str, kind: str, messages: lis
 
 
 @bp.post("/flows/<int:flow_id>/simulate")
+@limiter.shared_limit(_run_limit, scope="simulator", key_func=_user_key)
 def simulate_flow(flow_id: int) -> Any:
     flow = get_scoped_or_404(Flow, flow_id)
     data = json_body()
@@ -77,6 +89,7 @@ def _replies(turn: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @bp.post("/flows/<int:flow_id>/check-replies")
+@limiter.shared_limit(_run_limit, scope="simulator", key_func=_user_key)
 def check_replies(flow_id: int) -> Any:
     """Each saved conversation runs on the published version and on the draft at the same instant;
     a turn is `changed` when the bot's replies (text, buttons, kind) differ."""
