@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-SCOPED_PREFIXES = ("/channels", "/conversations", "/leads", "/notifications", "/flows", "/api/", "/editor")
+SCOPED_PREFIXES = ("/channels", "/conversations", "/leads", "/notifications", "/flows", "/api/", "/editor",
+                   "/events", "/settings")
 
 
 @pytest.fixture()
 def other_tenant_objects(db, make_tenant):
     from webapp.channels_service import add_channel
     from webapp.flowstore import create_flow
-    from webapp.models import Contact, Conversation, Lead, Message, Notification
+    from webapp.models import Contact, Conversation, InboundEvent, Lead, Message, Notification, PromptLayer
 
     b = make_tenant("Tenant B")
     channel = add_channel(b, "webchat")
@@ -30,11 +31,15 @@ def other_tenant_objects(db, make_tenant):
     lead = Lead(tenant_id=b.id, contact_id=contact.id, fields={"name": "Secret Bob"})
     note = Notification(tenant_id=b.id, kind="lead", title="B's lead")
     flow = create_flow(b, "B flow")
-    db.session.add_all([lead, note])
+    event = InboundEvent(tenant_id=b.id, channel_id=channel.id, external_id="b-1", kind="webchat",
+                         status="failed", error="B's failure")
+    layer = PromptLayer(tenant_id=b.id, kind="tenant", key="tone", name="B's layer", text="B's secret prompt")
+    db.session.add_all([lead, note, event, layer])
     db.session.commit()
     return {"channel_id": channel.id, "conversation_id": conv.id, "lead_id": lead.id,
             "notification_id": note.id, "flow_id": flow.id, "version": 1, "number": 1,
-            "test_id": 1, "case_id": 1}
+            "test_id": 1, "case_id": 1, "event_id": event.id, "index": 0,
+            "layer_id": layer.id}
 
 
 def scoped_rules(app):

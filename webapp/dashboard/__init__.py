@@ -2,4 +2,7 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import (
+    pipeline_routes,  # noqa: E402,F401
+    routes,  # noqa: E402,F401
+)

@@ -16,6 +16,7 @@ from ..models import (
     Contact,
     Conversation,
     Flow,
+    InboundEvent,
     Lead,
     Message,
     Notification,
@@ -43,8 +44,10 @@ def home():  # type: ignore[no-untyped-def]
     }
     broken = db.session.scalars(scoped(Channel).where(Channel.status == "needs_reconnect")).all()
     recent_leads = db.session.scalars(scoped(Lead).order_by(Lead.id.desc()).limit(5)).all()
+    failed_events = db.session.scalar(scoped(InboundEvent).where(InboundEvent.status == "failed")
+                                      .with_only_columns(func.count()))
     return render_template("dashboard/home.html", tenant=tenant, used=used, cap=cap, counts=counts,
-                           broken=broken, recent_leads=recent_leads,
+                           broken=broken, recent_leads=recent_leads, failed_events=failed_events,
                            over_limit=cap is not None and used >= cap)
 
 

@@ -1,0 +1,67 @@
+"""Back-office views of the pipeline: events that failed or were skipped (with a retry), and connecting a
+Telegram bot by its token (the same path as `flask channel add --type telegram`)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Regexp
+
+from ..extensions import db
+from ..models import InboundEvent
+from ..tenancy import current_tenant, get_scoped_or_404, scoped
+from . import bp
+from .access import tenant_member_required
+
+
+class TelegramForm(FlaskForm):
+    token = PasswordField(_l("Bot token from @BotFather"), validators=[
+        DataRequired(), Length(max=200),
+        Regexp(r"^\d+:[A-Za-z0-9_-]+$", message=_l("A bot token looks like 123456789:AA..."))])
+    name = StringField(_l("Name (optional)"), validators=[Length(max=200)])
+
+
+@bp.get("/events")
+@tenant_member_required
+def events():  # type: ignore[no-untyped-def]
+    status = request.args.get("status", "failed")
+    query = scoped(InboundEvent).order_by(InboundEvent.id.desc()).limit(200)
+    if status in ("failed", "skipped", "done", "received", "queued", "processing"):
+        query = query.where(InboundEvent.status == status)
+    return render_template("dashboard/events.html", events=db.session.scalars(query).all(), status=status)
+
+
+@bp.post("/events/<int:event_id>/retry")
+@tenant_member_required
+def retry_event(event_id: int):  # type: ignore[no-untyped-def]
+    from connectors.jobs import retry_events
+
+    event = get_scoped_or_404(InboundEvent, event_id)
+    if event.status not in ("failed", "skipped"):
+        flash(_("Only failed or skipped events can be retried."), "warning")
+    elif retry_events([event.id]):
+        flash(_("Event queued again."), "success")
+    else:
+        flash(_("The queue is unavailable; the event will be retried automatically."), "warning")
+    return redirect(url_for(".events", status=event.status))
+
+
+@bp.route("/channels/telegram", methods=["GET", "POST"])
+@tenant_member_required
+def connect_telegram():  # type: ignore[no-untyped-def]
+    from ..channels_service import ChannelSetupError, add_channel
+
+    form = TelegramForm()
+    if form.validate_on_submit():
+        try:
+            channel = add_channel(current_tenant(), "telegram", token=form.token.data.strip(),
+                                  name=(form.name.data or "").strip())
+        except ChannelSetupError as exc:
+            form.token.errors.append(str(exc))
+        else:
+            flash(_("Telegram bot connected; its webhook is set."), "success")
+            return redirect(url_for(".channel_detail", channel_id=channel.id))
+    return render_template("dashboard/telegram_connect.html", form=form), 400 if form.errors else 200
