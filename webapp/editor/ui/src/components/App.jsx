@@ -527,22 +527,22 @@ export default function App({ api, t }) {
           <div className="fe-brand"><span className="fe-logo">◆</span></div>
           <input className="fe-name" value={name} onChange={(e) => setName(e.target.value)} aria-label={t('flow_name')}
             data-testid="flow-name" />
-          <span className={`fe-save-state is-${save.status}`} data-testid="save-state" data-state={save.status}>
+          <span className={`fe-save-state is-${save.status}`} data-testid="save-state" data-state={save.status} title={saveLabel}>
             <span className="fe-save-dot" />{saveLabel}
           </span>
           <div className="fe-spacer" />
           <div className="fe-group">
-            <button type="button" className="fe-btn fe-btn-ghost" onClick={undo} disabled={!canUndo(h)} data-testid="btn-undo" title={`${t('undo')} (Ctrl+Z)`}>↶ {t('undo')}</button>
-            <button type="button" className="fe-btn fe-btn-ghost" onClick={redo} disabled={!canRedo(h)} data-testid="btn-redo" title={`${t('redo')} (Ctrl+Shift+Z)`}>↷ {t('redo')}</button>
+            <button type="button" className="fe-btn fe-btn-ghost" onClick={undo} disabled={!canUndo(h)} data-testid="btn-undo" title={`${t('undo')} (Ctrl+Z)`}><span className="fe-ico">↶</span><span className="fe-btn-text fe-btn-text-opt">{t('undo')}</span></button>
+            <button type="button" className="fe-btn fe-btn-ghost" onClick={redo} disabled={!canRedo(h)} data-testid="btn-redo" title={`${t('redo')} (Ctrl+Shift+Z)`}><span className="fe-ico">↷</span><span className="fe-btn-text fe-btn-text-opt">{t('redo')}</span></button>
           </div>
           <div className="fe-group">
-            <button type="button" className="fe-btn fe-btn-ghost" onClick={layout} data-testid="btn-layout" title="Shift+L">⊞ {t('layout')}</button>
-            <button type="button" className="fe-btn fe-btn-ghost" onClick={() => rf.fitView({ padding: 0.12, duration: 200 })} data-testid="btn-fit">⤢ {t('fit')}</button>
+            <button type="button" className="fe-btn fe-btn-ghost" onClick={layout} data-testid="btn-layout" title={`${t('layout')} (Shift+L)`}><span className="fe-ico">⊞</span><span className="fe-btn-text">{t('layout')}</span></button>
+            <button type="button" className="fe-btn fe-btn-ghost" onClick={() => rf.fitView({ padding: 0.12, duration: 200 })} data-testid="btn-fit" title={t('fit')}><span className="fe-ico">⤢</span><span className="fe-btn-text fe-btn-text-opt">{t('fit')}</span></button>
           </div>
           <div className="fe-group">
-            <button type="button" className="fe-btn fe-btn-ghost" onClick={() => fileRef.current?.click()} data-testid="btn-import">⤒ {t('import')}</button>
+            <button type="button" className="fe-btn fe-btn-ghost" onClick={() => fileRef.current?.click()} data-testid="btn-import" title={t('import')}><span className="fe-ico">⤒</span><span className="fe-btn-text">{t('import')}</span></button>
             <input ref={fileRef} type="file" accept="application/json,.json" hidden onChange={onImportFile} data-testid="import-file" />
-            <button type="button" className="fe-btn fe-btn-ghost" onClick={exportJson} data-testid="btn-export">⤓ {t('export')}</button>
+            <button type="button" className="fe-btn fe-btn-ghost" onClick={exportJson} data-testid="btn-export" title={t('export')}><span className="fe-ico">⤓</span><span className="fe-btn-text">{t('export')}</span></button>
           </div>
           <div className="fe-group fe-help-wrap">
             <button type="button" className="fe-btn fe-btn-ghost fe-btn-round" onClick={() => setHelpOpen((o) => !o)} data-testid="btn-help" title={t('help')}>?</button>
