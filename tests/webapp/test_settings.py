@@ -155,3 +155,13 @@ def test_prompt_preview_shows_the_assembled_messages(member_client, tenant, db):
                      "Instagram", "is there parking"):
         assert expected in html, expected
     assert html.index(">system<") < html.index(">user<")
+
+
+def test_profile_suggests_library_niches(member_client, db):
+    from webapp.models import PromptLayer
+
+    db.session.add(PromptLayer(tenant_id=None, kind="niche", key="dentistry", text="Teeth."))
+    db.session.commit()
+    html = member_client.get("/settings/").get_data(as_text=True)
+    assert '<option value="dentistry">' in html and '<option value="beauty">' in html
+    assert 'list="niche-list"' in html

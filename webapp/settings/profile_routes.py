@@ -6,17 +6,28 @@ from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from flows.prompt import build_messages, estimate_messages_tokens
 
+from ..api.flowops import templates_catalogue
 from ..api.tenant_services import layer_dicts
 from ..dashboard.access import tenant_member_required
 from ..extensions import db
+from ..models import PromptLayer
 from ..tenancy import current_tenant
 from . import bp
 from .forms import PreviewForm, ProfileForm
 
 PROFILE_FIELDS = ("niche", "offer", "prices", "address", "hours", "tone")
+
+
+def known_niches() -> list[str]:
+    """Suggestions for the niche field: a niche matching a library layer's key picks that layer up."""
+    keys = set(db.session.scalars(select(PromptLayer.key).where(PromptLayer.tenant_id.is_(None),
+                                                                 PromptLayer.kind == "niche")))
+    keys |= {str(t.get("niche") or "") for t in templates_catalogue()}
+    return sorted(k for k in keys if k and k != "general")
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -36,7 +47,8 @@ def profile() -> Any:
         db.session.commit()
         flash(_("Business profile saved."), "success")
         return redirect(url_for(".profile"))
-    return render_template("settings/profile.html", form=form), 400 if form.errors else 200
+    return (render_template("settings/profile.html", form=form, niches=known_niches()),
+            400 if form.errors else 200)
 
 
 @bp.route("/preview", methods=["GET", "POST"])
