@@ -16,7 +16,16 @@ SCOPED_PREFIXES = ("/channels", "/conversations", "/leads", "/notifications", "/
 def other_tenant_objects(db, make_tenant):
     from webapp.channels_service import add_channel
     from webapp.flowstore import create_flow
-    from webapp.models import Contact, Conversation, InboundEvent, Lead, Message, Notification, PromptLayer
+    from webapp.models import (
+        Contact,
+        Conversation,
+        InboundEvent,
+        Lead,
+        Message,
+        Notification,
+        PromptLayer,
+        TestConversation,
+    )
 
     b = make_tenant("Tenant B")
     channel = add_channel(b, "webchat")
@@ -35,10 +44,13 @@ def other_tenant_objects(db, make_tenant):
                          status="failed", error="B's failure")
     layer = PromptLayer(tenant_id=b.id, kind="tenant", key="tone", name="B's layer", text="B's secret prompt")
     db.session.add_all([lead, note, event, layer])
+    db.session.flush()
+    saved_test = TestConversation(tenant_id=b.id, flow_id=flow.id, name="B's test", messages=["B's words"])
+    db.session.add(saved_test)
     db.session.commit()
     return {"channel_id": channel.id, "conversation_id": conv.id, "lead_id": lead.id,
             "notification_id": note.id, "flow_id": flow.id, "version": 1, "number": 1,
-            "test_id": 1, "case_id": 1, "event_id": event.id, "index": 0,
+            "test_id": saved_test.id, "case_id": 1, "event_id": event.id, "index": 0,
             "layer_id": layer.id}
 
 
