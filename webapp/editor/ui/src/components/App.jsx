@@ -18,6 +18,7 @@ import { problemsByNode, hasErrors, countBySeverity } from '../lib/problems.js';
 import { defaultData } from '../lib/fields.js';
 import { uniqueId, edgeId } from '../lib/ids.js';
 import { portsOf } from '../lib/ports.js';
+import { freeSpot } from '../lib/placement.js';
 import { colorFor } from './FlowNode.jsx';
 
 const AUTOSAVE_MS = 1000;
@@ -319,8 +320,7 @@ export default function App({ api, t }) {
     if (!pos) {
       const rect = wrapperRef.current?.getBoundingClientRect();
       const c = rect ? rf.screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 }) : { x: 0, y: 0 };
-      const k = ns.length % 6;
-      pos = { x: Math.round(c.x - 120 + k * 24), y: Math.round(c.y - 40 + k * 24) };
+      pos = freeSpot({ x: c.x - 120, y: c.y - 50 }, ns);
     }
     const id = uniqueId(type, new Set(ns.map((n) => n.id)));
     setNodes([...ns.map((n) => (n.selected ? { ...n, selected: false } : n)),

@@ -284,3 +284,13 @@ describe('item fields', async () => {
     expect(newItem(spec, [{ id: 'rule_2' }]).id).toBe('rule_3');
   });
 });
+
+describe('placement', async () => {
+  const { freeSpot } = await import('./placement.js');
+  it('keeps a free point and moves off occupied ones', () => {
+    expect(freeSpot({ x: 0, y: 0 }, [])).toEqual({ x: 0, y: 0 });
+    const nodes = [{ id: 'a', position: { x: 0, y: 0 }, measured: { width: 240, height: 100 } }];
+    const p = freeSpot({ x: 10, y: 10 }, nodes);
+    expect(p.y >= 100 || p.x >= 240).toBe(true);
+  });
+});
