@@ -515,7 +515,7 @@ export default function App({ api, t }) {
       problems={nodeProblems} onChange={onFieldChange} onReplaceData={onReplaceData} onDelete={deleteSelected} t={t} />
   );
 
-  if (loadError) return <div className="fe-root fe-center"><div className="fe-error-box">{t('load_failed', { error: loadError })}</div></div>;
+  if (loadError) return <div className="fe-root fe-center"><div className="fe-error-box" data-testid="load-error">{t('load_failed', { error: loadError })}</div></div>;
 
   const h = histRef.current;
   const saveLabel = { saved: t('saved'), saving: t('saving'), dirty: t('unsaved'), error: t('save_failed', { error: save.error }) }[save.status];

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 
 const replyText = (r) => (typeof r === 'string' ? r : r?.text || '');
 
@@ -35,7 +35,7 @@ export function TraceTable({ trace, t }) {
 }
 
 /** "Send test": replays all user messages so far through POST /simulate on the draft. */
-export function TestChat({ api, t, onTrace, onFocusNode }) {
+export const TestChat = memo(function TestChat({ api, t, onTrace, onFocusNode }) {
   const [inputs, setInputs] = useState([]);
   const [result, setResult] = useState(null);
   const [text, setText] = useState('');
@@ -138,10 +138,10 @@ export function TestChat({ api, t, onTrace, onFocusNode }) {
       </form>
     </div>
   );
-}
+});
 
 /** "Simulate comment": a fake Instagram comment → public reply + private DM. */
-export function CommentSim({ api, t, onTrace }) {
+export const CommentSim = memo(function CommentSim({ api, t, onTrace }) {
   const [postId, setPostId] = useState('');
   const [text, setText] = useState('');
   const [res, setRes] = useState(null);
@@ -206,12 +206,12 @@ export function CommentSim({ api, t, onTrace }) {
       )}
     </form>
   );
-}
+});
 
 const repliesToText = (list) => (list || []).map(replyText).join('\n');
 
 /** "Check replies": saved test conversations, published vs draft, changed turns highlighted. */
-export function CheckReplies({ api, t }) {
+export const CheckReplies = memo(function CheckReplies({ api, t }) {
   const [res, setRes] = useState(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
@@ -260,4 +260,4 @@ export function CheckReplies({ api, t }) {
       )}
     </div>
   );
-}
+});

@@ -1,7 +1,7 @@
-import { useEffect, useState, useCallback } from 'react';
+import { memo, useEffect, useState, useCallback } from 'react';
 
 /** Versions list, diff between two versions (or the draft) shown on the canvas, rollback. */
-export function Versions({ api, t, active, onDiff, onRolledBack, notify, onFocusNode }) {
+export const Versions = memo(function Versions({ api, t, active, onDiff, onRolledBack, notify, onFocusNode }) {
   const [versions, setVersions] = useState(null);
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('draft');
@@ -94,7 +94,7 @@ export function Versions({ api, t, active, onDiff, onRolledBack, notify, onFocus
       )}
     </div>
   );
-}
+});
 
 function DiffList({ cls, title, items, onFocusNode }) {
   return (
