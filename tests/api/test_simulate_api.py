@@ -142,3 +142,16 @@ def test_simulator_runs_are_rate_limited_per_user(api, lead_flow, app, monkeypat
     assert api.post(f"/flows/{lead_flow['id']}/check-replies").status_code == 200
     limited = api.post(path, {"messages": ["hi"]})
     assert limited.status_code == 429 and limited.get_json()["error"]
+
+
+def test_a_version_the_engine_can_no_longer_run_is_400_not_500(api, lead_flow, db):
+    from webapp.models import FlowVersion
+
+    fid = lead_flow["id"]
+    api.post(f"/flows/{fid}/publish")
+    row = db.session.query(FlowVersion).filter_by(flow_id=fid).one()
+    row.document = {"schema_version": 1, "name": "broken", "nodes": [], "edges": []}  # simulate a stale version
+    db.session.commit()
+    resp = api.post(f"/flows/{fid}/simulate", {"messages": ["hi"], "version": 1})
+    assert resp.status_code == 400 and resp.get_json()["problems"]
+    assert api.post(f"/flows/{fid}/check-replies").status_code == 400

@@ -45,7 +45,11 @@ def compiled_at(flow: Flow, ref: Any) -> tuple[Any, int | None]:
             raise ApiError("The draft has errors, fix them to run it: " + str(exc),
                            problems=[p.to_dict() for p in exc.problems]) from None
     version = version_or_400(flow, ref)
-    return compiled_version(version), version.number
+    try:
+        return compiled_version(version), version.number
+    except flows.FlowError as exc:  # published under an older engine whose rules have since tightened
+        raise ApiError(f"Version {version.number} can no longer run: {exc}",
+                       problems=[p.to_dict() for p in exc.problems]) from None
 
 
 def comment_of(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -97,7 +101,8 @@ def check_replies(flow_id: int) -> Any:
     json_body(optional=True)
     tenant = current_tenant()
     draft, _ = compiled_at(flow, "draft")
-    published = compiled_version(flow.published_version) if flow.published_version is not None else None
+    published = (compiled_at(flow, flow.published_version.number)[0]
+                 if flow.published_version is not None else None)
     at = datetime.now(UTC)
     cases = []
     rows = db.session.scalars(select(TestConversation).where(
