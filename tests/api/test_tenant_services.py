@@ -1,0 +1,42 @@
+"""Which LLM the simulator uses: the tenant's real provider only with a key and the `llm` feature."""
+
+from __future__ import annotations
+
+
+def test_offline_without_a_key(app, tenant, monkeypatch):
+    from webapp.api.tenant_services import tenant_llm
+
+    monkeypatch.setitem(app.config, "OPENAI_API_KEY", "")
+    assert tenant_llm(tenant) is None
+
+
+def test_provider_with_a_key_and_the_plan_model(app, tenant, monkeypatch, db):
+    from connectors.llm import OpenAIProvider
+    from webapp.api.tenant_services import tenant_llm
+
+    monkeypatch.setitem(app.config, "OPENAI_API_KEY", "sk-test")
+    tenant.plan.llm_model = "plan-model"
+    provider = tenant_llm(tenant)
+    assert isinstance(provider, OpenAIProvider)
+    db.session.rollback()
+
+
+def test_no_llm_feature_means_offline(app, make_tenant, monkeypatch, db):
+    from webapp.api.tenant_services import tenant_llm
+
+    monkeypatch.setitem(app.config, "OPENAI_API_KEY", "sk-test")
+    t = make_tenant("No AI")
+    t.plan.features = []
+    assert tenant_llm(t) is None
+    db.session.rollback()
+
+
+def test_services_carry_the_tenant_context(tenant, db):
+    from webapp.api.tenant_services import tenant_services
+
+    tenant.language = "ru"
+    services = tenant_services(tenant, "instagram")
+    assert services.context.language == "ru" and services.context.channel == "instagram"
+    assert "llm" in services.context.features
+    assert services.http is not None and services.http.requests == []  # recording, never real HTTP
+    db.session.rollback()
