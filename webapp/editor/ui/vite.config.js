@@ -19,6 +19,11 @@ export default defineConfig({
     rollupOptions: {
       input: fileURLToPath(new URL('./src/main.jsx', import.meta.url)),
       preserveEntrySignatures: 'exports-only',
+      // React Flow ships a "use client" directive (for React Server Components): meaningless in this bundle.
+      onwarn(warning, warn) {
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        warn(warning);
+      },
       output: {
         format: 'es',
         entryFileNames: 'editor.js',
