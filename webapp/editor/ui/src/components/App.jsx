@@ -109,7 +109,7 @@ export default function App({ api, t }) {
     () => flowToDocument(nodesRef.current, edgesRef.current, metaRef.current), [],
   );
   const snapshot = useCallback(() => ({
-    nodes: nodesRef.current.map(fromRfNode), edges: edgesRef.current.map(fromRfEdge), name: metaRef.current.name,
+    nodes: nodesRef.current.map(fromRfNode), edges: edgesRef.current.map(fromRfEdge), meta: metaRef.current,
   }), []);
 
   const markChanged = useCallback(() => {
@@ -155,8 +155,8 @@ export default function App({ api, t }) {
       return cur && cur.source === d.source && cur.target === d.target && (cur.sourceHandle ?? null) === d.sourceHandle
         ? cur : toRfEdge(d);
     }));
-    metaRef.current = { ...metaRef.current, name: snap.name };
-    setNameState(snap.name);
+    metaRef.current = snap.meta;
+    setNameState(snap.meta.name || '');
     setHistTick((x) => x + 1);
     markChanged();
   }, [setNodes, setEdges, markChanged]);
