@@ -38,6 +38,7 @@ const en = {
   sc_box: 'Box select', sc_pan: 'Pan canvas', sc_zoom: 'Zoom', sc_help: 'Show this help', sc_layout: 'Auto-layout',
   drag_or_scroll: 'drag empty canvas', scroll: 'scroll / pinch',
   waits: 'waits', waits_hint: 'Waits for the customer to answer',
+  empty_canvas: 'Empty flow: click or drag a Trigger from the palette to start.',
 };
 
 const ru = {
@@ -79,6 +80,7 @@ const ru = {
   sc_multi: 'Добавить к выделению', sc_box: 'Выделение рамкой', sc_pan: 'Перемещение холста', sc_zoom: 'Масштаб',
   sc_help: 'Эта справка', sc_layout: 'Авто-раскладка', drag_or_scroll: 'тянуть пустой холст', scroll: 'колесо / щипок',
   waits: 'ждёт', waits_hint: 'Ждёт ответа клиента',
+  empty_canvas: 'Пустой сценарий: нажмите или перетащите «Trigger» из палитры, чтобы начать.',
 };
 
 export const DICTS = { en, ru };

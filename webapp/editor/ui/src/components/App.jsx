@@ -556,6 +556,7 @@ export default function App({ api, t }) {
           <Palette nodeTypes={nodeTypeList} onAdd={addNode} t={t} />
           <main className="fe-canvas" ref={wrapperRef} onDragOver={onDragOver} onDrop={onDrop}>
             {!ready && <div className="fe-loading">{t('loading')}</div>}
+            {ready && nodes.length === 0 && <div className="fe-empty-canvas" data-testid="empty-canvas">{t('empty_canvas')}</div>}
             {ready && <ReactFlow
               nodes={nodes}
               edges={displayEdges}
