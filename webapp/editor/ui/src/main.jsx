@@ -7,12 +7,11 @@ import App from './components/App.jsx';
 import { createApi } from './api.js';
 import { makeT } from './i18n.js';
 
-function Root({ flowId, apiBase, csrf, language }) {
-  const api = useMemo(() => createApi({ base: apiBase, flowId, csrf }), [apiBase, flowId, csrf]);
+function Root({ api, preload, language }) {
   const t = useMemo(() => makeT(language), [language]);
   return (
     <ReactFlowProvider>
-      <App api={api} t={t} />
+      <App api={api} t={t} preload={preload} />
     </ReactFlowProvider>
   );
 }
@@ -20,10 +19,14 @@ function Root({ flowId, apiBase, csrf, language }) {
 /** Mount the editor on an element carrying data-flow-id, data-api-base, data-csrf-token, data-language. */
 export function mount(el) {
   const d = el.dataset;
+  const api = createApi({ base: d.apiBase || '/api', flowId: d.flowId, csrf: d.csrfToken || '' });
+  // Start loading before React renders anything: the requests overlap the first render.
+  const preload = Promise.all([api.nodeTypes(), api.getFlow()]);
+  preload.catch(() => {}); // handled where it is awaited
   const root = createRoot(el);
   root.render(
     <StrictMode>
-      <Root flowId={d.flowId} apiBase={d.apiBase || '/api'} csrf={d.csrfToken || ''} language={d.language || 'en'} />
+      <Root api={api} preload={preload} language={d.language || 'en'} />
     </StrictMode>,
   );
   return root;

@@ -53,7 +53,7 @@ const SidePanel = memo(function SidePanel({ tab, setTab, inspector, api, t, onTr
   );
 });
 
-export default function App({ api, t }) {
+export default function App({ api, t, preload }) {
   const rf = useReactFlow();
   const wrapperRef = useRef(null);
   const fileRef = useRef(null);
@@ -194,7 +194,7 @@ export default function App({ api, t }) {
     let cancelled = false;
     (async () => {
       try {
-        const [types, flow] = await Promise.all([api.nodeTypes(), api.getFlow()]);
+        const [types, flow] = await (preload || Promise.all([api.nodeTypes(), api.getFlow()]));
         if (cancelled) return;
         const list = types.node_types || [];
         setNodeTypeList(list);
@@ -216,7 +216,7 @@ export default function App({ api, t }) {
       }
     })();
     return () => { cancelled = true; };
-  }, [api, setNodes, setEdges, snapshot]);
+  }, [api, preload, setNodes, setEdges, snapshot]);
 
   // ---- validation (debounced) and autosave ------------------------------------------------------
   const validateSeq = useRef(0);
