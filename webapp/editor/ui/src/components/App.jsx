@@ -224,9 +224,11 @@ export default function App({ api, t, preload }) {
     if (!changeTick) return undefined;
     const id = setTimeout(async () => {
       const seq = ++validateSeq.current;
+      const tick = tickRef.current;
       try {
         const res = await api.validate(currentDocument());
-        if (seq === validateSeq.current) setProblems(res.problems || []);
+        // Drop answers about a document that has changed since (a newer validation is on its way).
+        if (seq === validateSeq.current && tick === tickRef.current) setProblems(res.problems || []);
       } catch (e) { /* validation is advisory; save reports real failures */ }
     }, VALIDATE_MS);
     return () => clearTimeout(id);
