@@ -185,7 +185,7 @@ export default function App({ api, t, preload }) {
       histRef.current = createHistory(snapshot());
       setHistTick((x) => x + 1);
     }
-    setTimeout(() => rf.fitView(fitOptions(rfNodes, true, wrapperRef.current?.clientWidth)), 30);
+    setTimeout(() => rf.fitView(fitOptions(rfNodes, true, canvasSize(wrapperRef.current))), 30);
     return rfNodes.length;
   }, [nodePorts, setNodes, setEdges, snapshot, rf]);
 
@@ -404,7 +404,7 @@ export default function App({ api, t, preload }) {
   const layout = useCallback(() => {
     setNodes(autoLayout(nodesRef.current, edgesRef.current, { portsOf: nodePorts }));
     commit();
-    setTimeout(() => rf.fitView(fitOptions(nodesRef.current, true, wrapperRef.current?.clientWidth)), 30);
+    setTimeout(() => rf.fitView(fitOptions(nodesRef.current, true, canvasSize(wrapperRef.current))), 30);
   }, [setNodes, nodePorts, commit, rf]);
 
   // ---- publish, import, export, rollback -----------------------------------------------------------
@@ -507,7 +507,7 @@ export default function App({ api, t, preload }) {
   );
   const ctx = useMemo(() => ({ typesByName, t, decorations }), [typesByName, t, decorations]);
   // Computed once per load: big flows open zoomed on their start, small ones fit entirely.
-  const initialFit = useMemo(() => fitOptions(nodesRef.current, false, wrapperRef.current?.clientWidth), [ready]); // eslint-disable-line react-hooks/exhaustive-deps
+  const initialFit = useMemo(() => fitOptions(nodesRef.current, false, canvasSize(wrapperRef.current)), [ready]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const nodeProblems = useMemo(
     () => (singleId ? problems.filter((p) => p.node_id === singleId) : []), [problems, singleId],
@@ -602,17 +602,29 @@ const FIT = { padding: 0.12, maxZoom: 1 };
 const MIN_FIT_ZOOM = 0.5;
 const READABLE_ZOOM = 0.75;
 /**
- * Fit options that keep nodes readable: when the whole flow would need a zoom below MIN_FIT_ZOOM, fit only
- * the leftmost nodes (the start of the flow) that fit the canvas at READABLE_ZOOM.
+ * Fit options that keep nodes readable. When the whole flow would need a zoom below MIN_FIT_ZOOM (or it is
+ * large), fit only the start of the flow: the nodes in a canvas-sized box (at READABLE_ZOOM) around the trigger.
  */
-export function fitOptions(nodes, animate = true, canvasWidth = 900) {
+export function fitOptions(nodes, animate = true, canvas = {}) {
   const opts = animate ? { ...FIT, duration: 200 } : FIT;
   if (!nodes.length) return opts;
+  const width = canvas.width || 900;
+  const height = canvas.height || 600;
   const xs = nodes.map((n) => n.position.x);
-  const minX = Math.min(...xs);
-  const span = Math.max(...xs) - minX + 260;
-  if (span * MIN_FIT_ZOOM <= canvasWidth && nodes.length <= LARGE_FLOW) return opts;
-  const limit = minX + canvasWidth / READABLE_ZOOM - 260;
-  const subset = nodes.filter((n) => n.position.x <= limit).slice(0, 40);
-  return { ...opts, minZoom: 0.1, nodes: (subset.length ? subset : nodes.slice(0, 1)).map((n) => ({ id: n.id })) };
+  const ys = nodes.map((n) => n.position.y);
+  const spanX = Math.max(...xs) - Math.min(...xs) + 260;
+  const spanY = Math.max(...ys) - Math.min(...ys) + 160;
+  const zoom = Math.min(width / spanX, height / spanY);
+  if (zoom >= MIN_FIT_ZOOM && nodes.length <= LARGE_FLOW) return opts;
+  const anchor = nodes.find((n) => n.type === 'trigger')
+    || nodes.reduce((a, b) => (b.position.x < a.position.x ? b : a));
+  const bw = width / READABLE_ZOOM - 260;
+  const bh = height / READABLE_ZOOM - 160;
+  const ax = anchor.position.x;
+  const ay = anchor.position.y - bh / 2;
+  const subset = nodes.filter((n) => n.position.x >= ax - 20 && n.position.x <= ax + bw
+    && n.position.y >= ay && n.position.y <= ay + bh);
+  return { ...opts, minZoom: 0.1, nodes: (subset.length ? subset : [anchor]).map((n) => ({ id: n.id })) };
 }
+
+const canvasSize = (el) => ({ width: el?.clientWidth, height: el?.clientHeight });
