@@ -37,11 +37,8 @@ JOB = "tests.llm.concurrency_job.llm_turn"
 
 
 def _worker_class():
-    """The pipeline's worker once it has one, else the LLM layer's prototype."""
-    try:
-        from connectors.worker import ThreadPoolWorker  # type: ignore[attr-defined]
-    except ImportError:
-        from tests.llm.threadpool_worker import ThreadPoolWorker
+    from connectors.worker import ThreadPoolWorker
+
     return ThreadPoolWorker
 
 

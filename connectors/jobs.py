@@ -32,11 +32,13 @@ def _app() -> Flask:
 
 
 def app_job(fn: F) -> F:
+    """Every job runs in its own app context (its own DB session), as in a worker process, even when it
+    is called from inside another context (tests draining a queue, the embedded queue)."""
+
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if has_app_context():
-            return fn(*args, **kwargs)
-        with _app().app_context():
+        app = current_app._get_current_object() if has_app_context() else _app()  # type: ignore[attr-defined]
+        with app.app_context():
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

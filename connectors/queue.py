@@ -46,7 +46,7 @@ class EmbeddedQueue:
 
     backend = "embedded"
 
-    def __init__(self, app: Any, *, autostart: bool = True, workers: int = 8) -> None:
+    def __init__(self, app: Any, *, autostart: bool = True, workers: int = 32) -> None:
         self.app = app
         self.autostart = autostart
         self._pending: deque[tuple[int, str, tuple[Any, ...]]] = deque()

@@ -1,28 +1,119 @@
-"""The worker process: RQ on Redis, listening to the priority queues highest first."""
+"""The worker process: RQ on Redis, listening to the priority queues highest first, running up to N jobs at
+once in threads.
+
+Why threads: a conversation turn spends almost all its time waiting on the model (1-20 s) and the channel
+APIs, and holds no database connection meanwhile (see connectors/pipeline/turns.py). RQ 3.0's workers
+(`Worker`, `SimpleWorker`, `WorkerPool`) all run one job at a time per process, so 200 concurrent 1 s LLM
+waits would need ~100 processes; threads overlap the waits at a few hundred KB each.
+
+How it fits RQ: `perform_job(job, queue, execution)` receives its execution explicitly, so running it from
+pool threads keeps RQ's registries, results, retries and callbacks correct. A thread slot is taken BEFORE
+dequeuing (a busy worker leaves jobs for other workers), job timeouts use `TimerDeathPenalty` (the signal
+based one only works in the main thread), teardown waits for in-flight jobs (warm shutdown), and the
+worker-level heartbeat is throttled (it dominated the Redis round-trips of a short job). Sizing:
+docs/deploy.md.
+"""
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .queue import PRIORITIES
+from rq import SimpleWorker
+from rq.timeouts import TimerDeathPenalty
+from rq.utils import now
+from rq.worker import WorkerStatus
+
+DEFAULT_THREADS = 32
 
 
-def run_worker(app: Any, queues: list[str], *, burst: bool = False) -> None:
-    from rq import Queue, SimpleWorker
+class ThreadPoolWorker(SimpleWorker):
+    """`SimpleWorker` that executes up to `pool_size` jobs concurrently in threads of one process."""
+
+    death_penalty_class = TimerDeathPenalty
+    HEARTBEAT_EVERY = 1.0
+
+    def __init__(self, *args: Any, pool_size: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pool_size = int(pool_size or os.environ.get("WORKER_THREADS") or DEFAULT_THREADS)
+        self._slots = threading.BoundedSemaphore(self.pool_size)
+        self._executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix=f"rq-{self.name[:8]}")
+        self._running = 0
+        self._running_lock = threading.Lock()
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        recent = self.last_heartbeat is not None and (
+            (now() - self.last_heartbeat).total_seconds() < self.HEARTBEAT_EVERY
+        )
+        if pipeline is None and timeout is None and recent:
+            return
+        super().heartbeat(timeout, pipeline)
+
+    def set_state(self, state: str, pipeline: Any = None) -> None:
+        if pipeline is None and state == getattr(self, "_state", None):
+            return
+        super().set_state(state, pipeline)
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        # Wait for a free thread first, heart-beating so the worker doesn't look dead while saturated.
+        while not self._slots.acquire(timeout=max(1, self.worker_ttl // 3)):
+            self.heartbeat()
+        try:
+            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        except BaseException:
+            self._slots.release()
+            raise
+        if result is None:
+            self._slots.release()
+        return result
+
+    def execute_job(self, job: Any, queue: Any) -> None:
+        execution = self.prepare_execution(job)  # registers the execution in Redis (worker is BUSY)
+        with self._running_lock:
+            self._running += 1
+        try:
+            self._executor.submit(self._perform, job, queue, execution)
+        except BaseException:
+            self._release()
+            raise
+
+    def _perform(self, job: Any, queue: Any, execution: Any) -> None:
+        try:
+            self.perform_job(job, queue, execution)  # records success/failure itself, never raises
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._running_lock:
+            self._running -= 1
+            idle = self._running == 0
+        self._slots.release()
+        if idle:
+            self.set_state(WorkerStatus.IDLE)
+
+    def teardown(self) -> None:
+        """Let in-flight jobs finish (burst end, warm shutdown) before deregistering the worker."""
+        self._executor.shutdown(wait=True)
+        super().teardown()
+
+
+def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int | None = None) -> None:
+    from rq import Queue
 
     from . import jobs
-    from .queue import get_queue
+    from .pipeline.sweeper import start_sweeper
+    from .queue import PRIORITIES, get_queue
 
     unknown = [q for q in queues if q not in PRIORITIES]
     if unknown:
         raise ValueError(f"unknown queue(s) {unknown}; use {', '.join(PRIORITIES)}")
-    from .pipeline.sweeper import start_sweeper
-
     jobs.bind_app(app)
     if not burst:
         start_sweeper(app)
-    rq_queue = get_queue(app)
-    connection = rq_queue.connection  # type: ignore[attr-defined]
+    connection = get_queue(app).connection  # type: ignore[attr-defined]
     prefix = app.config.get("QUEUE_PREFIX", "")
-    worker = SimpleWorker([Queue(prefix + q, connection=connection) for q in queues], connection=connection)
-    worker.work(burst=burst, with_scheduler=True)
+    worker = ThreadPoolWorker([Queue(prefix + q, connection=connection) for q in queues], connection=connection,
+                              pool_size=threads)
+    worker.work(burst=burst, with_scheduler=not burst)

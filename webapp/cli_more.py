@@ -77,11 +77,13 @@ def register_more(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--queues", default="high,default,low", help="comma-separated, highest priority first")
     @click.option("--burst", is_flag=True, help="exit when the queues are empty")
-    def worker(queues: str, burst: bool) -> None:
+    @click.option("--threads", type=click.IntRange(1, 500), default=None, envvar="WORKER_THREADS",
+                  help="jobs run at once in this process (default 32)")
+    def worker(queues: str, burst: bool, threads: int | None) -> None:
         """Run an RQ worker for this app (needs REDIS_URL)."""
         from connectors.worker import run_worker
 
         if not current_app.config.get("REDIS_URL"):
             raise click.ClickException("REDIS_URL is not set: the embedded queue runs jobs inside `flask run`")
         run_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()],
-                   burst=burst)
+                   burst=burst, threads=threads)

@@ -50,7 +50,10 @@ class Config:
         self.TOKEN_ENCRYPTION_KEY = _env("TOKEN_ENCRYPTION_KEY")
         db_url = _env("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'temoweb.sqlite3'}"
         self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(db_url)
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            self.SQLALCHEMY_ENGINE_OPTIONS.update(pool_size=int(_env("DB_POOL_SIZE", "10") or 10),
+                                                  max_overflow=int(_env("DB_MAX_OVERFLOW", "20") or 20))
         self.REDIS_URL = _env("REDIS_URL")
         self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/")
 

@@ -137,7 +137,9 @@ def deliver_message(message_id: int, summary: DeliverySummary) -> None:
         db.session.commit()
         return
     outbound = window or outbound
-    result = get_connector(channel.type).send(send_credentials(channel), outbound, connector_config())
+    credentials, channel_type = send_credentials(channel), channel.type
+    db.session.commit()  # no DB connection is held while the channel API answers
+    result = get_connector(channel_type).send(credentials, outbound, connector_config())
     _record_result(row, channel, result, summary)
     db.session.commit()
 

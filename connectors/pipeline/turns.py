@@ -1,18 +1,23 @@
 """One conversation turn per stored event, one turn at a time per contact.
 
-`process_event` claims the event atomically (two workers never process it twice), locks the contact row
-(so two quick messages from one person are answered in order: earlier pending events are processed first),
-runs the engine on the conversation's pinned flow version, and persists messages, state, leads,
-notifications and usage in one transaction before anything is sent.
+`process_event` claims the event atomically (two workers never process it twice) and takes the contact's
+lock (`locks.contact_lock`), so two quick messages from one person are answered in order: earlier pending
+events are processed first. A turn has three phases: prepare (store the inbound message, pick the flow
+version, gather inputs; commit and release the DB connection), execute (the engine step: may wait seconds
+on a model, holding no connection), persist (messages, state, leads, notifications, usage in one
+transaction). Sending happens after that, still under the contact's lock so replies go out in order.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from connectors.events import InboundEvent
 from flows.engine import step
@@ -26,6 +31,7 @@ from webapp.plans import has_feature
 from . import effects, usage
 from .context import build_services
 from .delivery import deliver_event_messages, record_outbound
+from .locks import contact_lock
 from .routing import pick_flow
 
 log = logging.getLogger(__name__)
@@ -50,8 +56,11 @@ def claim(event_id: int) -> bool:
     return result.rowcount == 1
 
 
-def finish(row: EventRow, status: str, reason: str | None = None, error: str | None = None) -> None:
-    row.status, row.reason, row.error, row.processed_at = status, reason, error, utcnow()
+def finish(event_id: int, status: str, reason: str | None = None, error: str | None = None) -> None:
+    """By id, so it works whatever happened to the ORM session during the turn."""
+    db.session.rollback()
+    db.session.execute(update(EventRow).where(EventRow.id == event_id).values(
+        status=status, reason=reason, error=error, processed_at=utcnow()))
     db.session.commit()
 
 
@@ -64,20 +73,20 @@ def process_event(event_id: int) -> None:
 
 
 def _run_claimed(row: EventRow) -> None:
+    event_id = row.id
     try:
         channel = db.session.get(Channel, row.channel_id)
         tenant = db.session.get(Tenant, row.tenant_id)
         event = InboundEvent.from_dict(row.parsed)
         handler = KIND_HANDLERS.get(event.kind, handle_conversation_turn)
         outcome = handler(row, channel, tenant, event)
-        finish(row, *outcome)
+        db.session.commit()
+        finish(event_id, *outcome)
     except Skip as skip:
-        db.session.rollback()
-        finish(row, skip.status, skip.reason)
+        finish(event_id, skip.status, skip.reason)
     except Exception as exc:  # recorded on the event (visible, retryable) instead of lost in a log
-        db.session.rollback()
-        log.exception("event %s failed", row.id)
-        finish(row, "failed", error=f"{exc.__class__.__name__}: {str(exc)[:500]}")
+        log.exception("event %s failed", event_id)
+        finish(event_id, "failed", error=f"{exc.__class__.__name__}: {str(exc)[:500]}")
 
 
 Outcome = tuple[str, str | None, str | None]
@@ -113,16 +122,16 @@ def handle_edit(row: EventRow, channel: Channel, tenant: Tenant, event: InboundE
 
 
 def _contact(channel: Channel, event: InboundEvent) -> Contact:
-    """Get or create the contact, then hold its row lock until commit (one turn at a time)."""
     query = select(Contact).where(Contact.channel_id == channel.id, Contact.external_user_id == event.user_id)
-    if db.session.scalar(query) is None:
+    contact = db.session.scalar(query)
+    if contact is None:
         try:
             with db.session.begin_nested():
                 db.session.add(Contact(tenant_id=channel.tenant_id, channel_id=channel.id,
                                        external_user_id=event.user_id))
-        except Exception:  # a concurrent first message created it: fine, read it below
-            log.debug("contact created concurrently for %s", event.user_id)
-    contact = db.session.scalar(query.with_for_update())
+        except IntegrityError:  # created concurrently (another worker, same person): read it below
+            pass
+        contact = db.session.scalar(query)
     meta = event.meta or {}
     contact.name = contact.name or str(meta.get("name") or "")[:200]
     contact.username = contact.username or str(meta.get("username") or "")[:200]
@@ -130,10 +139,10 @@ def _contact(channel: Channel, event: InboundEvent) -> Contact:
     return contact
 
 
-def _earlier_pending(row: EventRow) -> list[EventRow]:
+def _earlier_pending(row: EventRow) -> list[int]:
     return list(db.session.scalars(
-        select(EventRow).where(EventRow.channel_id == row.channel_id, EventRow.user_id == row.user_id,
-                               EventRow.id < row.id, EventRow.status.in_(CLAIMABLE)).order_by(EventRow.id)))
+        select(EventRow.id).where(EventRow.channel_id == row.channel_id, EventRow.user_id == row.user_id,
+                                  EventRow.id < row.id, EventRow.status.in_(CLAIMABLE)).order_by(EventRow.id)))
 
 
 def _conversation(contact: Contact, channel: Channel) -> Conversation:
@@ -147,66 +156,106 @@ def _conversation(contact: Contact, channel: Channel) -> Conversation:
     return conv
 
 
+def contact_dict(contact: Contact, channel: Channel) -> dict[str, Any]:
+    return {"name": contact.name, "username": contact.username, "phone": contact.phone,
+            "channel": channel.type, "id": contact.external_user_id}
+
+
 def turn_event(event: InboundEvent, channel: Channel, contact: Contact) -> TurnEvent:
-    return TurnEvent(kind=event.kind if event.kind != "edit" else "message", channel=channel.type,  # type: ignore
-                     text=event.text, meta=dict(event.meta or {}),
-                     contact={"name": contact.name, "username": contact.username, "phone": contact.phone,
-                              "channel": channel.type, "id": contact.external_user_id},
-                     at=utcnow())
+    return TurnEvent(kind=event.kind, channel=channel.type, text=event.text,  # type: ignore[arg-type]
+                     meta=dict(event.meta or {}), contact=contact_dict(contact, channel), at=utcnow())
 
 
 def handle_conversation_turn(row: EventRow, channel: Channel, tenant: Tenant, event: InboundEvent) -> Outcome:
-    if db.session.scalar(select(Message.id).where(Message.event_id == row.id).limit(1)) is not None:
-        summary = deliver_event_messages(row.id)  # the turn was applied before; only sending is left
-        return summary.outcome()
+    event_id = row.id
+    if db.session.scalar(select(Message.id).where(Message.event_id == event_id).limit(1)) is not None:
+        return deliver_event_messages(event_id).outcome()  # the turn was applied before; only sending is left
     if event.kind == "comment" and not has_feature(tenant, "comment_replies"):
         raise Skip("comment replies are not in the tenant's plan (feature comment_replies)")
-    contact = _contact(channel, event)
-    for earlier in _earlier_pending(row):
-        if claim(earlier.id):  # keep the person's messages in order
-            db.session.refresh(earlier)
-            _run_claimed(earlier)
-            contact = _contact(channel, event)
-    conv = _conversation(contact, channel)
-    db.session.add(Message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=channel.id, event_id=row.id,
-                           direction="in", kind=event.kind, text=event.text, external_id=event.external_id,
-                           payload={"media": event.media, "meta": event.meta}, delivery_status="received"))
-    conv.last_inbound_at = utcnow()
-    usage.add(tenant.id, messages_in=1)
-    if conv.bot_paused:
-        db.session.commit()
-        return "done", "bot paused in this conversation (handed off to a human)", None
-    if not usage.within_message_limit(tenant):
-        effects.warn_limit_once(tenant)
-        db.session.commit()
-        return "skipped", "monthly message limit of the plan reached: no bot reply", None
-    result = run_turn(tenant, channel, conv, turn_event(event, channel, contact), f"e{row.id}", row.id, event)
-    if result is None:
-        db.session.commit()
-        return "done", "no published flow answers this event", None
-    db.session.commit()
-    summary = deliver_event_messages(row.id)
-    return summary.outcome(result.error)
+    channel_id, tenant_id = channel.id, tenant.id
+    with contact_lock(f"{channel_id}:{event.user_id}"):
+        earlier = _earlier_pending(row)
+        for earlier_id in earlier:
+            if claim(earlier_id):  # keep the person's messages in order
+                _run_claimed(db.session.get(EventRow, earlier_id))
+        if earlier:  # those turns closed the session: load ours again
+            channel, tenant = db.session.get(Channel, channel_id), db.session.get(Tenant, tenant_id)
+        contact = _contact(channel, event)
+        conv = _conversation(contact, channel)
+        db.session.add(Message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=channel.id,
+                               event_id=event_id, direction="in", kind=event.kind, text=event.text,
+                               external_id=event.external_id, payload={"media": event.media, "meta": event.meta},
+                               delivery_status="received"))
+        conv.last_inbound_at = utcnow()
+        usage.add(tenant.id, messages_in=1)
+        if conv.bot_paused:
+            db.session.commit()
+            return "done", "bot paused in this conversation (handed off to a human)", None
+        if not usage.within_message_limit(tenant):
+            effects.warn_limit_once(tenant)
+            db.session.commit()
+            return "skipped", "monthly message limit of the plan reached: no bot reply", None
+        prepared = prepare_turn(tenant, channel, conv, turn_event(event, channel, contact), f"e{event_id}",
+                                event_id, event)
+        if prepared is None:
+            db.session.commit()
+            return "done", "no published flow answers this event", None
+        result = execute_turn(prepared)
+        persist_turn(prepared, result)
+        return deliver_event_messages(event_id).outcome(result.error)
 
 
-def run_turn(tenant: Tenant, channel: Channel, conv: Conversation, tevent: TurnEvent, key_prefix: str,
-             event_id: int | None, inbound: InboundEvent | None) -> StepResult | None:
-    """Engine step + persistence of everything it produced (the caller commits)."""
+@dataclass
+class PreparedTurn:
+    """Everything the engine needs, as plain values: the DB session is closed while the model thinks."""
+
+    tenant_id: int
+    channel_id: int
+    conversation_id: int
+    version: Any
+    flow: Any
+    reason: str
+    state: dict[str, Any] | None
+    event: TurnEvent
+    services: Any
+    key_prefix: str
+    event_id: int | None
+    inbound: InboundEvent | None
+
+
+def prepare_turn(tenant: Tenant, channel: Channel, conv: Conversation, tevent: TurnEvent, key_prefix: str,
+                 event_id: int | None, inbound: InboundEvent | None) -> PreparedTurn | None:
+    """Commit what is known so far and gather the turn's inputs; None when no flow answers."""
     picked = pick_flow(tenant, conv, tevent)
     if picked is None:
         return None
     version, flow, reason = picked
-    services = build_services(tenant, channel.type)
-    result = step(flow, conv.state or None, tevent, services)
-    conv.flow_id, conv.flow_version_id = version.flow_id, version.id
-    conv.state = {**result.state, "trace_reason": reason}
+    prepared = PreparedTurn(tenant.id, channel.id, conv.id, version, flow, reason,
+                            copy.deepcopy(conv.state) or None, tevent, build_services(tenant, channel.type),
+                            key_prefix, event_id, inbound)
+    db.session.commit()
+    db.session.close()  # hand the connection back to the pool before the (possibly slow) engine step
+    return prepared
+
+
+def execute_turn(prepared: PreparedTurn) -> StepResult:
+    return step(prepared.flow, prepared.state, prepared.event, prepared.services)
+
+
+def persist_turn(prepared: PreparedTurn, result: StepResult) -> None:
+    """Everything the step produced, in one transaction."""
+    tenant = db.session.get(Tenant, prepared.tenant_id)
+    channel = db.session.get(Channel, prepared.channel_id)
+    conv = db.session.get(Conversation, prepared.conversation_id)
+    conv.flow_id, conv.flow_version_id = prepared.version.flow_id, prepared.version.id
+    conv.state = {**result.state, "trace_reason": prepared.reason}
     conv.stage = str(result.state.get("node") or ("finished" if result.finished else conv.stage))[:64]
-    record_outbound(tenant, channel, conv, result.outbound, key_prefix=key_prefix, event_id=event_id,
-                    inbound=inbound)
-    effects.apply(tenant, channel, conv, result.effects, services)
+    record_outbound(tenant, channel, conv, result.outbound, key_prefix=prepared.key_prefix,
+                    event_id=prepared.event_id, inbound=prepared.inbound)
+    effects.apply(tenant, channel, conv, result.effects, prepared.services)
     if result.error:
         log.warning("flow error in conversation %s: %s", conv.id, result.error)
-    return result
+    db.session.commit()
 
 
 KIND_HANDLERS: dict[str, Callable[[EventRow, Channel, Tenant, InboundEvent], Outcome]] = {
@@ -225,23 +274,23 @@ def process_follow_up(follow_up_id: int) -> None:
     if claimed.rowcount != 1:
         return
     fu = db.session.get(FollowUp, follow_up_id)
-    conv = db.session.scalar(select(Conversation).where(Conversation.id == fu.conversation_id).with_for_update())
+    conv = db.session.get(Conversation, fu.conversation_id)
     channel, tenant = db.session.get(Channel, conv.channel_id), db.session.get(Tenant, conv.tenant_id)
     contact = db.session.get(Contact, conv.contact_id)
-    if conv.bot_paused:
-        fu.status = "cancelled"
+    with contact_lock(f"{channel.id}:{contact.external_user_id}"):
+        db.session.refresh(conv)
+        fu.status = "cancelled" if conv.bot_paused else "fired"
+        tevent = TurnEvent(kind="timeout", channel=channel.type, text="",  # type: ignore[arg-type]
+                           meta={"token": fu.token}, contact=contact_dict(contact, channel), at=utcnow())
+        prepared = None if conv.bot_paused else prepare_turn(tenant, channel, conv, tevent, f"fu{follow_up_id}",
+                                                             None, None)
         db.session.commit()
-        return
-    tevent = TurnEvent(kind="timeout", channel=channel.type, text="", meta={"token": fu.token},  # type: ignore
-                       contact={"name": contact.name, "username": contact.username, "phone": contact.phone,
-                                "channel": channel.type, "id": contact.external_user_id}, at=utcnow())
-    result = run_turn(tenant, channel, conv, tevent, f"fu{fu.id}", None, None)
-    fu.status = "fired"
-    db.session.commit()
-    if result is not None:
+        if prepared is None:
+            return
+        persist_turn(prepared, execute_turn(prepared))
         from .delivery import deliver_conversation_pending
 
-        deliver_conversation_pending(conv.id)
+        deliver_conversation_pending(prepared.conversation_id)
 
 
 def describe(row: EventRow) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from connectors.worker import ThreadPoolWorker
 from tests.fakes.openai_server import FakeOpenAI
-from tests.llm.threadpool_worker import ThreadPoolWorker
 
 redis = pytest.importorskip("redis")
 rq = pytest.importorskip("rq")

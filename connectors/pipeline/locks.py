@@ -1,0 +1,57 @@
+"""One turn at a time per contact, without holding a database connection while a model thinks.
+
+With Redis the lock is a Redis lock (it works across worker processes and machines, and expires if a
+worker dies); with the embedded queue (one process) it is a thread lock. Re-entrant per thread, so a turn
+that first processes the same person's earlier pending events keeps the lock it has.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from weakref import WeakValueDictionary
+
+from flask import current_app
+
+_local = threading.local()
+_thread_locks: WeakValueDictionary[str, threading.Lock] = WeakValueDictionary()
+_registry_lock = threading.Lock()
+
+
+class LockTimeout(RuntimeError):
+    """Another turn for the same person held the lock too long; the event is retried later."""
+
+
+def _held() -> set[str]:
+    if not hasattr(_local, "held"):
+        _local.held = set()
+    return _local.held
+
+
+@contextmanager
+def contact_lock(key: str, *, timeout: float = 180.0, wait: float = 120.0) -> Iterator[None]:
+    held = _held()
+    if key in held:
+        yield
+        return
+    queue = current_app.extensions["job_queue"]
+    lock: Any
+    if getattr(queue, "backend", "") == "rq":
+        lock = queue.connection.lock(f"temoweb:lock:{key}", timeout=timeout, blocking_timeout=wait)
+        acquired = lock.acquire()
+    else:
+        with _registry_lock:
+            lock = _thread_locks.get(key)
+            if lock is None:
+                lock = _thread_locks[key] = threading.Lock()
+        acquired = lock.acquire(timeout=wait)
+    if not acquired:
+        raise LockTimeout(f"another turn for {key} is still running")
+    held.add(key)
+    try:
+        yield
+    finally:
+        held.discard(key)
+        lock.release()
