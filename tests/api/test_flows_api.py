@@ -178,3 +178,13 @@ def test_default_and_delete_rules(api, lead_flow, tenant, db):
     db.session.expire_all()
     assert db.session.get(Tenant, tenant.id).default_flow_id == c
     assert api.delete("/flows/999999").status_code == 404
+
+
+def test_absurdly_nested_json_is_400_not_500(api, lead_flow):
+    fid = lead_flow["id"]
+    deep = '{"document":' + "[" * 200000 + "]" * 200000 + "}"
+    assert api.put(f"/flows/{fid}/draft", raw=deep).status_code == 400
+    nested = '{"document": {"nodes": ' + "[" * 500 + "]" * 500 + ', "edges": []}}'
+    resp = api.put(f"/flows/{fid}/draft", raw=nested)
+    assert resp.status_code == 400 and "nested" in resp.get_json()["error"]
+    assert api.get(f"/flows/{fid}").get_json()["draft"] == lead_flow["draft"]

@@ -10,6 +10,7 @@ from flask import request
 MAX_MESSAGES = 50
 MAX_MESSAGE_CHARS = 4000
 MAX_NAME_CHARS = 200
+MAX_DEPTH = 40
 
 
 class ApiError(Exception):
@@ -26,10 +27,31 @@ def json_body(*, optional: bool = False) -> dict[str, Any]:
     """The body as a JSON object; `optional` lets an empty body stand for `{}` (publish, check-replies)."""
     if optional and not request.get_data(cache=True):
         return {}
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        data = None
     if not isinstance(data, dict):
         raise ApiError("The request body must be a JSON object.")
+    if too_deep(data):
+        raise ApiError(f"The JSON is nested more than {MAX_DEPTH} levels deep.")
     return data
+
+
+def too_deep(value: Any, limit: int | None = None) -> bool:
+    """Iterative (a recursive check would itself overflow): deep nesting would crash validation,
+    storage or serialisation later with a 500."""
+    limit = MAX_DEPTH if limit is None else limit
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
 
 
 def document_of(data: dict[str, Any]) -> dict[str, Any]:
