@@ -27,6 +27,8 @@ def _load_file(path: str) -> dict[str, Any]:
         fail(f"cannot read {path}: {exc}")
     except json.JSONDecodeError as exc:
         fail(f"{path} is not valid JSON: {exc}")
+    except RecursionError:
+        fail(f"{path} is nested too deeply to be a flow document")
     if not isinstance(document, dict):
         fail(f"{path} must hold a JSON object (a flow document)")
     return document
