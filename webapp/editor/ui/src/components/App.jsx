@@ -10,7 +10,7 @@ import { TestChat, CommentSim, CheckReplies } from './TestPanels.jsx';
 import { Versions } from './Versions.jsx';
 import { EditorContext } from '../context.js';
 import { createDecorationStore } from '../lib/decorations.js';
-import { documentToFlow, flowToDocument, needsLayout, toRfNode, toRfEdge, fromRfNode, fromRfEdge } from '../lib/document.js';
+import { documentToFlow, flowToDocument, needsLayout, extractDocument, toRfNode, toRfEdge, fromRfNode, fromRfEdge } from '../lib/document.js';
 import { createHistory, record, undo as hUndo, redo as hRedo, canUndo, canRedo } from '../lib/history.js';
 import { copySelection, pasteClipboard } from '../lib/clipboard.js';
 import { autoLayout } from '../lib/layout.js';
@@ -431,8 +431,8 @@ export default function App({ api, t, preload }) {
     e.target.value = '';
     if (!file) return;
     try {
-      const doc = JSON.parse(await file.text());
-      if (!doc || typeof doc !== 'object' || !Array.isArray(doc.nodes)) throw new Error('not a flow document (no "nodes" list)');
+      const doc = extractDocument(JSON.parse(await file.text()));
+      if (!doc) throw new Error('not a flow document (no "nodes" list)');
       if (!doc.name) doc.name = metaRef.current.name;
       const n = loadDocument(doc);
       commit();

@@ -70,3 +70,19 @@ export function needsLayout(docNodes) {
   if (docNodes.length === 1) return !docNodes[0].position;
   return docNodes.every((n) => !n.position || (num(n.position.x) === 0 && num(n.position.y) === 0));
 }
+
+/**
+ * The flow document inside an imported JSON file: a bare document, a template file
+ * ({key, name, ..., document}) or an API answer ({draft} / {document}). Returns null when none is found.
+ */
+export function extractDocument(json) {
+  if (!json || typeof json !== 'object') return null;
+  if (Array.isArray(json.nodes)) return json;
+  for (const key of ['document', 'draft']) {
+    const inner = json[key];
+    if (inner && typeof inner === 'object' && Array.isArray(inner.nodes)) {
+      return inner.name || !json.name ? inner : { ...inner, name: json.name };
+    }
+  }
+  return null;
+}

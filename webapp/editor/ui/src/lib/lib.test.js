@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { documentToFlow, flowToDocument, needsLayout } from './document.js';
+import { documentToFlow, flowToDocument, needsLayout, extractDocument } from './document.js';
 import { createHistory, record, undo, redo, canUndo, canRedo } from './history.js';
 import { copySelection, pasteClipboard } from './clipboard.js';
 import { autoLayout } from './layout.js';
@@ -41,6 +41,15 @@ describe('document mapping', () => {
     expect(meta.schema_version).toBe(1);
     const doc = flowToDocument([{ ...nodes[0], position: { x: 10.6, y: -3.2 } }], [], meta);
     expect(doc.nodes[0].position).toEqual({ x: 11, y: -3 });
+  });
+
+  it('finds the document in an import file (bare, template, API answer)', () => {
+    expect(extractDocument(DOC)).toBe(DOC);
+    const inner = { nodes: [], edges: [] };
+    expect(extractDocument({ key: 'faq', name: 'FAQ bot', document: inner })).toEqual({ ...inner, name: 'FAQ bot' });
+    expect(extractDocument({ id: 3, draft: DOC })).toBe(DOC);
+    expect(extractDocument({ nodes: 'x' })).toBe(null);
+    expect(extractDocument(null)).toBe(null);
   });
 
   it('knows when an imported flow needs a layout', () => {
