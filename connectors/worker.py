@@ -117,3 +117,29 @@ def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int
     worker = ThreadPoolWorker([Queue(prefix + q, connection=connection) for q in queues], connection=connection,
                               pool_size=threads)
     worker.work(burst=burst, with_scheduler=not burst)
+
+
+def _child(queues: list[str], burst: bool, threads: int | None) -> None:
+    from webapp import create_app
+
+    run_worker(create_app(), queues, burst=burst, threads=threads)
+
+
+def run_worker_processes(processes: int, queues: list[str], *, burst: bool = False,
+                         threads: int | None = None) -> None:
+    """N independent worker processes (each builds its own app and DB pool); Ctrl-C / SIGTERM stops all."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    children = [ctx.Process(target=_child, args=(queues, burst, threads), name=f"worker-{n}")
+                for n in range(processes)]
+    for child in children:
+        child.start()
+    try:
+        for child in children:
+            child.join()
+    except KeyboardInterrupt:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.join(timeout=30)

@@ -78,12 +78,20 @@ def register_more(app: Flask) -> None:
     @click.option("--queues", default="high,default,low", help="comma-separated, highest priority first")
     @click.option("--burst", is_flag=True, help="exit when the queues are empty")
     @click.option("--threads", type=click.IntRange(1, 500), default=None, envvar="WORKER_THREADS",
-                  help="jobs run at once in this process (default 32)")
-    def worker(queues: str, burst: bool, threads: int | None) -> None:
-        """Run an RQ worker for this app (needs REDIS_URL)."""
-        from connectors.worker import run_worker
+                  help="jobs run at once in each process (default 32)")
+    @click.option("--processes", type=click.IntRange(1, 64), default=1, envvar="WORKER_PROCESSES",
+                  help="worker processes to start (each with --threads threads)")
+    def worker(queues: str, burst: bool, threads: int | None, processes: int) -> None:
+        """Run RQ worker process(es) for this app (needs REDIS_URL)."""
+        from connectors.worker import run_worker, run_worker_processes
 
         if not current_app.config.get("REDIS_URL"):
             raise click.ClickException("REDIS_URL is not set: the embedded queue runs jobs inside `flask run`")
-        run_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()],
-                   burst=burst, threads=threads)
+        names = [q.strip() for q in queues.split(",") if q.strip()]
+        try:
+            if processes > 1:
+                run_worker_processes(processes, names, burst=burst, threads=threads)
+            else:
+                run_worker(current_app._get_current_object(), names, burst=burst, threads=threads)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
