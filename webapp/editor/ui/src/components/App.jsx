@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState, memo } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import {
   ReactFlow, Background, Controls, MiniMap, MarkerType, useReactFlow, applyNodeChanges, applyEdgeChanges,
 } from '@xyflow/react';
@@ -6,8 +6,8 @@ import FlowNode from './FlowNode.jsx';
 import Palette, { DND_MIME } from './Palette.jsx';
 import Inspector from './Inspector.jsx';
 import { ProblemsList, HelpPopover } from './Extras.jsx';
-import { TestChat, CommentSim, CheckReplies } from './TestPanels.jsx';
-import { Versions } from './Versions.jsx';
+import SidePanel from './SidePanel.jsx';
+import { useShortcuts } from '../hooks/useShortcuts.js';
 import { EditorContext } from '../context.js';
 import { createDecorationStore } from '../lib/decorations.js';
 import { documentToFlow, flowToDocument, needsLayout, extractDocument, toRfNode, toRfEdge, fromRfNode, fromRfEdge } from '../lib/document.js';
@@ -19,39 +19,12 @@ import { defaultData } from '../lib/fields.js';
 import { uniqueId, edgeId } from '../lib/ids.js';
 import { portsOf } from '../lib/ports.js';
 import { freeSpot } from '../lib/placement.js';
+import { fitOptions, canvasSize } from '../lib/viewport.js';
 import { colorFor } from './FlowNode.jsx';
 
 const AUTOSAVE_MS = 1000;
 const VALIDATE_MS = 400;
-const LARGE_FLOW = 150;
 const DEFAULT_EDGE = { markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 } };
-const isTyping = (el) => el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
-
-const TABS = ['inspector', 'test', 'comment', 'check', 'versions'];
-
-const SidePanel = memo(function SidePanel({ tab, setTab, inspector, api, t, onTrace, onDiff, onRolledBack, notify, onFocusNode, collapsed, setCollapsed }) {
-  return (
-    <aside className={`fe-side ${collapsed ? 'is-collapsed' : ''}`} data-testid="side-panel">
-      <div className="fe-tabs" role="tablist">
-        {TABS.map((k) => (
-          <button type="button" key={k} role="tab" aria-selected={tab === k} className={`fe-tab ${tab === k ? 'is-active' : ''}`}
-            data-testid={`tab-${k}`} onClick={() => { setTab(k); setCollapsed(false); }}>{t(`tab_${k}`)}</button>
-        ))}
-        <button type="button" className="fe-icon-btn fe-collapse" title="Collapse" data-testid="side-collapse"
-          onClick={() => setCollapsed(!collapsed)}>{collapsed ? '«' : '»'}</button>
-      </div>
-      <div className="fe-side-body">
-        <div hidden={tab !== 'inspector'}>{inspector}</div>
-        <div hidden={tab !== 'test'} className="fe-side-fill"><TestChat api={api} t={t} onTrace={onTrace} onFocusNode={onFocusNode} /></div>
-        <div hidden={tab !== 'comment'}><CommentSim api={api} t={t} onTrace={onTrace} /></div>
-        <div hidden={tab !== 'check'}><CheckReplies api={api} t={t} /></div>
-        <div hidden={tab !== 'versions'}>
-          <Versions api={api} t={t} active={tab === 'versions'} onDiff={onDiff} onRolledBack={onRolledBack} notify={notify} onFocusNode={onFocusNode} />
-        </div>
-      </div>
-    </aside>
-  );
-});
 
 export default function App({ api, t, preload }) {
   const rf = useReactFlow();
@@ -480,21 +453,7 @@ export default function App({ api, t, preload }) {
     : edges), [edges, traceEdges]);
 
   // ---- keyboard ----------------------------------------------------------------------------------
-  const keys = useRef({});
-  keys.current = { undo, redo, copy, paste, duplicate, layout, saveNow, setNodes };
-  useEffect(() => {
-    const onKey = (e) => {
-      const k = keys.current;
-      const mod = e.ctrlKey || e.metaKey;
-      const key = e.key.toLowerCase();
-      if (mod && key === 's') { e.preventDefault(); k.saveNow(); return; }
-      if (isTyping(e.target)) return;
-      if (!wrapperRef.current?.closest('.fe-root')?.contains(document.activeElement) && document.activeElement !== document.body) return;
-      if (mod && key === 'z' && !e.shiftKey) { e.preventDefault(); k.undo(); } else if ((mod && key === 'z' && e.shiftKey) || (mod && key === 'y')) { e.preventDefault(); k.redo(); } else if (mod && key === 'c') { if (k.copy()) e.preventDefault(); } else if (mod && key === 'v') { e.preventDefault(); k.paste(); } else if (mod && key === 'd') { e.preventDefault(); k.duplicate(); } else if (mod && key === 'a') { e.preventDefault(); k.setNodes((ns) => ns.map((n) => (n.selected ? n : { ...n, selected: true }))); } else if (!mod && e.shiftKey && key === 'l') { e.preventDefault(); k.layout(); } else if (e.key === '?') { setHelpOpen((o) => !o); } else if (e.key === 'Escape') { setHelpOpen(false); }
-    };
-    document.addEventListener('keydown', onKey);
-    return () => document.removeEventListener('keydown', onKey);
-  }, []);
+  useShortcuts(wrapperRef, { undo, redo, copy, paste, duplicate, layout, saveNow, setNodes, toggleHelp: setHelpOpen });
 
   // ---- render ------------------------------------------------------------------------------------
   const typeNames = useMemo(() => {
@@ -597,34 +556,3 @@ export default function App({ api, t, preload }) {
     </EditorContext.Provider>
   );
 }
-
-const FIT = { padding: 0.12, maxZoom: 1 };
-const MIN_FIT_ZOOM = 0.5;
-const READABLE_ZOOM = 0.75;
-/**
- * Fit options that keep nodes readable. When the whole flow would need a zoom below MIN_FIT_ZOOM (or it is
- * large), fit only the start of the flow: the nodes in a canvas-sized box (at READABLE_ZOOM) around the trigger.
- */
-export function fitOptions(nodes, animate = true, canvas = {}) {
-  const opts = animate ? { ...FIT, duration: 200 } : FIT;
-  if (!nodes.length) return opts;
-  const width = canvas.width || 900;
-  const height = canvas.height || 600;
-  const xs = nodes.map((n) => n.position.x);
-  const ys = nodes.map((n) => n.position.y);
-  const spanX = Math.max(...xs) - Math.min(...xs) + 260;
-  const spanY = Math.max(...ys) - Math.min(...ys) + 160;
-  const zoom = Math.min(width / spanX, height / spanY);
-  if (zoom >= MIN_FIT_ZOOM && nodes.length <= LARGE_FLOW) return opts;
-  const anchor = nodes.find((n) => n.type === 'trigger')
-    || nodes.reduce((a, b) => (b.position.x < a.position.x ? b : a));
-  const bw = width / READABLE_ZOOM - 260;
-  const bh = height / READABLE_ZOOM - 160;
-  const ax = anchor.position.x;
-  const ay = anchor.position.y - bh / 2;
-  const subset = nodes.filter((n) => n.position.x >= ax - 20 && n.position.x <= ax + bw
-    && n.position.y >= ay && n.position.y <= ay + bh);
-  return { ...opts, minZoom: 0.1, nodes: (subset.length ? subset : [anchor]).map((n) => ({ id: n.id })) };
-}
-
-const canvasSize = (el) => ({ width: el?.clientWidth, height: el?.clientHeight });
