@@ -40,3 +40,15 @@ def test_services_carry_the_tenant_context(tenant, db):
     assert "llm" in services.context.features
     assert services.http is not None and services.http.requests == []  # recording, never real HTTP
     db.session.rollback()
+
+
+def test_niche_layers_match_free_text_niches():
+    from webapp.api.tenant_services import niche_matches
+
+    assert niche_matches("beauty", "Beauty salon")
+    assert niche_matches("real_estate", "Real estate agency")
+    assert niche_matches("beauty", "beauty")
+    assert not niche_matches("real_estate", "estate real")
+    assert not niche_matches("beauty", "")
+    assert not niche_matches("", "beauty")
+    assert not niche_matches("retail", "retailer")

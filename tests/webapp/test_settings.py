@@ -41,7 +41,7 @@ def test_profile_saves_and_validates(member_client, tenant, db):
     assert resp.status_code == 302
     t = _tenant(db, tenant)
     assert t.language == "ru" and t.timezone == "Europe/Moscow"
-    assert t.profile["niche"] == "beauty" and t.profile["prices"] == "Manicure 20 EUR"
+    assert t.profile["niche"] == "Beauty" and t.profile["prices"] == "Manicure 20 EUR"
     assert t.profile["faq"] == []  # other profile keys are kept
     bad = _post(member_client, "/settings/", {"language": "de", "timezone": "Mars/Base"})
     assert bad.status_code == 400

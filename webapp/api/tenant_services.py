@@ -5,11 +5,12 @@ uses, but a fixed clock and a recording HTTP client, so a test run never reaches
 from __future__ import annotations
 
 import importlib
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from flows.services import Context, FakeLLM, FixedClock, RecordingHttp, Services
 
@@ -20,8 +21,15 @@ from ..plans import features_of
 LLM_SETTING_KEYS = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL", "OPENAI_TIMEOUT", "OPENAI_MAX_RETRIES")
 
 
-def niche_key(tenant: Tenant) -> str:
-    return str((tenant.profile or {}).get("niche") or "").strip().lower()
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[^\w]+|_", text.lower()) if t]
+
+
+def niche_matches(key: str, niche: str) -> bool:
+    """A niche layer's key ("beauty", "real_estate") matches a free-text niche when its words appear in
+    it in order: "Beauty salon" gets `beauty`, "Real estate agency" gets `real_estate`."""
+    want, have = _tokens(key), _tokens(niche)
+    return bool(want) and any(have[i:i + len(want)] == want for i in range(len(have) - len(want) + 1))
 
 
 def latest_layers(rows: list[PromptLayer]) -> list[PromptLayer]:
@@ -35,12 +43,11 @@ def latest_layers(rows: list[PromptLayer]) -> list[PromptLayer]:
 
 
 def platform_layers(tenant: Tenant) -> list[PromptLayer]:
-    """Staff rows (tenant_id NULL): every `platform` layer, and the `niche` layers whose key is the
-    tenant's niche (so a beauty salon gets the beauty library layer)."""
-    rows = db.session.scalars(select(PromptLayer).where(
-        PromptLayer.tenant_id.is_(None), PromptLayer.active,
-        or_(PromptLayer.kind != "niche", PromptLayer.key == niche_key(tenant)))).all()
-    return latest_layers(list(rows))
+    """Staff rows (tenant_id NULL): every `platform` layer, and the `niche` layers whose key matches the
+    tenant's niche (so a beauty salon gets the `beauty` library layer)."""
+    niche = str((tenant.profile or {}).get("niche") or "")
+    rows = db.session.scalars(select(PromptLayer).where(PromptLayer.tenant_id.is_(None), PromptLayer.active))
+    return latest_layers([r for r in rows if r.kind != "niche" or niche_matches(r.key, niche)])
 
 
 def tenant_layers(tenant: Tenant) -> list[PromptLayer]:

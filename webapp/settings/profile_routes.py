@@ -40,7 +40,6 @@ def profile() -> Any:
     if form.validate_on_submit():
         for key in PROFILE_FIELDS:
             stored[key] = (getattr(form, key).data or "").strip()
-        stored["niche"] = stored["niche"].lower()
         tenant.profile = stored  # a new dict: JSON columns are not mutation-tracked
         tenant.language = form.language.data
         tenant.timezone = form.timezone.data
