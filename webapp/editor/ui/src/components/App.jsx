@@ -8,6 +8,7 @@ import Inspector from './Inspector.jsx';
 import { ProblemsList, HelpPopover } from './Extras.jsx';
 import SidePanel from './SidePanel.jsx';
 import { useShortcuts } from '../hooks/useShortcuts.js';
+import { useDraftSync } from '../hooks/useDraftSync.js';
 import { EditorContext } from '../context.js';
 import { createDecorationStore } from '../lib/decorations.js';
 import { documentToFlow, flowToDocument, needsLayout, extractDocument, toRfNode, toRfEdge, fromRfNode, fromRfEdge } from '../lib/document.js';
@@ -22,8 +23,6 @@ import { freeSpot } from '../lib/placement.js';
 import { fitOptions, canvasSize } from '../lib/viewport.js';
 import { colorFor } from './FlowNode.jsx';
 
-const AUTOSAVE_MS = 1000;
-const VALIDATE_MS = 400;
 const DEFAULT_EDGE = { markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 } };
 
 export default function App({ api, t, preload }) {
@@ -192,58 +191,7 @@ export default function App({ api, t, preload }) {
   }, [api, preload, setNodes, setEdges, snapshot]);
 
   // ---- validation (debounced) and autosave ------------------------------------------------------
-  const validateSeq = useRef(0);
-  useEffect(() => {
-    if (!changeTick) return undefined;
-    const id = setTimeout(async () => {
-      const seq = ++validateSeq.current;
-      const tick = tickRef.current;
-      try {
-        const res = await api.validate(currentDocument());
-        // Drop answers about a document that has changed since (a newer validation is on its way).
-        if (seq === validateSeq.current && tick === tickRef.current) setProblems(res.problems || []);
-      } catch (e) { /* validation is advisory; save reports real failures */ }
-    }, VALIDATE_MS);
-    return () => clearTimeout(id);
-  }, [changeTick, api, currentDocument]);
-
-  const savingRef = useRef(null);
-  const saveNow = useCallback(async () => {
-    if (savingRef.current) await savingRef.current.catch(() => {});
-    const tickAtStart = tickRef.current;
-    const doc = currentDocument();
-    setSave({ status: 'saving' });
-    const p = api.saveDraft(doc);
-    savingRef.current = p;
-    try {
-      const res = await p;
-      if (tickRef.current === tickAtStart) {
-        setSave({ status: 'saved', at: res.saved_at });
-        if (Array.isArray(res.problems)) setProblems(res.problems);
-      } else setSave({ status: 'dirty' });
-      return true;
-    } catch (e) {
-      if (Array.isArray(e.body?.problems)) setProblems(e.body.problems);
-      setSave({ status: 'error', error: e.message });
-      return false;
-    } finally {
-      if (savingRef.current === p) savingRef.current = null;
-    }
-  }, [api, currentDocument]);
-
-  useEffect(() => {
-    if (!changeTick) return undefined;
-    const id = setTimeout(saveNow, AUTOSAVE_MS);
-    return () => clearTimeout(id);
-  }, [changeTick, saveNow]);
-
-  useEffect(() => {
-    const warn = (e) => {
-      if (save.status === 'dirty' || save.status === 'saving') { e.preventDefault(); e.returnValue = ''; }
-    };
-    window.addEventListener('beforeunload', warn);
-    return () => window.removeEventListener('beforeunload', warn);
-  }, [save.status]);
+  const saveNow = useDraftSync({ api, currentDocument, tickRef, changeTick, setProblems, save, setSave });
 
   // ---- problems -> node badges ---------------------------------------------------------------------
   useEffect(() => { decorations.setProblems(problemsByNode(problems).byNode); }, [problems, decorations]);
