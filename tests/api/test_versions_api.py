@@ -16,11 +16,12 @@ def test_versions_list_and_version_document(api, lead_flow, tenant):
     fid = lead_flow["id"]
     api.post(f"/flows/{fid}/publish")
     v2_doc = _edit_greeting(api, lead_flow, "Version two")
-    api.post(f"/flows/{fid}/publish")
+    assert api.post(f"/flows/{fid}/publish", {"note": 7}).status_code == 400
+    api.post(f"/flows/{fid}/publish", {"note": "new greeting"})
     versions = api.get(f"/flows/{fid}/versions").get_json()["versions"]
     assert [v["number"] for v in versions] == [2, 1]
     assert [v["is_current"] for v in versions] == [True, False]
-    assert versions[0]["author"] == tenant.owner_email
+    assert versions[0]["author"] == tenant.owner_email and versions[0]["note"] == "new greeting"
     assert api.get(f"/flows/{fid}/versions/2").get_json()["document"] == v2_doc
     assert api.get(f"/flows/{fid}/versions/1").get_json()["document"] == lead_flow["draft"]
     assert api.get(f"/flows/{fid}/versions/7").status_code == 404

@@ -123,9 +123,11 @@ def validate(flow_id: int) -> Any:
 @bp.post("/flows/<int:flow_id>/publish")
 def publish_flow(flow_id: int) -> Any:
     flow = get_scoped_or_404(Flow, flow_id)
-    json_body(optional=True)
+    note = json_body(optional=True).get("note", "")
+    if not isinstance(note, str) or len(note) > 300:
+        raise ApiError("`note` must be a string of at most 300 characters.")
     try:
-        version = publish(flow, author_id=current_user.id)
+        version = publish(flow, author_id=current_user.id, note=note.strip())
     except PublishRefused as exc:
         db.session.rollback()
         raise ApiError(str(exc), 409, problems=exc.problems) from None
