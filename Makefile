@@ -25,7 +25,7 @@ webapp/static/editor/editor.js: $(UI)/node_modules/.installed $(shell find $(UI)
 editor: webapp/static/editor/editor.js
 
 translations: install
-	$(BIN)/pybabel compile -q -d webapp/translations
+	$(BIN)/pybabel compile --statistics -d webapp/translations 2>/dev/null || $(BIN)/pybabel compile -d webapp/translations
 
 run: install editor translations
 	$(BIN)/flask db upgrade

@@ -163,8 +163,11 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2 * (os.cpu_count() or 1),
                         help="worker processes (default: 2 per CPU core)")
     parser.add_argument("--threads", type=int, default=50, help="threads per worker process")
-    default_backend = "rq" if (os.environ.get("REDIS_URL") or shutil.which("redis-server")) else "embedded"
-    parser.add_argument("--backend", choices=("rq", "embedded"), default=default_backend)
+    default_backend = "pipeline" if shutil.which("psql") and shutil.which("redis-server") else (
+        "rq" if (os.environ.get("REDIS_URL") or shutil.which("redis-server")) else "embedded")
+    parser.add_argument("--backend", choices=("pipeline", "rq", "embedded"), default=default_backend,
+                        help="pipeline: the real handle_inbound through `flask worker` on PostgreSQL + Redis; "
+                             "rq/embedded: the LLM part of a turn only")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"), help=argparse.SUPPRESS)
     parser.add_argument("--queue", help=argparse.SUPPRESS)
@@ -180,7 +183,11 @@ def main() -> None:
         fake.delay = args.delay
         print(f"{args.messages} conversations, one message each at the same moment; LLM delay {args.delay}s; "
               f"{os.cpu_count()} CPU cores")
-        if args.backend == "rq":
+        if args.backend == "pipeline":
+            from bench._llm_pipeline import run_pipeline
+
+            p95 = run_pipeline(fake.url, args.messages, args.processes, args.threads)
+        elif args.backend == "rq":
             p95 = run_rq(fake.url, args.messages, args.processes, args.threads, args.redis_url)
         else:
             p95 = run_embedded(fake.url, args.messages, args.processes * args.threads)

@@ -84,6 +84,10 @@ class Config:
         self.BABEL_DEFAULT_LOCALE = "en"
         self.LANGUAGES = ["en", "ru"]
         self.START_SWEEPER = _env("START_SWEEPER", "0") == "1"
+        self.QUEUE_PREFIX = _env("QUEUE_PREFIX", "") or ""
+        for key, value in os.environ.items():  # connector knobs (timeouts, retries, rate-limit storage)
+            if key.startswith("CONNECTOR_") and value:
+                setattr(self, key, value)
 
         if production:
             missing = [k for k in ("SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL")

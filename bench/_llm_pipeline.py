@@ -1,0 +1,154 @@
+"""The `pipeline` backend of bench/llm_concurrency.py: the real thing end to end.
+
+200 customers each send one message at the same moment; every message is stored and enqueued the way the
+webhook does it, `flask worker --processes P --threads T` runs `handle_inbound` (PostgreSQL, Redis, the
+engine's `llm` node, the real `openai` client against a fake answering after 1 s), and the reply is sent to a
+fake Instagram Graph API. Time-to-reply = the moment the fake Graph API receives the reply − the moment
+the message was stored.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DB = "bench_llm_pipeline"
+IG_ACCOUNT = "17841400000000777"
+
+
+def _flow_document() -> dict[str, Any]:
+    nodes = [("start", "trigger", {"channels": ["any"]}),
+             ("ai", "llm", {"prompt": "Answer the customer's question briefly."}),
+             ("done", "end", {})]
+    edges = [("start", "out", "ai"), ("ai", "ok", "done"), ("ai", "fallback", "done")]
+    return {"schema_version": 1, "name": "LLM bench",
+            "nodes": [{"id": i, "type": t, "position": {"x": 200 * n, "y": 0}, "data": d}
+                      for n, (i, t, d) in enumerate(nodes)],
+            "edges": [{"id": f"e{n}", "source": s, "sourceHandle": p, "target": t}
+                      for n, (s, p, t) in enumerate(edges)]}
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", sql], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class _TimedGraph:
+    """A FakeGraphAPI that also notes when each reply arrived."""
+
+    def __new__(cls) -> Any:
+        from tests.fakes.graph_api import FakeGraphAPI
+
+        class Timed(FakeGraphAPI):
+            def route(self, request: Any) -> Any:
+                if request.path.endswith("/messages"):
+                    self.arrivals.append((time.time(), (request.json or {}).get("recipient", {}).get("id")))
+                return super().route(request)
+
+        fake = Timed()
+        fake.arrivals = []
+        return fake
+
+
+def _setup(env: dict[str, str], conversations: int) -> None:
+    os.environ.update(env)
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+    from webapp.channels_service import add_channel
+    from webapp.cli import create_tenant
+    from webapp.flowstore import create_flow, publish
+
+    app = create_app()
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        tenant = create_tenant("LLM bench", "PRO")
+        add_channel(tenant, "instagram", external_id=IG_ACCOUNT, token="bench-token")
+        publish(create_flow(tenant, "LLM bench", _flow_document()))
+        from webapp.extensions import db
+
+        db.session.commit()
+
+
+def _burst(env: dict[str, str], users: list[str]) -> float:
+    from connectors.events import InboundEvent
+    from connectors.pipeline.ingest import enqueue_stored, route_meta_accounts, store_events
+    from webapp import create_app
+
+    app = create_app()
+    with app.app_context():
+        channel = route_meta_accounts("instagram", [IG_ACCOUNT])[IG_ACCOUNT]
+        pairs = [(channel, InboundEvent("instagram", IG_ACCOUNT, "dm", f"mid.{u}", u, "How much is a haircut?"))
+                 for u in users]
+        sent_at = time.time()
+        enqueue_stored(store_events(pairs, b"{}", {}))
+    return sent_at
+
+
+def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int) -> float:
+    from redis import Redis
+
+    graph = _TimedGraph().start()
+    prefix = f"benchllm{os.getpid()}-"
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+    env = {"DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DB}", "REDIS_URL": redis_url,
+           "QUEUE_PREFIX": prefix, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake_llm_url,
+           "OPENAI_MODEL": "fake-gpt", "INSTAGRAM_GRAPH_URL": graph.url, "META_GRAPH_URL": graph.url,
+           "CONNECTOR_RATELIMIT_STORAGE": "none://", "FLASK_APP": "wsgi", "APP_ENV": "development",
+           "DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "10"}
+    _psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    _psql(f"CREATE DATABASE {DB}")
+    worker = None
+    try:
+        _setup(env, messages)
+        worker = subprocess.Popen([str(ROOT / ".venv/bin/flask"), "worker", "--processes", str(processes),
+                                   "--threads", str(threads)], cwd=ROOT, env={**os.environ, **env},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        warm = [f"warm{n}" for n in range(processes * 2)]
+        _burst(env, warm)
+        deadline = time.time() + 60
+        while len(graph.arrivals) < len(warm) and time.time() < deadline:
+            time.sleep(0.1)
+        graph.arrivals.clear()
+        users = [f"user{n}" for n in range(messages)]
+        sent_at = _burst(env, users)
+        deadline = sent_at + 120
+        while len(graph.arrivals) < messages and time.time() < deadline:
+            time.sleep(0.05)
+        got = {user: at for at, user in graph.arrivals}
+        latencies = sorted(got[u] - sent_at for u in users if u in got)
+        missing = messages - len(latencies)
+        if not latencies:
+            print("  no replies arrived")
+            return float("inf")
+        p50 = statistics.median(latencies)
+        p95 = latencies[min(len(latencies) - 1, int(round(0.95 * len(latencies))) - 1)]
+        print(f"pipeline: flask worker --processes {processes} --threads {threads} "
+              f"(PostgreSQL + Redis + handle_inbound + llm node + Graph API send)")
+        print(f"  replies: {len(latencies)} received by the fake Graph API, {missing} missing")
+        print(f"  time-to-reply p50 {p50:.2f}s  p95 {p95:.2f}s  max {latencies[-1]:.2f}s")
+        print(f"  total wall time {latencies[-1]:.2f}s  (strictly serial: {messages} s; target p95 <= 3 s)")
+        return p95 if not missing else float("inf")
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGINT)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        graph.stop()
+        conn = Redis.from_url(redis_url)
+        for key in conn.scan_iter(match=f"*{prefix}*"):
+            conn.delete(key)
+        _psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+
+
+if __name__ == "__main__":  # pragma: no cover - use bench/llm_concurrency.py
+    sys.exit("run bench/llm_concurrency.py --backend pipeline")
