@@ -183,6 +183,9 @@ export default function App({ api, t, preload }) {
         histRef.current = createHistory(snapshot());
         setProblems(flow.problems || []);
         setReady(true);
+        if (!Array.isArray(flow.problems)) {
+          api.validate(doc).then((r) => { if (!cancelled && !tickRef.current) setProblems(r.problems || []); }).catch(() => {});
+        }
       } catch (e) {
         if (!cancelled) setLoadError(e.message);
       }
