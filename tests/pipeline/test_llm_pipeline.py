@@ -1,0 +1,75 @@
+"""LLM replies through the whole pipeline: the real openai client against the loopback fake."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes import meta_payloads as mp
+from tests.pipeline.conftest import outbound
+from tests.pipeline.test_meta_webhooks import IG_SECRET, post
+
+ACCOUNT = "17841400000000999"
+
+
+def llm_flow() -> dict:
+    nodes = [("start", "trigger", {"channels": ["any"]}),
+             ("ai", "llm", {"prompt": "Answer the customer's question briefly."}),
+             ("done", "end", {})]
+    edges = [("start", "out", "ai"), ("ai", "ok", "done"), ("ai", "fallback", "done")]
+    return {"schema_version": 1, "name": "AI answers",
+            "nodes": [{"id": i, "type": t, "position": {"x": 200 * n, "y": 0}, "data": d}
+                      for n, (i, t, d) in enumerate(nodes)],
+            "edges": [{"id": f"e{n}", "source": s, "sourceHandle": p, "target": t}
+                      for n, (s, p, t) in enumerate(edges)]}
+
+
+@pytest.fixture()
+def ai_shop(wired, make_tenant, openai_fake, monkeypatch):
+    from webapp.channels_service import add_channel
+    from webapp.flowstore import create_flow, publish
+
+    monkeypatch.setitem(wired.app.config, "OPENAI_API_KEY", "sk-test")
+    monkeypatch.setitem(wired.app.config, "OPENAI_BASE_URL", openai_fake.url)
+    tenant = make_tenant("AI salon", plan="PRO")
+    tenant.profile = {"niche": "beauty salon", "faq": [{"q": "How much is a haircut?", "a": "A haircut is 30 EUR."}]}
+    channel = add_channel(tenant, "instagram", external_id=ACCOUNT, token="tok")
+    publish(create_flow(tenant, "AI answers", llm_flow()))
+    wired.db.session.commit()
+    return tenant, channel
+
+
+def test_model_reply_is_sent_and_tokens_are_counted(client, wired, ai_shop, openai_fake, db):
+    tenant, channel = ai_shop
+    openai_fake.reply_text = "Our haircut costs 30 EUR. Want to book?"
+    post(client, mp.ig_dm_body(ACCOUNT, "U1", "mid.ai1", "how much for a haircut?"), IG_SECRET)
+    wired.queue.drain()
+    [reply] = outbound(db, channel.id)
+    assert reply.text == "Our haircut costs 30 EUR. Want to book?" and reply.delivery_status == "sent"
+    [request] = openai_fake.requests
+    system = request["messages"][0]["content"]
+    assert "beauty salon" in system and "Answer the customer's question briefly." in system
+    from webapp.models import UsageCounter
+
+    db.session.expire_all()
+    usage = db.session.query(UsageCounter).filter_by(tenant_id=tenant.id).one()
+    assert usage.llm_prompt_tokens > 0 and usage.llm_completion_tokens > 0
+
+
+def test_model_failure_falls_back_to_the_faq_never_silence(client, wired, ai_shop, openai_fake, db):
+    tenant, channel = ai_shop
+    openai_fake.fail_always(500)
+    post(client, mp.ig_dm_body(ACCOUNT, "U2", "mid.ai2", "How much is a haircut?"), IG_SECRET)
+    wired.queue.drain()
+    [reply] = outbound(db, channel.id)
+    assert reply.text == "A haircut is 30 EUR." and reply.delivery_status == "sent"
+
+
+def test_without_the_llm_feature_the_bot_answers_offline(client, wired, ai_shop, openai_fake, db):
+    tenant, channel = ai_shop
+    tenant.plan.features = [f for f in tenant.plan.features if f != "llm"]
+    db.session.commit()
+    post(client, mp.ig_dm_body(ACCOUNT, "U3", "mid.ai3", "how much is a haircut"), IG_SECRET)
+    wired.queue.drain()
+    assert openai_fake.requests == []
+    [reply] = outbound(db, channel.id)
+    assert reply.text == "A haircut is 30 EUR."
