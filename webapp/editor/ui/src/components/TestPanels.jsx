@@ -183,14 +183,14 @@ export const CommentSim = memo(function CommentSim({ api, t, onTrace }) {
       {res && (
         <div className="fe-comment-result" data-testid="comment-result">
           <div className="fe-result-block">
-            <div className="fe-result-title">💬 {t('public_reply')}</div>
+            <div className="fe-result-title">{t('public_reply')}</div>
             <div data-testid="comment-public">
               {pub.length ? pub.map((r, i) => <div key={i} className="fe-bubble fe-bubble-bot">{replyText(r)}</div>)
                 : <span className="fe-muted">{t('none')}</span>}
             </div>
           </div>
           <div className="fe-result-block">
-            <div className="fe-result-title">✉️ {t('private_dm')}</div>
+            <div className="fe-result-title">{t('private_dm')}</div>
             <div data-testid="comment-private">
               {dm.length ? dm.map((r, i) => (
                 <div key={i}>
