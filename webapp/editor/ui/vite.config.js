@@ -5,8 +5,9 @@ const outDir = fileURLToPath(new URL('../../static/editor', import.meta.url));
 
 // One minified ES-module bundle with stable names (editor.js + editor.css) that the Flask page links directly.
 // JSX is compiled by Vite's built-in transformer (automatic runtime); no React plugin is needed.
-export default defineConfig({
-  define: { 'process.env.NODE_ENV': JSON.stringify('production') },
+export default defineConfig(({ command }) => ({
+  // The production React build for the bundle; tests (vitest) keep the development build (act, warnings).
+  define: command === 'build' ? { 'process.env.NODE_ENV': JSON.stringify('production') } : {},
   oxc: { jsx: { runtime: 'automatic' } },
   build: {
     outDir,
@@ -35,6 +36,6 @@ export default defineConfig({
   },
   test: {
     environment: 'node',
-    include: ['src/**/*.test.js'],
+    include: ['src/**/*.test.{js,jsx}'],
   },
-});
+}));
