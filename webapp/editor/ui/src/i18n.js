@@ -86,7 +86,8 @@ const ru = {
 export const DICTS = { en, ru };
 
 export function makeT(language) {
-  const dict = DICTS[language] || en;
+  // "ru", "ru_RU", "ru-RU" → ru; anything unknown → English.
+  const dict = DICTS[String(language || '').slice(0, 2).toLowerCase()] || en;
   return (key, vars) => {
     let s = dict[key] ?? en[key] ?? key;
     if (vars) for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));

@@ -38,6 +38,8 @@ describe('i18n', () => {
   it('interpolates and falls back to English', () => {
     expect(makeT('ru')('errors', { n: 2 })).toBe('Ошибок: 2');
     expect(makeT('xx')('save')).toBe('Save');
+    expect(makeT('ru_RU')('save')).toBe('Сохранить');
+    expect(makeT(undefined)('save')).toBe('Save');
     expect(makeT('en')('no_such_key')).toBe('no_such_key');
   });
 });
