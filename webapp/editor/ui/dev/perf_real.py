@@ -13,19 +13,22 @@ N = int(sys.argv[2]) if len(sys.argv) > 2 else 300
 GEN = """async ([n]) => {
   const csrf = document.getElementById('flow-editor').dataset.csrfToken;
   const h = {'Content-Type': 'application/json', 'X-CSRFToken': csrf};
-  const created = await (await fetch('/api/flows', {method: 'POST', headers: h, body: JSON.stringify({name: 'Big ' + n})})).json();
+  const post = {method: 'POST', headers: h, body: JSON.stringify({name: 'Big ' + n})};
+  const created = await (await fetch('/api/flows', post)).json();
   const nodes = [{id: 'start', type: 'trigger', position: {x: 0, y: 0}, data: {channels: ['any']}}];
   const edges = [];
   for (let i = 1; i < n; i++) {
     const ask = i % 3 === 0;
-    nodes.push({id: 'n' + i, type: ask ? 'ask' : 'message', position: {x: (i % 20) * 300, y: Math.floor(i / 20) * 220},
-      data: ask ? {text: 'Question ' + i + '?', variable: 'v' + i} : {text: 'Message number ' + i}});
+    const position = {x: (i % 20) * 300, y: Math.floor(i / 20) * 220};
+    const data = ask ? {text: 'Question ' + i + '?', variable: 'v' + i} : {text: 'Message number ' + i};
+    nodes.push({id: 'n' + i, type: ask ? 'ask' : 'message', position, data});
     const src = i === 1 ? 'start' : 'n' + (i - 1);
     const srcAsk = i > 1 && (i - 1) % 3 === 0;
     edges.push({id: 'e' + i, source: src, sourceHandle: srcAsk ? 'ok' : 'out', target: 'n' + i});
   }
   const doc = {schema_version: 1, name: 'Big ' + n, nodes, edges};
-  const r = await fetch('/api/flows/' + created.id + '/draft', {method: 'PUT', headers: h, body: JSON.stringify({document: doc})});
+  const put = {method: 'PUT', headers: h, body: JSON.stringify({document: doc})};
+  const r = await fetch('/api/flows/' + created.id + '/draft', put);
   return [created.id, r.status];
 }"""
 
