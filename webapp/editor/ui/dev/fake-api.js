@@ -72,6 +72,7 @@
   let draft = n ? generated(n) : demo;
   const versions = [{ number: 1, created_at: '2026-11-20T10:00:00Z', author: 'owner@salon.test', is_current: false, document: { ...demo, nodes: demo.nodes.filter((x) => x.id !== 'prices') } },
     { number: 2, created_at: '2026-11-23T15:30:00Z', author: 'owner@salon.test', is_current: true, document: JSON.parse(JSON.stringify(demo)) }];
+  let savedTests = [{ id: 1, name: 'Booking happy path', channel: 'test', kind: 'dm', messages: ['hi', 'Book a visit'] }];
   window.__fake = { get draft() { return draft; }, calls: [] };
 
   function validate(doc) {
@@ -170,6 +171,9 @@
     }
     if (p.endsWith('/rollback')) { draft = JSON.parse(JSON.stringify(versions.find((v) => v.number === body.version).document)); return json(200, { draft }); }
     if (p.endsWith('/simulate')) return json(200, simulate(body));
+    if (p.endsWith('/tests') && method === 'GET') return json(200, { tests: savedTests });
+    if (p.endsWith('/tests') && method === 'POST') { const row = { id: savedTests.length + 1, ...body, created_at: new Date().toISOString() }; savedTests.push(row); return json(201, row); }
+    if ((m = p.match(/\/tests\/(\d+)$/)) && method === 'DELETE') { savedTests = savedTests.filter((x) => x.id !== +m[1]); return json(200, { deleted: +m[1] }); }
     if (p.endsWith('/check-replies')) return json(200, { cases: [
       { name: 'Booking happy path', turns: [{ input: 'hi', published: [{ text: 'Hi! 👋 How can we help?' }], draft: [{ text: 'Hi! 👋 How can we help?' }], changed: false },
         { input: 'Book a visit', published: [{ text: 'Your phone?' }], draft: [{ text: 'Your phone number?' }], changed: true }] },

@@ -50,5 +50,8 @@ export function createApi({ base = '/api', flowId, csrf = '' }) {
     rollback: (version) => call('POST', `${f}/rollback`, { version }),
     simulate: (payload) => call('POST', `${f}/simulate`, payload),
     checkReplies: () => call('POST', `${f}/check-replies`, {}),
+    listTests: () => call('GET', `${f}/tests`),
+    saveTest: (test) => call('POST', `${f}/tests`, test),
+    deleteTest: (id) => call('DELETE', `${f}/tests/${encodeURIComponent(id)}`),
   };
 }

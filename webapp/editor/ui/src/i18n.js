@@ -39,6 +39,9 @@ const en = {
   drag_or_scroll: 'drag empty canvas', scroll: 'scroll / pinch',
   waits: 'waits', waits_hint: 'Waits for the customer to answer',
   empty_canvas: 'Empty flow: click or drag a Trigger from the palette to start.',
+  test_case_save: 'Save as test', test_case_default: 'Test conversation', test_case_saved: 'Saved for Check replies',
+  test_case_hint: 'Chat in the Test tab, then "Save as test" to replay it here after every change.',
+  saved_cases: 'Saved test conversations ({n})',
 };
 
 const ru = {
@@ -81,6 +84,9 @@ const ru = {
   sc_help: 'Эта справка', sc_layout: 'Авто-раскладка', drag_or_scroll: 'тянуть пустой холст', scroll: 'колесо / щипок',
   waits: 'ждёт', waits_hint: 'Ждёт ответа клиента',
   empty_canvas: 'Пустой сценарий: нажмите или перетащите «Trigger» из палитры, чтобы начать.',
+  test_case_save: 'Сохранить как тест', test_case_default: 'Тестовый диалог', test_case_saved: 'Сохранено для проверки ответов',
+  test_case_hint: 'Пообщайтесь во вкладке «Тест» и нажмите «Сохранить как тест», чтобы проигрывать диалог здесь после изменений.',
+  saved_cases: 'Сохранённые тестовые диалоги ({n})',
 };
 
 export const DICTS = { en, ru };

@@ -18,9 +18,9 @@ const SidePanel = memo(function SidePanel({ tab, setTab, inspector, api, t, onTr
       </div>
       <div className="fe-side-body">
         <div hidden={tab !== 'inspector'}>{inspector}</div>
-        <div hidden={tab !== 'test'} className="fe-side-fill"><TestChat api={api} t={t} onTrace={onTrace} onFocusNode={onFocusNode} /></div>
+        <div hidden={tab !== 'test'} className="fe-side-fill"><TestChat api={api} t={t} onTrace={onTrace} onFocusNode={onFocusNode} notify={notify} /></div>
         <div hidden={tab !== 'comment'}><CommentSim api={api} t={t} onTrace={onTrace} /></div>
-        <div hidden={tab !== 'check'}><CheckReplies api={api} t={t} /></div>
+        <div hidden={tab !== 'check'}><CheckReplies api={api} t={t} active={tab === 'check'} /></div>
         <div hidden={tab !== 'versions'}>
           <Versions api={api} t={t} active={tab === 'versions'} onDiff={onDiff} onRolledBack={onRolledBack} notify={notify} onFocusNode={onFocusNode} />
         </div>

@@ -35,14 +35,26 @@ export function TraceTable({ trace, t }) {
 }
 
 /** "Send test": replays all user messages so far through POST /simulate on the draft. */
-export const TestChat = memo(function TestChat({ api, t, onTrace, onFocusNode }) {
+export const TestChat = memo(function TestChat({ api, t, onTrace, onFocusNode, notify }) {
   const [inputs, setInputs] = useState([]);
   const [result, setResult] = useState(null);
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const [showTrace, setShowTrace] = useState(false);
+  const [caseName, setCaseName] = useState(null);
   const chatRef = useRef(null);
+
+  async function saveCase(e) {
+    e.preventDefault();
+    try {
+      await api.saveTest({ name: caseName.trim() || t('test_case_default'), messages: inputs, channel: 'test', kind: 'dm' });
+      setCaseName(null);
+      notify(t('test_case_saved'), 'success');
+    } catch (err) {
+      notify(err.message, 'error');
+    }
+  }
 
   // Keep the newest bubble in view (scroll the chat box only, never the host page).
   useEffect(() => {
@@ -89,8 +101,17 @@ export const TestChat = memo(function TestChat({ api, t, onTrace, onFocusNode })
             data-testid="test-trace-toggle" />
           {t('trace')}
         </label>
+        <button type="button" className="fe-btn fe-btn-small" onClick={() => setCaseName(caseName === null ? '' : null)}
+          disabled={!inputs.length} data-testid="test-save-case" title={t('test_case_hint')}>{t('test_case_save')}</button>
         <button type="button" className="fe-btn fe-btn-small" onClick={reset} data-testid="test-reset">{t('reset')}</button>
       </div>
+      {caseName !== null && (
+        <form className="fe-case-form" onSubmit={saveCase}>
+          <input className="fe-input" autoFocus value={caseName} placeholder={t('test_case_default')}
+            onChange={(e) => setCaseName(e.target.value)} data-testid="test-case-name" />
+          <button type="submit" className="fe-btn fe-btn-primary fe-btn-small" data-testid="test-case-confirm">{t('save')}</button>
+        </form>
+      )}
       <div className="fe-chat" data-testid="test-replies" ref={chatRef}>
         {turns.map((turn, i) => (
           <div key={i} className="fe-turn">
@@ -211,10 +232,25 @@ export const CommentSim = memo(function CommentSim({ api, t, onTrace }) {
 const repliesToText = (list) => (list || []).map(replyText).join('\n');
 
 /** "Check replies": saved test conversations, published vs draft, changed turns highlighted. */
-export const CheckReplies = memo(function CheckReplies({ api, t }) {
+export const CheckReplies = memo(function CheckReplies({ api, t, active }) {
   const [res, setRes] = useState(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
+  const [saved, setSaved] = useState(null);
+
+  useEffect(() => {
+    if (!active) return;
+    api.listTests().then((r) => setSaved(r.tests || [])).catch(() => setSaved(null));
+  }, [active, api]);
+
+  async function remove(id) {
+    try {
+      await api.deleteTest(id);
+      setSaved((list) => (list || []).filter((x) => x.id !== id));
+    } catch (e) {
+      setError(e.message);
+    }
+  }
   async function run() {
     setBusy(true);
     setError('');
@@ -232,6 +268,20 @@ export const CheckReplies = memo(function CheckReplies({ api, t }) {
   return (
     <div className="fe-form">
       <p className="fe-muted fe-small">{t('check_intro')}</p>
+      {saved && (
+        <div className="fe-saved-cases" data-testid="check-cases">
+          <div className="fe-result-title">{t('saved_cases', { n: saved.length })}</div>
+          {!saved.length && <div className="fe-muted fe-small">{t('test_case_hint')}</div>}
+          {saved.map((c) => (
+            <div key={c.id} className="fe-saved-case" data-testid={`check-case-${c.id}`}>
+              <span className="fe-saved-name">{c.name}</span>
+              <span className="fe-muted fe-small">{(c.messages || []).length} msg</span>
+              <button type="button" className="fe-icon-btn" title={t('remove')} onClick={() => remove(c.id)}
+                data-testid={`check-delete-${c.id}`}>×</button>
+            </div>
+          ))}
+        </div>
+      )}
       <button type="button" className="fe-btn fe-btn-primary" onClick={run} disabled={busy}
         data-testid="check-run">{t('check_run')}</button>
       {error && <div className="fe-error-box">{error}</div>}
@@ -248,7 +298,7 @@ export const CheckReplies = memo(function CheckReplies({ api, t }) {
                   {(c.turns || []).map((turn, j) => (
                     <tr key={j} className={turn.changed ? 'is-changed' : ''} data-testid={turn.changed ? 'check-changed' : undefined}>
                       <td>{turn.input}</td>
-                      <td className="fe-pre">{repliesToText(turn.published)}</td>
+                      <td className="fe-pre">{turn.published == null ? '—' : repliesToText(turn.published)}</td>
                       <td className="fe-pre">{repliesToText(turn.draft)}</td>
                     </tr>
                   ))}
