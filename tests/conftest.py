@@ -20,6 +20,7 @@ from webapp import create_app
 from webapp.config import TestConfig
 from webapp.extensions import db as _db
 from webapp.extensions import limiter
+from webapp.flowstore import compiled_cache
 
 pytest_plugins = ["tests.fakes.fixtures_all"]
 
@@ -99,6 +100,7 @@ def db(app: Flask) -> Iterator[Any]:
         _clean_tables()
         _clean_queue(app)
         limiter.reset()
+        compiled_cache.clear()  # ids restart with the tables: a cached compiled version must not leak
         ensure_default_plans()
         yield _db
         _db.session.rollback()

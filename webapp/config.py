@@ -77,6 +77,7 @@ class Config:
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SECURE = production
         self.WTF_CSRF_TIME_LIMIT = None
+        self.MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # larger bodies get a 413 (Meta batches stay far below)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")

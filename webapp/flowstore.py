@@ -136,6 +136,10 @@ class _CompiledCache:
                 self._items.popitem(last=False)
         return entry
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
 
 compiled_cache = _CompiledCache()
 

@@ -61,12 +61,3 @@ def other_flow(db: Any, make_tenant: Any) -> Any:
     publish(flow)
     db.session.commit()
     return flow
-
-
-@pytest.fixture(autouse=True)
-def _fresh_compiled_cache(db: Any) -> None:
-    """Tables are emptied between tests and ids reused, but the compiled-version cache is per process
-    and keyed by version id (safe in production, where ids are never reused)."""
-    from webapp.flowstore import compiled_cache
-
-    compiled_cache._items.clear()
