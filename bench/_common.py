@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -147,7 +148,7 @@ def clean_redis(redis_url: str, prefix: str) -> int:
     conn = Redis.from_url(redis_url)
     removed = 0
     try:
-        for priority in ("high", "default", "low"):
+        for priority in ("high", "default", "low", "floor"):
             queue = Queue(prefix + priority, connection=conn)
             ids = set(queue.get_job_ids())
             for registry in (StartedJobRegistry, FinishedJobRegistry, FailedJobRegistry, DeferredJobRegistry,
@@ -231,6 +232,34 @@ def signature(raw: bytes, secret: str = IG_APP_SECRET) -> str:
 def noop(*_args: Any) -> None:
     """RQ's baseline job: does nothing."""
     return None
+
+
+_floor_local = threading.local()
+
+
+def floor_job(event_id: int) -> None:
+    """The least any `handle_inbound` must do, hand-written: one UPDATE ... RETURNING in autocommit (raw
+    psycopg, one round trip) and one HTTP POST of a reply to the fake (requests, keep-alive, trust_env off).
+
+    Reads BENCH_FLOOR_DB and BENCH_FLOOR_URL from the environment (set by bench/pipeline.py)."""
+    import psycopg
+    import requests
+
+    state = getattr(_floor_local, "state", None)
+    if state is None:
+        session = requests.Session()
+        session.trust_env = False
+        state = _floor_local.state = (psycopg.connect(os.environ["BENCH_FLOOR_DB"], autocommit=True), session)
+    conn, session = state
+    row = conn.execute("UPDATE inbound_events SET attempts = attempts + 1, locked_at = now() WHERE id = %s "
+                       "RETURNING user_id, parsed", (event_id,)).fetchone()
+    if row is None:
+        raise RuntimeError(f"no event {event_id}")
+    response = session.post(os.environ["BENCH_FLOOR_URL"] + "/v21.0/me/messages", timeout=5,
+                            headers={"Authorization": f"Bearer {IG_TOKEN}"},
+                            json={"recipient": {"id": row[0]}, "message": {"text": "Thanks, we got: "
+                                                                          + str(row[1].get("text", ""))}})
+    response.raise_for_status()
 
 
 # --- measuring ---------------------------------------------------------------------------------------

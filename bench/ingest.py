@@ -11,6 +11,9 @@ Both servers run under gunicorn with the same settings (`--workers`, `--worker-c
         body, parse, route the account, INSERT the event, enqueue `handle_inbound` on RQ (Redis), 200.
         No worker runs: the queue only fills up.
 * bare: a tiny Flask app defined in this file whose POST /webhooks/meta reads the body and answers 200.
+* floor (skip with --no-floor): the least the webhook must do, hand-written in this file: HMAC check, JSON
+        parse, one INSERT ... ON CONFLICT DO NOTHING RETURNING in autocommit (raw psycopg), one RQ enqueue.
+        floor/bare is the ceiling of the ratio for "store, then enqueue" on this machine.
 
 The load generator is a separate process: `wrk` (apt package `wrk`) with a Lua script that sends
 pre-generated bodies, each a single Instagram DM with a unique `mid` and its own signature, so every request
@@ -120,6 +123,48 @@ def make_bare_app() -> Any:
     def meta() -> Any:
         request.get_data()
         return jsonify(ok=True)
+
+    return app
+
+
+FLOOR_INSERT = (
+    "INSERT INTO inbound_events (tenant_id, channel_id, external_id, kind, user_id, raw_body, headers, parsed, "
+    "status, attempts, created_at) VALUES (%s, %s, %s, 'dm', %s, %s, '{}'::jsonb, %s::jsonb, 'queued', 0, now()) "
+    "ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id")
+
+
+def make_floor_app() -> Any:
+    """The least the webhook must do, hand-written: HMAC check, JSON parse, one INSERT in autocommit (raw
+    psycopg, a connection per thread, no pool ping), one RQ enqueue. Same table, same unique key."""
+    import hashlib
+    import hmac
+
+    import psycopg
+    from flask import Flask, jsonify, request
+    from redis import Redis
+    from rq import Queue
+
+    url, secret = os.environ["DATABASE_URL"], os.environ["INSTAGRAM_APP_SECRET"].encode()
+    tenant_id, channel_id = int(os.environ["BENCH_TENANT_ID"]), int(os.environ["BENCH_CHANNEL_ID"])
+    queue = Queue(os.environ["BENCH_QUEUE_PREFIX"] + "floor", connection=Redis.from_url(os.environ["REDIS_URL"]))
+    local = threading.local()
+    app = Flask("floor")
+
+    @app.post("/webhooks/meta")
+    def meta() -> Any:
+        raw = request.get_data()
+        expected = "sha256=" + hmac.new(secret, raw, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, request.headers.get("X-Hub-Signature-256", "")):
+            return jsonify(error="bad signature"), 401
+        item = json.loads(raw)["entry"][0]["messaging"][0]
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = psycopg.connect(url, autocommit=True)
+        row = conn.execute(FLOOR_INSERT, (tenant_id, channel_id, item["message"]["mid"], item["sender"]["id"],
+                                          raw.decode(), json.dumps(item))).fetchone()
+        if row is not None:
+            queue.enqueue("bench._common.noop", row[0])
+        return jsonify(ok=True, stored=int(row is not None))
 
     return app
 
@@ -241,15 +286,18 @@ def gunicorn(target: str, port: int, env: dict[str, str], args: argparse.Namespa
     return child
 
 
-def app_counts(database_url: str, redis_url: str, prefix: str) -> tuple[int, int]:
-    """(stored inbound_events rows, jobs waiting on our RQ queues)."""
+def app_counts(database_url: str, redis_url: str, prefix: str) -> tuple[int, int, int]:
+    """(events stored by the app's rounds, jobs waiting on the app's RQ queues, events stored by the floor)."""
     from redis import Redis
     from sqlalchemy import create_engine, text
 
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.connect() as conn:
-            stored = int(conn.execute(text("SELECT count(*) FROM inbound_events")).scalar() or 0)
+            stored = int(conn.execute(text("SELECT count(*) FROM inbound_events WHERE external_id LIKE 'm_r%'"))
+                         .scalar() or 0)
+            floor = int(conn.execute(text("SELECT count(*) FROM inbound_events WHERE external_id LIKE 'm_f%'"))
+                        .scalar() or 0)
     finally:
         engine.dispose()
     redis = Redis.from_url(redis_url)
@@ -257,7 +305,7 @@ def app_counts(database_url: str, redis_url: str, prefix: str) -> tuple[int, int
         queued = sum(int(redis.llen(f"rq:queue:{prefix}{p}")) for p in ("high", "default", "low"))
     finally:
         redis.close()
-    return stored, queued
+    return stored, queued, floor
 
 
 def profile_in_process(database_url: str, prefix: str, args: argparse.Namespace) -> str:
@@ -332,6 +380,8 @@ def main() -> int:
                         help="unique bodies per round (default: 6000 per measured second)")
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="PostgreSQL server (a scratch DB is created)")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help="Redis URL incl. a db number of its own")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip the third server (hand-written minimum: HMAC, 1 INSERT, 1 RQ enqueue)")
     parser.add_argument("--profile", action="store_true",
                         help="afterwards, cProfile the real app's webhook in-process (test client) and print hotspots")
     parser.add_argument("--profile-requests", type=int, default=300, help="requests in the profiled pass")
@@ -358,33 +408,44 @@ def main() -> int:
     children: list[Child] = []
     bare_runs: list[dict[str, Any]] = []
     app_runs: list[dict[str, Any]] = []
+    floor_runs: list[dict[str, Any]] = []
     prof_text = ""
     try:
         with scratch_database(args.pg_url, db_name) as database_url:
             from bench._common import make_app
 
-            setup_tenant(make_app(database_url, None, prefix), plan="PRO")
-            say(f"generating {bodies_per_round * args.rounds} signed bodies")
+            ids = setup_tenant(make_app(database_url, None, prefix), plan="PRO")
+            files = args.rounds * (1 if args.no_floor else 2)
+            say(f"generating {bodies_per_round * files} signed bodies")
             write_bodies(workdir / "warmup.txt", max(1000, int(3000 * args.warmup)), "warm")
             for r in range(args.rounds):
                 write_bodies(workdir / f"round{r}.txt", bodies_per_round, f"r{r}")
-            env = app_env(database_url, args.redis_url, BENCH_QUEUE_PREFIX=prefix)
-            bare_port, app_port = free_port(), free_port()
-            say(f"starting gunicorn (-w {args.workers} -k {args.worker_class} --threads {args.threads}) x2")
-            children.append(gunicorn("bench.ingest:make_bare_app()", bare_port, env, args, workdir / "bare.log"))
-            children.append(gunicorn("bench.ingest:make_real_app()", app_port, env, args, workdir / "app.log"))
+                if not args.no_floor:  # the floor stores events too: bodies of its own
+                    write_bodies(workdir / f"floor{r}.txt", bodies_per_round, f"f{r}")
+            env = app_env(database_url, args.redis_url, BENCH_QUEUE_PREFIX=prefix,
+                          BENCH_TENANT_ID=str(ids["tenant_id"]), BENCH_CHANNEL_ID=str(ids["channel_id"]))
+            ports = {"bare": free_port(), "app": free_port(), "floor": free_port()}
+            servers = ["bare", "app"] + ([] if args.no_floor else ["floor"])
+            say(f"starting gunicorn (-w {args.workers} -k {args.worker_class} --threads {args.threads}) "
+                f"x{len(servers)}")
+            for name in servers:
+                target = f"bench.ingest:make_{'real' if name == 'app' else name}_app()"
+                children.append(gunicorn(target, ports[name], env, args, workdir / f"{name}.log"))
             if args.warmup > 0:
                 say("warm-up")
-                load(bare_port, workdir / "warmup.txt", args, args.warmup)
-                load(app_port, workdir / "warmup.txt", args, args.warmup)
-            stored_before, queued_before = app_counts(database_url, args.redis_url, prefix)
+                for name in servers:  # the floor's warm-up bodies hit the unique key: it stores nothing then
+                    load(ports[name], workdir / "warmup.txt", args, args.warmup)
+            stored_before, queued_before, _ = app_counts(database_url, args.redis_url, prefix)
             for r in range(args.rounds):
                 say(f"round {r + 1}/{args.rounds}: bare")
-                bare_runs.append(load(bare_port, workdir / f"round{r}.txt", args, args.duration))
+                bare_runs.append(load(ports["bare"], workdir / f"round{r}.txt", args, args.duration))
                 say(f"round {r + 1}/{args.rounds}: app")
-                app_runs.append(load(app_port, workdir / f"round{r}.txt", args, args.duration))
+                app_runs.append(load(ports["app"], workdir / f"round{r}.txt", args, args.duration))
+                if not args.no_floor:
+                    say(f"round {r + 1}/{args.rounds}: floor")
+                    floor_runs.append(load(ports["floor"], workdir / f"floor{r}.txt", args, args.duration))
             time.sleep(0.5)
-            stored, queued = app_counts(database_url, args.redis_url, prefix)
+            stored, queued, floor_stored = app_counts(database_url, args.redis_url, prefix)
             for child in children:
                 child.stop()
             children.clear()
@@ -412,9 +473,14 @@ def main() -> int:
         print(f"round {r + 1}:")
         print(fmt("bare", bare))
         print(fmt("app", app))
-        print(f"  ratio app/bare {app['rps'] / bare['rps']:.2f}")
+        if floor_runs:
+            print(fmt("floor", floor_runs[r]))
+        print(f"  ratio app/bare {app['rps'] / bare['rps']:.2f}"
+              + (f", floor/bare {floor_runs[r]['rps'] / bare['rps']:.2f}" if floor_runs else ""))
     print(f"app side effects: {stored - stored_before} events stored, {queued - queued_before} jobs enqueued, "
-          f"for {app_2xx} 2xx responses (should match, give or take requests in flight at the end)")
+          f"for {app_2xx} 2xx responses (should match, give or take requests in flight at the end)"
+          + (f"; floor stored {floor_stored} for {sum(r['requests'] for r in floor_runs)} requests" if floor_runs
+             else ""))
     bare_rps = statistics.median(r["rps"] for r in bare_runs)
     app_rps = statistics.median(r["rps"] for r in app_runs)
     ratio = app_rps / bare_rps if bare_rps else 0.0
@@ -422,7 +488,9 @@ def main() -> int:
           f"p99 {statistics.median(r['p99_ms'] for r in bare_runs):.2f} ms) | app {app_rps:.1f} req/s "
           f"(p50 {statistics.median(r['p50_ms'] for r in app_runs):.2f} ms, "
           f"p99 {statistics.median(r['p99_ms'] for r in app_runs):.2f} ms) | ratio app/bare {ratio:.2f} "
-          f"(target >= {TARGET}: {'met' if ratio >= TARGET else 'NOT met'})")
+          f"(target >= {TARGET}: {'met' if ratio >= TARGET else 'NOT met'})"
+          + (f" | floor {statistics.median(r['rps'] for r in floor_runs):.1f} req/s, floor/bare "
+             f"{statistics.median(r['rps'] for r in floor_runs) / bare_rps:.2f}" if floor_runs else ""))
     if prof_text:
         print(prof_text, end="")
     return 0
