@@ -1,0 +1,74 @@
+"""Outbound rules: reply windows and WhatsApp templates, one private reply per comment."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flows.turn import OutboundMessage
+from tests.pipeline.conftest import WA_PHONE_ID, outbound
+
+
+def _conversation(db, tenant, channel, user: str, last_inbound_hours_ago: float):
+    from webapp.models import Contact, Conversation
+    from webapp.models.base import utcnow
+
+    contact = Contact(tenant_id=tenant.id, channel_id=channel.id, external_user_id=user)
+    db.session.add(contact)
+    db.session.flush()
+    conv = Conversation(tenant_id=tenant.id, contact_id=contact.id, channel_id=channel.id, state={},
+                        last_inbound_at=utcnow() - timedelta(hours=last_inbound_hours_ago))
+    db.session.add(conv)
+    db.session.commit()
+    return conv
+
+
+def _deliver_one(db, tenant, channel, conv, text: str, key: str):
+    from connectors.pipeline.delivery import DeliverySummary, deliver_message, record_outbound
+
+    [row] = record_outbound(tenant, channel, conv, [OutboundMessage(text=text)], key_prefix=key, event_id=None,
+                            inbound=None)
+    db.session.commit()
+    summary = DeliverySummary()
+    deliver_message(row.id, summary)
+    return summary
+
+
+def test_whatsapp_outside_24h_without_template_records_why(wired, shop, db):
+    conv = _conversation(db, shop.tenant, shop.wa, "16505550000", last_inbound_hours_ago=30)
+    summary = _deliver_one(db, shop.tenant, shop.wa, conv, "Still interested?", "t1")
+    assert summary.skipped == 1 and wired.graph.messages == []
+    [row] = outbound(db, shop.wa.id)
+    assert row.delivery_status == "skipped" and "24-hour" in row.error
+
+
+def test_whatsapp_outside_24h_sends_the_configured_template(wired, shop, db):
+    shop.wa.settings = {"reengagement_template": {"name": "follow_up", "language": {"code": "en_US"}}}
+    db.session.commit()
+    conv = _conversation(db, shop.tenant, shop.wa, "16505550001", last_inbound_hours_ago=30)
+    _deliver_one(db, shop.tenant, shop.wa, conv, "Still interested?", "t2")
+    [sent] = wired.graph.messages
+    assert sent.path == f"/v21.0/{WA_PHONE_ID}/messages"
+    assert sent.json["type"] == "template" and sent.json["template"]["name"] == "follow_up"
+    assert outbound(db, shop.wa.id)[0].delivery_status == "sent"
+
+
+def test_inside_the_window_free_text_is_sent(wired, shop, db):
+    conv = _conversation(db, shop.tenant, shop.wa, "16505550002", last_inbound_hours_ago=2)
+    _deliver_one(db, shop.tenant, shop.wa, conv, "Here you go", "t3")
+    [sent] = wired.graph.messages
+    assert sent.json["type"] == "text" and sent.json["text"]["body"] == "Here you go"
+
+
+def test_a_comment_gets_one_private_reply_even_if_a_flow_asks_twice(wired, shop, db):
+    from connectors.events import InboundEvent
+    from connectors.pipeline.delivery import record_outbound
+
+    conv = _conversation(db, shop.tenant, shop.ig, "IGSID-9", last_inbound_hours_ago=0)
+    comment = InboundEvent("instagram", "x", "comment", "C-77", "IGSID-9", "price?", meta={"comment_id": "C-77"})
+    first = record_outbound(shop.tenant, shop.ig, conv, [OutboundMessage("DM 1", kind="private_reply")],
+                            key_prefix="a", event_id=None, inbound=comment)
+    second = record_outbound(shop.tenant, shop.ig, conv, [OutboundMessage("DM 2", kind="private_reply")],
+                             key_prefix="b", event_id=None, inbound=comment)
+    db.session.commit()
+    assert len(first) == 1 and second == []
+    assert [m.text for m in outbound(db, shop.ig.id)] == ["DM 1"]
