@@ -323,3 +323,47 @@ def profile_report(profile: Any, count: int, unit: str, top: int, wall: float, c
              f"  our code by cumulative time (top {top}):", head, *rows(ours),
              f"  everything by own time (top {top}):", head, *rows(everything)]
     return "\n".join(lines) + "\n"
+
+
+class StatementSites:
+    """While active: which function of ours issued each SQL statement / commit (for the hotspot report)."""
+
+    def __init__(self, engine: Any) -> None:
+        from collections import Counter
+
+        self.engine = engine
+        self.sites: Counter[tuple[str, str]] = Counter()
+
+    def _site(self) -> str:
+        frame = sys._getframe(2)
+        while frame is not None:
+            path = frame.f_code.co_filename
+            if path.startswith(OUR_CODE):
+                return f"{path[len(str(ROOT)) + 1:]}:{frame.f_code.co_name}"
+            frame = frame.f_back  # type: ignore[assignment]
+        return "(outside our code)"
+
+    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.sites[(self._site(), statement.split(None, 1)[0].upper())] += 1
+
+    def _on_commit(self, *_: Any) -> None:
+        self.sites[(self._site(), "COMMIT")] += 1
+
+    def __enter__(self) -> StatementSites:
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._on_execute)
+        event.listen(self.engine, "commit", self._on_commit)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._on_execute)
+        event.remove(self.engine, "commit", self._on_commit)
+
+    def report(self, count: int, unit: str) -> str:
+        lines = [f"SQL statements and commits by the function of ours that issued them, per {unit}:"]
+        for (site, kind), n in sorted(self.sites.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"    {n / count:6.2f}  {kind:<9} {site}")
+        return "\n".join(lines) + "\n"

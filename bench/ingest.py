@@ -312,7 +312,7 @@ def profile_in_process(database_url: str, prefix: str, args: argparse.Namespace)
     """cProfile of the real app's webhook route in this process (Flask test client, same DB and Redis)."""
     import cProfile
 
-    from bench._common import Counters, make_app, profile_report
+    from bench._common import Counters, StatementSites, make_app, profile_report
     from webapp.extensions import db
 
     app = make_app(database_url, args.redis_url, prefix)
@@ -334,13 +334,16 @@ def profile_in_process(database_url: str, prefix: str, args: argparse.Namespace)
     plain_wall, plain_cpu = time.perf_counter() - started, time.process_time() - cpu
     after = counters.snapshot()
     profile = cProfile.Profile(time.process_time) if args.profile_clock == "cpu" else cProfile.Profile()
+    with app.app_context():
+        sites = StatementSites(db.engine)
     started = time.perf_counter()
-    profile.enable()
-    for raw, headers in requests_[50 + n:]:
-        response = client.post("/webhooks/meta", data=raw, headers=headers)
-        if response.status_code != 200:
-            raise RuntimeError(f"webhook answered {response.status_code}: {response.get_data(as_text=True)}")
-    profile.disable()
+    with sites:
+        profile.enable()
+        for raw, headers in requests_[50 + n:]:
+            response = client.post("/webhooks/meta", data=raw, headers=headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"webhook answered {response.status_code}: {response.get_data(as_text=True)}")
+        profile.disable()
     wall = time.perf_counter() - started
     with app.app_context():
         db.session.remove()
@@ -349,7 +352,7 @@ def profile_in_process(database_url: str, prefix: str, args: argparse.Namespace)
         profile.dump_stats(args.profile_out)
     return (f"in-process webhook, one thread, no profiler: {plain_wall / n * 1e3:.2f} ms wall, "
             f"{plain_cpu / n * 1e3:.2f} ms CPU per request; {Counters.describe(before, after, n, 'req')}\n"
-            + profile_report(profile, n, "req", args.top, wall, args.profile_clock))
+            + sites.report(n, "req") + profile_report(profile, n, "req", args.top, wall, args.profile_clock))
 
 
 def fmt(name: str, r: dict[str, Any]) -> str:
@@ -465,10 +468,11 @@ def main() -> int:
             say(f"logs kept in {workdir}")
 
     app_2xx = sum(r["requests"] - r["bad_status"] for r in app_runs)
+    client = f"{args.client_threads} threads" if args.client == "wrk" else "one process, a thread per connection"
     print(f"ingest benchmark: gunicorn --workers {args.workers} --worker-class {args.worker_class} "
-          f"--threads {args.threads} for both servers; client {args.client} "
-          f"({args.client_threads if args.client == 'wrk' else 1} proc/thr, {args.connections} keep-alive "
-          f"connections); {args.duration:g} s per server per round, {args.rounds} round(s); {os.cpu_count()} CPUs")
+          f"--threads {args.threads} for every server; client {args.client} ({client}, {args.connections} "
+          f"keep-alive connections); {args.duration:g} s per server per round, {args.rounds} round(s); "
+          f"{os.cpu_count()} CPUs")
     for r, (bare, app) in enumerate(zip(bare_runs, app_runs, strict=True)):
         print(f"round {r + 1}:")
         print(fmt("bare", bare))

@@ -57,6 +57,7 @@ from bench._common import (  # noqa: E402
     ROOT,
     Child,
     Counters,
+    StatementSites,
     clean_redis,
     ig_dm_body,
     make_app,
@@ -279,10 +280,14 @@ def main() -> int:
                 say(f"profiled pass: {messages} inbound events")
                 ids = store_events(app, range(next_contact, next_contact + args.contacts), args.turns, "prof")
                 profile = cProfile.Profile(time.process_time) if args.profile_clock == "cpu" else cProfile.Profile()
-                wall, _cpu = run_worker(app, argparse.Namespace(**{**vars(args), "worker": "simple"}), profile)
+                with app.app_context():
+                    sites = StatementSites(db.engine)
+                with sites:
+                    wall, _cpu = run_worker(app, argparse.Namespace(**{**vars(args), "worker": "simple"}), profile)
                 if args.profile_out:
                     profile.dump_stats(args.profile_out)
-                prof_lines = profile_report(profile, len(ids), "msg", args.top, wall, args.profile_clock)
+                prof_lines = (sites.report(len(ids), "msg")
+                              + profile_report(profile, len(ids), "msg", args.top, wall, args.profile_clock))
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
