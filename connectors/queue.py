@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -49,7 +50,7 @@ class EmbeddedQueue:
     def __init__(self, app: Any, *, autostart: bool = True, workers: int = 32) -> None:
         self.app = app
         self.autostart = autostart
-        self._pending: deque[tuple[int, str, tuple[Any, ...]]] = deque()
+        self._pending: deque[tuple[int, float, str, tuple[Any, ...]]] = deque()
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job") if autostart else None
 
@@ -59,7 +60,7 @@ class EmbeddedQueue:
             raise ValueError(f"unknown priority {priority!r}")
         if self._executor is None:
             with self._lock:
-                self._pending.append((PRIORITIES.index(priority), func, args))
+                self._pending.append((PRIORITIES.index(priority), time.monotonic() + (delay or 0), func, args))
             return
         if delay:
             timer = threading.Timer(delay, self._executor.submit, args=(self._run, func, args))
@@ -79,20 +80,23 @@ class EmbeddedQueue:
         return True
 
     def drain(self) -> int:
-        """Run every pending job (and the jobs they enqueue), highest priority first."""
+        """Run every due job (and the due jobs they enqueue), highest priority first; delayed jobs wait
+        for their time, as RQ's scheduled jobs do."""
         ran = 0
         while True:
             with self._lock:
-                if not self._pending:
+                now = time.monotonic()
+                due = [i for i, item in enumerate(self._pending) if item[1] <= now]
+                if not due:
                     return ran
-                best = min(range(len(self._pending)), key=lambda i: self._pending[i][0])
-                _, func, args = self._pending[best]
+                best = min(due, key=lambda i: self._pending[i][0])
+                _, _, func, args = self._pending[best]
                 del self._pending[best]
             self._run(func, args)
             ran += 1
 
     def pending(self) -> list[tuple[str, tuple[Any, ...]]]:
-        return [(f, a) for _, f, a in self._pending]
+        return [(f, a) for _, _, f, a in self._pending]
 
 
 class RedisQueue:
