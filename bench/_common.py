@@ -159,6 +159,9 @@ def clean_redis(redis_url: str, prefix: str) -> int:
                 removed += int(conn.delete(*keys[start:start + 1000]) or 0)
         for key in list(conn.scan_iter(match=f"*{prefix}*", count=1000)):
             removed += int(conn.delete(key) or 0)
+        ours = [m for m in conn.smembers("rq:queues") if prefix.encode() in m]  # RQ's registry of queues
+        if ours:
+            conn.srem("rq:queues", *ours)
     finally:
         conn.close()
     return removed
