@@ -320,9 +320,23 @@ def profile_report(profile: Any, count: int, unit: str, top: int, wall: float, c
 
     ours = sorted(((k, v) for k, v in raw.items() if k[0].startswith(OUR_CODE)), key=lambda kv: -kv[1][3])
     everything = sorted(raw.items(), key=lambda kv: -kv[1][2])
+    packages: dict[str, float] = {}
+    for (path, _line, func), entry in raw.items():
+        if path.startswith(OUR_CODE) or path.startswith(str(ROOT / "bench")):
+            package = "ours:" + path[len(str(ROOT)) + 1:].split("/")[0]
+        elif "site-packages/" in path:
+            package = path.split("site-packages/")[1].split("/")[0]
+        elif path == "~":
+            package = "builtins (C calls: " + ("socket I/O" if "socket" in func else "other") + ")"
+        else:
+            package = "stdlib"
+        packages[package] = packages.get(package, 0.0) + entry[2]
+    split = ", ".join(f"{name} {seconds / total * 100:.0f}%" for name, seconds in
+                      sorted(packages.items(), key=lambda kv: -kv[1]) if seconds / total >= 0.01)
     head = f"    {'cum ms':>8} {'own ms':>8} {'calls/' + unit:>9}  function"
     lines = [f"profile (cProfile, {clock} clock, {count} {unit}s, {wall:.2f} s wall incl. profiler overhead, "
              f"{total:.2f} s profiled), ms per {unit}:",
+             f"  own time by package: {split}",
              f"  our code by cumulative time (top {top}):", head, *rows(ours),
              f"  everything by own time (top {top}):", head, *rows(everything)]
     return "\n".join(lines) + "\n"
