@@ -1,4 +1,4 @@
-"""Browser fixtures: the session app served over real HTTP, one headless Chromium per session, a fresh
+"""Browser fixtures: the session app served over real HTTP, one headless Chromium for the package, a fresh
 browser context per test, and a screenshot + the page's HTML in `test-artifacts/` when a test fails.
 
 Chromium is Debian's (`/usr/bin/chromium`, or `CHROMIUM_PATH`); `playwright install` is never needed.
@@ -45,7 +45,7 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def _live_server_url(app: Flask) -> Iterator[str]:
     """The session app on 127.0.0.1:<random port>; werkzeug runs each request in its own thread and the
     app pushes its own app context (own DB session) per request."""
@@ -65,7 +65,7 @@ def live_server(_live_server_url: str, db: Any) -> str:
 
 # --- the browser ---------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         missing(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)")
