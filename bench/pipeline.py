@@ -7,12 +7,14 @@
 Both passes use the same worker class over the three priority queues, built as connectors/worker.py does,
 in burst mode, in this one process, logging at WARNING: `rq.SimpleWorker` (default, one job at a time) or
 `--worker threadpool`: `connectors.worker.ThreadPoolWorker` (what `flask worker` runs) with `--threads`.
+A pass is timed from its first dequeue to its last finished job (the worker's start-up and shutdown, fixed
+per burst, are left out).
 
 * noop:     N pre-enqueued jobs `bench._common.noop(i)` — RQ's own per-job cost (dequeue, job hash, registries,
             result) with nothing inside.
 * pipeline: N pre-stored and pre-enqueued Instagram DMs (stored and enqueued by the real
             `connectors.pipeline.ingest.ingest()`, exactly as the webhook does), each run by
-            `connectors.jobs.handle_inbound(event_id)`: claim, contact row lock, conversation, engine step
+            `connectors.jobs.handle_inbound(event_id)`: claim, per-contact lock, conversation, engine step
             on the published `lead_capture` template (no LLM), messages/usage/lead in one transaction, then
             every reply sent over HTTP to a loopback `FakeGraphAPI` running in a child process (with TCP_NODELAY
             on its handler: as shipped, the fake's two-write responses stall ~40 ms per send on Nagle +
