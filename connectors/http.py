@@ -14,6 +14,7 @@ import logging
 import random
 import re
 import threading
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -95,6 +96,8 @@ def get_session() -> requests.Session:
     session = getattr(_local, "session", None)
     if session is None:
         session = requests.Session()
+        session.trust_env = False  # read proxy settings once here, not from os.environ on every send
+        session.proxies.update(urllib.request.getproxies())
         session.headers["User-Agent"] = "TemoWeb-Bots/1"
         _local.session = session
     return session

@@ -36,6 +36,11 @@ class Flow:
     fingerprint: str
     schema_version: int = SCHEMA_VERSION
 
+    @property
+    def uses(self) -> frozenset[str]:
+        """Slow services any node of this flow may call (see Node.uses)."""
+        return frozenset().union(*(node.uses for node in self.nodes.values()))
+
     def target(self, node_id: str, port: str) -> str | None:
         """The node an edge from `node_id`'s `port` leads to, or None (the flow ends there)."""
         ports = self.next.get(node_id)

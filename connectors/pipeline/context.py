@@ -73,12 +73,16 @@ def llm_for(tenant: Tenant) -> Any:
     return provider_from_settings(settings)
 
 
-def build_services(tenant: Tenant, channel_type: str) -> Services:
+def build_services(tenant: Tenant, channel_type: str, uses: frozenset[str] = frozenset({"llm", "http"})
+                   ) -> Services:
+    """`uses`: the slow services the flow can call; prompt layers and the LLM budget are only looked up
+    for flows with an `llm` node."""
     features = features_of(tenant)
     settings = tenant.settings or {}
+    wants_llm = "llm" in uses
     context = Context(language=tenant.language, channel=channel_type, profile=dict(tenant.profile or {}),
-                      features=features, prompt_layers=prompt_layers(tenant),
+                      features=features, prompt_layers=prompt_layers(tenant) if wants_llm else [],
                       fallback_text=settings.get("fallback_text"), timezone=tenant.timezone,
                       phone_region=settings.get("phone_region"))
-    return Services(context=context, clock=SystemClock(), llm=llm_for(tenant),
-                    http=RequestsHttp() if "integrations" in features else None)
+    return Services(context=context, clock=SystemClock(), llm=llm_for(tenant) if wants_llm else None,
+                    http=RequestsHttp() if "integrations" in features and "http" in uses else None)

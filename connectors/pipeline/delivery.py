@@ -1,7 +1,8 @@
 """Outbound: store each reply with an idempotency key, then send it exactly once.
 
-A message is claimed (`pending`/`failed` → `sending`) with one atomic UPDATE before the connector is
-called, so a retried job or a second worker never sends it twice. A private reply's key is the comment id:
+A turn's messages are claimed (`pending`/`failed` → `sending`) with one atomic UPDATE … RETURNING before any
+connector is called, so a retried job or a second worker never sends them twice; no DB connection is held
+while the channel APIs answer. A private reply's key is the comment id:
 Instagram allows one per comment, so a second one is never even attempted.
 """
 
@@ -15,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from connectors.events import ConnectorConfig, InboundEvent, Outbound
+from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.registry import get_connector
 from flows.text_limits import fit_for_channel
 from flows.turn import OutboundMessage
@@ -71,12 +72,15 @@ def record_outbound(tenant: Tenant, channel: Channel, conv: Conversation, outbou
                       payload={"buttons": list(out.buttons), "recipient": target, "meta": dict(out.meta)})
         if not target:
             row.delivery_status, row.error = "skipped", "no recipient for this reply"
-        try:
-            with db.session.begin_nested():
-                db.session.add(row)
-        except IntegrityError:
-            log.info("%s already claimed: a comment gets one private reply", key)
-            continue
+        if kind == "private_reply":  # the unique key is the claim: one private reply per comment, ever
+            try:
+                with db.session.begin_nested():
+                    db.session.add(row)
+            except IntegrityError:
+                log.info("%s already claimed: a comment gets one private reply", key)
+                continue
+        else:
+            db.session.add(row)
         rows.append(row)
     usage.add(tenant.id, messages_out=sum(1 for r in rows if r.delivery_status == "pending"))
     conv.last_outbound_at = utcnow() if rows else conv.last_outbound_at
@@ -101,49 +105,6 @@ def connector_config() -> ConnectorConfig:
     return ConnectorConfig.from_mapping(current_app.config)
 
 
-def _window_check(channel: Channel, conv: Conversation, row: Message) -> Outbound | str | None:
-    """Outside a channel's reply window: a configured template instead, or the reason nothing is sent."""
-    from connectors.whatsapp import within_customer_window
-
-    hours = getattr(get_connector(channel.type), "reply_window_hours", None)
-    if not hours or row.kind != "message":
-        return None
-    if within_customer_window(as_utc(conv.last_inbound_at), utcnow(), hours):
-        return None
-    template = (channel.settings or {}).get("reengagement_template")
-    if template:
-        return Outbound(kind="template", recipient=row.payload.get("recipient", ""), text=row.text,
-                        meta=dict(template), idempotency_key=row.idempotency_key or "")
-    return f"outside the {hours}-hour reply window and no re-engagement template is configured"
-
-
-def deliver_message(message_id: int, summary: DeliverySummary) -> None:
-    claimed = db.session.execute(update(Message).where(Message.id == message_id,
-                                                       Message.delivery_status.in_(("pending", "failed")))
-                                 .values(delivery_status="sending"))
-    db.session.commit()
-    if claimed.rowcount != 1:
-        return
-    row = db.session.get(Message, message_id)
-    channel = db.session.get(Channel, row.channel_id)
-    conv = db.session.get(Conversation, row.conversation_id)
-    outbound = Outbound(kind=row.kind, recipient=row.payload.get("recipient", ""), text=row.text,  # type: ignore
-                        buttons=list(row.payload.get("buttons") or []), meta=dict(row.payload.get("meta") or {}),
-                        idempotency_key=row.idempotency_key or "")
-    window = _window_check(channel, conv, row)
-    if isinstance(window, str):
-        row.delivery_status, row.error = "skipped", window
-        summary.skipped += 1
-        db.session.commit()
-        return
-    outbound = window or outbound
-    credentials, channel_type = send_credentials(channel), channel.type
-    db.session.commit()  # no DB connection is held while the channel API answers
-    result = get_connector(channel_type).send(credentials, outbound, connector_config())
-    _record_result(row, channel, result, summary)
-    db.session.commit()
-
-
 def send_credentials(channel: Channel) -> dict[str, Any]:
     """Stored credentials in the shape the connectors read (one token key for every channel)."""
     creds = dict(channel.credentials or {})
@@ -151,17 +112,81 @@ def send_credentials(channel: Channel) -> dict[str, Any]:
     return {**creds, "access_token": token, "token": token, "phone_number_id": channel.external_id}
 
 
-def _record_result(row: Message, channel: Channel, result: Any, summary: DeliverySummary) -> None:
+def _window_check(channel: Channel, last_inbound_at: Any, claimed: Any) -> Outbound | str | None:
+    """Outside a channel's reply window: a configured template instead, or the reason nothing is sent."""
+    from connectors.whatsapp import within_customer_window
+
+    hours = getattr(get_connector(channel.type), "reply_window_hours", None)
+    if not hours or claimed.kind != "message":
+        return None
+    if within_customer_window(as_utc(last_inbound_at), utcnow(), hours):
+        return None
+    template = (channel.settings or {}).get("reengagement_template")
+    if template:
+        return Outbound(kind="template", recipient=(claimed.payload or {}).get("recipient", ""),
+                        text=claimed.text, meta=dict(template), idempotency_key=claimed.idempotency_key or "")
+    return f"outside the {hours}-hour reply window and no re-engagement template is configured"
+
+
+def _claim(condition: Any) -> list[Any]:
+    rows = db.session.execute(
+        update(Message).where(condition, Message.direction == "out",
+                              Message.delivery_status.in_(("pending", "failed")))
+        .values(delivery_status="sending").execution_options(synchronize_session=False)
+        .returning(Message.id, Message.kind, Message.text, Message.payload, Message.idempotency_key,
+                   Message.channel_id, Message.conversation_id)).all()
+    db.session.commit()
+    return sorted(rows, key=lambda r: r.id)
+
+
+def _plan(claimed: list[Any]) -> list[tuple[int, Channel, Outbound | str]]:
+    channels: dict[int, Channel] = {}
+    last_inbound: dict[int, Any] = {}
+    plans: list[tuple[int, Channel, Outbound | str]] = []
+    for row in claimed:
+        channel = channels.get(row.channel_id) or channels.setdefault(row.channel_id,
+                                                                      db.session.get(Channel, row.channel_id))
+        if row.conversation_id not in last_inbound:
+            last_inbound[row.conversation_id] = db.session.scalar(
+                select(Conversation.last_inbound_at).where(Conversation.id == row.conversation_id))
+        payload = row.payload or {}
+        outbound = Outbound(kind=row.kind, recipient=payload.get("recipient", ""), text=row.text,
+                            buttons=list(payload.get("buttons") or []), meta=dict(payload.get("meta") or {}),
+                            idempotency_key=row.idempotency_key or "")
+        plans.append((row.id, channel, _window_check(channel, last_inbound[row.conversation_id], row) or outbound))
+    return plans
+
+
+def _deliver(condition: Any) -> DeliverySummary:
+    summary = DeliverySummary()
+    claimed = _claim(condition)
+    if not claimed:
+        return summary
+    plans = _plan(claimed)
+    sends = [(mid, ch.id, ch.type, send_credentials(ch), out) for mid, ch, out in plans]
+    db.session.commit()  # hand the connection back while the channel APIs answer
+    config = connector_config()
+    results = [(mid, cid, SendResult.skipped(out) if isinstance(out, str)
+                else get_connector(ctype).send(creds, out, config)) for mid, cid, ctype, creds, out in sends]
+    for message_id, channel_id, result in results:
+        _record_result(message_id, db.session.get(Channel, channel_id), result, summary)
+    db.session.commit()
+    return summary
+
+
+def _record_result(message_id: int, channel: Channel, result: SendResult, summary: DeliverySummary) -> None:
+    values: dict[str, Any]
     if result.status == "sent":
-        row.delivery_status, row.external_id, row.error = "sent", result.external_id, None
+        values = {"delivery_status": "sent", "external_id": result.external_id, "error": None}
         summary.sent += 1
-        return
-    if result.status == "skipped":
-        row.delivery_status, row.error = "skipped", result.error
+    elif result.status == "skipped":
+        values = {"delivery_status": "skipped", "error": result.error}
         summary.skipped += 1
-        return
-    row.delivery_status, row.error = "failed", f"{result.error} (code {result.error_code})"
-    summary.failed.append(f"message {row.id}: {result.error}")
+    else:
+        values = {"delivery_status": "failed", "error": f"{result.error} (code {result.error_code})"}
+        summary.failed.append(f"message {message_id}: {result.error}")
+    db.session.execute(update(Message).where(Message.id == message_id).values(**values)
+                       .execution_options(synchronize_session=False))
     if result.token_invalid and channel.status != "needs_reconnect":
         from .effects import notify
 
@@ -171,22 +196,13 @@ def _record_result(row: Message, channel: Channel, result: Any, summary: Deliver
                channel.status_reason, channel_id=channel.id)
 
 
+def deliver_message(message_id: int) -> DeliverySummary:
+    return _deliver(Message.id == message_id)
+
+
 def deliver_event_messages(event_id: int) -> DeliverySummary:
-    summary = DeliverySummary()
-    ids = db.session.scalars(select(Message.id).where(Message.event_id == event_id, Message.direction == "out",
-                                                      Message.delivery_status.in_(("pending", "failed")))
-                             .order_by(Message.id)).all()
-    for message_id in ids:
-        deliver_message(message_id, summary)
-    return summary
+    return _deliver(Message.event_id == event_id)
 
 
 def deliver_conversation_pending(conversation_id: int) -> DeliverySummary:
-    summary = DeliverySummary()
-    ids = db.session.scalars(select(Message.id).where(Message.conversation_id == conversation_id,
-                                                      Message.direction == "out",
-                                                      Message.delivery_status == "pending")
-                             .order_by(Message.id)).all()
-    for message_id in ids:
-        deliver_message(message_id, summary)
-    return summary
+    return _deliver(Message.conversation_id == conversation_id)

@@ -47,13 +47,14 @@ class Skip(Exception):
         self.reason, self.status = reason, status
 
 
-def claim(event_id: int) -> bool:
-    """Atomic: exactly one worker moves an event to `processing`."""
-    result = db.session.execute(
+def claim(event_id: int) -> EventRow | None:
+    """Atomic: exactly one worker moves an event to `processing` (and gets the row in the same statement)."""
+    row = db.session.execute(
         update(EventRow).where(EventRow.id == event_id, EventRow.status.in_(CLAIMABLE))
-        .values(status="processing", attempts=EventRow.attempts + 1, locked_at=utcnow()))
+        .values(status="processing", attempts=EventRow.attempts + 1, locked_at=utcnow())
+        .returning(EventRow).execution_options(synchronize_session=False)).scalar()
     db.session.commit()
-    return result.rowcount == 1
+    return row
 
 
 def finish(event_id: int, status: str, reason: str | None = None, error: str | None = None) -> None:
@@ -65,11 +66,9 @@ def finish(event_id: int, status: str, reason: str | None = None, error: str | N
 
 
 def process_event(event_id: int) -> None:
-    row = db.session.get(EventRow, event_id)
-    if row is None or not claim(event_id):
-        return
-    db.session.refresh(row)
-    _run_claimed(row)
+    row = claim(event_id)
+    if row is not None:
+        _run_claimed(row)
 
 
 def _run_claimed(row: EventRow) -> None:
@@ -168,7 +167,7 @@ def turn_event(event: InboundEvent, channel: Channel, contact: Contact) -> TurnE
 
 def handle_conversation_turn(row: EventRow, channel: Channel, tenant: Tenant, event: InboundEvent) -> Outcome:
     event_id = row.id
-    if db.session.scalar(select(Message.id).where(Message.event_id == event_id).limit(1)) is not None:
+    if row.attempts > 1 and db.session.scalar(select(Message.id).where(Message.event_id == event_id).limit(1)):
         return deliver_event_messages(event_id).outcome()  # the turn was applied before; only sending is left
     if event.kind == "comment" and not has_feature(tenant, "comment_replies"):
         raise Skip("comment replies are not in the tenant's plan (feature comment_replies)")
@@ -176,8 +175,9 @@ def handle_conversation_turn(row: EventRow, channel: Channel, tenant: Tenant, ev
     with contact_lock(f"{channel_id}:{event.user_id}"):
         earlier = _earlier_pending(row)
         for earlier_id in earlier:
-            if claim(earlier_id):  # keep the person's messages in order
-                _run_claimed(db.session.get(EventRow, earlier_id))
+            earlier_row = claim(earlier_id)
+            if earlier_row is not None:  # keep the person's messages in order
+                _run_claimed(earlier_row)
         if earlier:  # those turns closed the session: load ours again
             channel, tenant = db.session.get(Channel, channel_id), db.session.get(Tenant, tenant_id)
         contact = _contact(channel, event)
@@ -187,11 +187,11 @@ def handle_conversation_turn(row: EventRow, channel: Channel, tenant: Tenant, ev
                                external_id=event.external_id, payload={"media": event.media, "meta": event.meta},
                                delivery_status="received"))
         conv.last_inbound_at = utcnow()
-        usage.add(tenant.id, messages_in=1)
+        used = usage.add(tenant.id, messages_in=1)
         if conv.bot_paused:
             db.session.commit()
             return "done", "bot paused in this conversation (handed off to a human)", None
-        if not usage.within_message_limit(tenant):
+        if not usage.has_room_for_reply(tenant, used):
             effects.warn_limit_once(tenant)
             db.session.commit()
             return "skipped", "monthly message limit of the plan reached: no bot reply", None
@@ -221,20 +221,25 @@ class PreparedTurn:
     key_prefix: str
     event_id: int | None
     inbound: InboundEvent | None
+    loaded: tuple[Tenant, Channel, Conversation] | None = None  # still in the session (fast flows)
 
 
 def prepare_turn(tenant: Tenant, channel: Channel, conv: Conversation, tevent: TurnEvent, key_prefix: str,
                  event_id: int | None, inbound: InboundEvent | None) -> PreparedTurn | None:
-    """Commit what is known so far and gather the turn's inputs; None when no flow answers."""
+    """Gather the turn's inputs; None when no flow answers. A flow that may wait on a model or an HTTP
+    integration gets the inbound side committed and the DB connection handed back before its step."""
     picked = pick_flow(tenant, conv, tevent)
     if picked is None:
         return None
     version, flow, reason = picked
+    slow = bool(flow.uses)
     prepared = PreparedTurn(tenant.id, channel.id, conv.id, version, flow, reason,
-                            copy.deepcopy(conv.state) or None, tevent, build_services(tenant, channel.type),
-                            key_prefix, event_id, inbound)
-    db.session.commit()
-    db.session.close()  # hand the connection back to the pool before the (possibly slow) engine step
+                            copy.deepcopy(conv.state) or None, tevent,
+                            build_services(tenant, channel.type, flow.uses), key_prefix, event_id, inbound,
+                            None if slow else (tenant, channel, conv))
+    if slow:
+        db.session.commit()
+        db.session.close()
     return prepared
 
 
@@ -244,9 +249,12 @@ def execute_turn(prepared: PreparedTurn) -> StepResult:
 
 def persist_turn(prepared: PreparedTurn, result: StepResult) -> None:
     """Everything the step produced, in one transaction."""
-    tenant = db.session.get(Tenant, prepared.tenant_id)
-    channel = db.session.get(Channel, prepared.channel_id)
-    conv = db.session.get(Conversation, prepared.conversation_id)
+    if prepared.loaded is not None:
+        tenant, channel, conv = prepared.loaded
+    else:
+        tenant = db.session.get(Tenant, prepared.tenant_id)
+        channel = db.session.get(Channel, prepared.channel_id)
+        conv = db.session.get(Conversation, prepared.conversation_id)
     conv.flow_id, conv.flow_version_id = prepared.version.flow_id, prepared.version.id
     conv.state = {**result.state, "trace_reason": prepared.reason}
     conv.stage = str(result.state.get("node") or ("finished" if result.finished else conv.stage))[:64]

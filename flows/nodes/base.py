@@ -160,6 +160,9 @@ class Node:
     #: For nodes whose ports come from their data (condition rules): {"field", "key"} — the editor adds one
     #: port per item of `data[field]`, named by `item[key]`, before the static `ports`.
     dynamic_ports: ClassVar[dict[str, str] | None] = None
+    #: Services that may block on I/O for seconds ("llm", "http"): the pipeline releases its database
+    #: connection around a step only for flows that use one.
+    uses: ClassVar[frozenset[str]] = frozenset()
 
     __slots__ = ("id", "data")
 

@@ -48,6 +48,7 @@ class HttpRequest(Node):
     """Ports: `ok` (2xx/3xx) and `error` (feature off, no client, network error or 4xx/5xx)."""
 
     type = "http_request"
+    uses = frozenset({"http"})
     label = "HTTP request"
     description = "Call an external API and save values from its JSON response (Integrations plan)."
     category = "integrations"

@@ -51,6 +51,7 @@ class LLMNode(Node):
     """Calls `services.llm`; emits an `llm_usage` effect; `ok` on success, `fallback` otherwise."""
 
     type = "llm"
+    uses = frozenset({"llm"})
     label = "AI reply"
     description = "Reply with the AI using the business profile, prompt layers and this prompt."
     category = "ai"

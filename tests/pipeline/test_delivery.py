@@ -23,14 +23,12 @@ def _conversation(db, tenant, channel, user: str, last_inbound_hours_ago: float)
 
 
 def _deliver_one(db, tenant, channel, conv, text: str, key: str):
-    from connectors.pipeline.delivery import DeliverySummary, deliver_message, record_outbound
+    from connectors.pipeline.delivery import deliver_message, record_outbound
 
     [row] = record_outbound(tenant, channel, conv, [OutboundMessage(text=text)], key_prefix=key, event_id=None,
                             inbound=None)
     db.session.commit()
-    summary = DeliverySummary()
-    deliver_message(row.id, summary)
-    return summary
+    return deliver_message(row.id)
 
 
 def test_whatsapp_outside_24h_without_template_records_why(wired, shop, db):
