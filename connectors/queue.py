@@ -37,6 +37,8 @@ class JobQueue(Protocol):
     def enqueue(self, func: str, *args: Any, priority: str = "default", delay: float | None = None,
                 job_id: str | None = None) -> None: ...
 
+    def enqueue_many(self, func: str, calls: list[tuple[Any, ...]], *, priority: str = "default") -> None: ...
+
     def ping(self) -> bool: ...
 
     def drain(self) -> int: ...
@@ -68,6 +70,10 @@ class EmbeddedQueue:
             timer.start()
         else:
             self._executor.submit(self._run, func, args)
+
+    def enqueue_many(self, func: str, calls: list[tuple[Any, ...]], *, priority: str = "default") -> None:
+        for args in calls:
+            self.enqueue(func, *args, priority=priority)
 
     def _run(self, func: str, args: tuple[Any, ...]) -> None:
         with self.app.app_context():
@@ -121,6 +127,20 @@ class RedisQueue:
                 queue.enqueue_in(timedelta(seconds=delay), func, *args, job_id=job_id)
             else:
                 queue.enqueue(func, *args, job_id=job_id)
+        except RedisError as exc:
+            raise QueueUnavailable(str(exc)) from exc
+
+    def enqueue_many(self, func: str, calls: list[tuple[Any, ...]], *, priority: str = "default") -> None:
+        """One Redis round trip for a whole webhook batch."""
+        from redis.exceptions import RedisError
+        from rq import Queue
+
+        if not calls:
+            return
+        try:
+            with self.connection.pipeline() as pipe:
+                self.queues[priority].enqueue_many([Queue.prepare_data(func, args) for args in calls], pipeline=pipe)
+                pipe.execute()
         except RedisError as exc:
             raise QueueUnavailable(str(exc)) from exc
 

@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from connectors.pipeline.ingest import clear_route_cache
 from webapp import create_app
 from webapp.config import TestConfig
 from webapp.extensions import db as _db
@@ -100,7 +101,8 @@ def db(app: Flask) -> Iterator[Any]:
         _clean_tables()
         _clean_queue(app)
         limiter.reset()
-        compiled_cache.clear()  # ids restart with the tables: a cached compiled version must not leak
+        compiled_cache.clear()  # ids restart with the tables: cached versions and routes must not leak
+        clear_route_cache()
         ensure_default_plans()
         yield _db
         _db.session.rollback()
