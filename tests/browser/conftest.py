@@ -113,9 +113,11 @@ def save_artifacts(page: Any, name: str) -> list[Path]:
 
 
 @pytest.fixture()
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A page in a fresh context (own cookies and localStorage). `page.js_errors` collects uncaught
-    exceptions, console errors and failed HTTP responses, so tests can assert the page ran cleanly."""
+def page(browser: Any, live_server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A page in a fresh context (own cookies and localStorage); `page.base_url` is the live server.
+    `page.js_errors` collects uncaught exceptions, console errors and failed HTTP responses, so tests can
+    assert the page ran cleanly. It depends on `live_server` (hence `db`) so that the context is closed,
+    and its polling stopped, before the test's database session is torn down."""
     context = browser.new_context(viewport=VIEWPORT, locale="en-US")
     context.set_default_timeout(TIMEOUT_MS)
     pg = context.new_page()
@@ -127,6 +129,7 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     pg.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
           and errors.append(f"http {r.status}: {r.request.method} {r.url}"))
     pg.js_errors = errors  # type: ignore[attr-defined]
+    pg.base_url = live_server  # type: ignore[attr-defined]
     yield pg
     failed = any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False)
                  for when in ("setup", "call"))
@@ -153,7 +156,6 @@ def sign_in(page: Any, base_url: str, email: str, password: str) -> None:
 def signed_in_page(page: Any, live_server: str, tenant: Any) -> Any:
     """`page`, signed in as the `tenant` fixture's owner; `page.base_url` is the live server."""
     sign_in(page, live_server, tenant.owner_email, tenant.owner_password)
-    page.base_url = live_server  # type: ignore[attr-defined]
     return page
 
 

@@ -319,3 +319,25 @@ def test_undo_and_redo_an_added_node(signed_in_page: Page, tenant: Any, flow_fac
 
 def _assert_has_node(draft: dict[str, Any], node_id: str) -> None:
     assert node_id in {n["id"] for n in draft["nodes"]}
+
+
+def test_editor_speaks_the_users_language(signed_in_page: Page, tenant: Any, flow_factory: Any, db: Any) -> None:
+    """The bundle's own strings follow the back-office language. The palette, inspector and problem texts
+    come from the server (`GET /api/node-types`, `flows.validate`) and are English only: a known gap,
+    reported as an expected failure until the API localises them."""
+    from webapp.models import User
+
+    page = signed_in_page
+    db.session.rollback()
+    db.session.scalar(select(User).where(User.tenant_id == tenant.id)).language = "ru"
+    db.session.commit()
+    flow = flow_factory(tenant, "Greeting", GREETING)
+    open_editor(page, flow.id)
+    expect(page.get_by_test_id("btn-publish")).to_have_text("Опубликовать")
+    expect(page.get_by_test_id("save-state")).to_have_text(re.compile("Сохранено"))
+    expect(page.get_by_test_id("btn-import")).to_contain_text("Импорт")
+
+    ask = page.get_by_test_id("palette-ask").inner_text()
+    if not re.search("[А-Яа-яЁё]", ask):
+        pytest.xfail(f"node types are not translated: the Russian palette says {ask!r} "
+                     "(GET /api/node-types ignores the user's language)")
