@@ -15,7 +15,9 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their loaded values after a commit: code that needs fresh rows asks for them (the pipeline
+# commits several times per message and must not reload everything it already has).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, text
 
 from webapp.extensions import db
 from webapp.models import Tenant, UsageCounter, month_key
@@ -12,20 +11,24 @@ from webapp.plans import limit_of
 COUNTERS = ("messages_in", "messages_out", "llm_prompt_tokens", "llm_completion_tokens")
 
 
+_UPSERT = text(
+    "INSERT INTO usage_counters (tenant_id, month, messages_in, messages_out, llm_prompt_tokens,"
+    " llm_completion_tokens) VALUES (:tenant_id, :month, :messages_in, :messages_out, :llm_prompt_tokens,"
+    " :llm_completion_tokens) ON CONFLICT (tenant_id, month) DO UPDATE SET"
+    " messages_in = usage_counters.messages_in + excluded.messages_in,"
+    " messages_out = usage_counters.messages_out + excluded.messages_out,"
+    " llm_prompt_tokens = usage_counters.llm_prompt_tokens + excluded.llm_prompt_tokens,"
+    " llm_completion_tokens = usage_counters.llm_completion_tokens + excluded.llm_completion_tokens"
+    " RETURNING messages_in + messages_out")
+
+
 def add(tenant_id: int, **deltas: int) -> int | None:
-    """Add to this month's counters (creating the row on first use); returns messages in + out after it."""
-    deltas = {k: int(v) for k, v in deltas.items() if v}
-    if not deltas:
+    """Add to this month's counters in one statement (the row is created on first use); returns messages
+    in + out after it (PostgreSQL and SQLite share this upsert syntax)."""
+    if not any(deltas.values()):
         return None
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    values = {c: deltas.get(c, 0) for c in COUNTERS}
-    stmt = insert(UsageCounter).values(tenant_id=tenant_id, month=month_key(), **values)
-    table = UsageCounter.__table__.c
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["tenant_id", "month"],
-        set_={c: table[c] + stmt.excluded[c] for c in deltas},
-    ).returning(table.messages_in + table.messages_out)
-    return db.session.execute(stmt).scalar()
+    params = {c: int(deltas.get(c) or 0) for c in COUNTERS}
+    return db.session.execute(_UPSERT, {"tenant_id": tenant_id, "month": month_key(), **params}).scalar()
 
 
 def messages_used(tenant_id: int) -> int:
