@@ -112,9 +112,12 @@ def test_add_connect_edit_save_reload(signed_in_page: Page, tenant: Any, flow_fa
     ask = node(page, "ask_1")
     expect(ask).to_be_visible()
     expect(page.get_by_test_id("inspector-node-id")).to_have_text("ask_1")
-    # it is not connected yet: the engine says so, on the node and in the problems list
-    expect(page.get_by_test_id("problem-item").filter(has_text="never be reached")).to_have_count(1)
+    # it has no variable and no incoming edge yet: the engine says so, on the node and in the list,
+    # and Publish is disabled
+    expect(ask.get_by_test_id("node-badge-error")).to_be_visible()
     expect(ask.get_by_test_id("node-badge-warning")).to_be_visible()
+    expect(page.get_by_test_id("problem-item").filter(has_text="never be reached")).to_have_count(1)
+    expect(page.get_by_test_id("btn-publish")).to_be_disabled()
 
     # drag hello.out → ask_1: an edge appears and the "unreachable" warning goes away
     edges_before = page.locator(".react-flow__edge").count()
@@ -128,6 +131,8 @@ def test_add_connect_edit_save_reload(signed_in_page: Page, tenant: Any, flow_fa
     page.get_by_test_id("field-validate").select_option("name")
     expect(ask).to_contain_text("What's your name?")
     expect(ask.get_by_test_id("node-badge-error")).to_have_count(0)
+    expect(ask.get_by_test_id("node-badge-warning")).to_have_count(0)
+    expect(page.get_by_test_id("btn-publish")).to_be_enabled()
     wait_saved(page)
 
     def stored() -> dict[str, Any]:
@@ -276,9 +281,9 @@ def test_import_template_file_lays_it_out_and_saves(signed_in_page: Page, tenant
 
     page.get_by_test_id("import-file").set_input_files(str(path))
     expected = {n["id"] for n in template["document"]["nodes"]}
+    expect(page.get_by_test_id("toast")).to_contain_text(f"Imported {len(expected)} nodes")
     expect(page.locator(".react-flow__node")).to_have_count(len(expected))
     assert node_ids(page) == expected
-    expect(page.get_by_test_id("toast")).to_contain_text(f"Imported {len(expected)} nodes")
     boxes = [node(page, i).bounding_box() for i in sorted(expected)]
     assert len({(round(b["x"]), round(b["y"])) for b in boxes}) == len(expected), "nodes stacked on each other"
     wait_saved(page)
