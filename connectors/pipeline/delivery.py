@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
@@ -55,8 +55,10 @@ def _recipient(channel: Channel, inbound: InboundEvent | None, conv: Conversatio
 
 
 def record_outbound(tenant: Tenant, channel: Channel, conv: Conversation, outbound: list[OutboundMessage], *,
-                    key_prefix: str, event_id: int | None, inbound: InboundEvent | None) -> list[Message]:
-    """Store the turn's replies as `pending` messages (sent after the turn's commit)."""
+                    key_prefix: str, event_id: int | None, inbound: InboundEvent | None,
+                    claimed: bool = False) -> list[Message]:
+    """Store the turn's replies, `pending` (or already `sending` when the caller sends them right after
+    the commit: the insert is the claim)."""
     recipient = _recipient(channel, inbound, conv)
     if inbound is not None:
         conv.state = {**(conv.state or {}), "reply_to": recipient}
@@ -68,7 +70,8 @@ def record_outbound(tenant: Tenant, channel: Channel, conv: Conversation, outbou
         key = f"private_reply:{channel.id}:{target}" if kind == "private_reply" else f"{key_prefix}:{index}"
         text = fit_for_channel(out.text, channel.type)
         row = Message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=channel.id, event_id=event_id,
-                      direction="out", kind=kind, text=text, idempotency_key=key, delivery_status="pending",
+                      direction="out", kind=kind, text=text, idempotency_key=key,
+                      delivery_status="sending" if claimed else "pending",
                       payload={"buttons": list(out.buttons), "recipient": target, "meta": dict(out.meta)})
         if not target:
             row.delivery_status, row.error = "skipped", "no recipient for this reply"
@@ -82,7 +85,7 @@ def record_outbound(tenant: Tenant, channel: Channel, conv: Conversation, outbou
         else:
             db.session.add(row)
         rows.append(row)
-    usage.add(tenant.id, messages_out=sum(1 for r in rows if r.delivery_status == "pending"))
+    usage.add(tenant.id, messages_out=sum(1 for r in rows if r.delivery_status in ("pending", "sending")))
     conv.last_outbound_at = utcnow() if rows else conv.last_outbound_at
     return rows
 
@@ -147,8 +150,8 @@ def _plan(claimed: list[Any]) -> list[tuple[int, Channel, Outbound | str]]:
         channel = channels.get(row.channel_id) or channels.setdefault(row.channel_id,
                                                                       db.session.get(Channel, row.channel_id))
         if row.conversation_id not in last_inbound:
-            last_inbound[row.conversation_id] = db.session.scalar(
-                select(Conversation.last_inbound_at).where(Conversation.id == row.conversation_id))
+            conv = db.session.get(Conversation, row.conversation_id)
+            last_inbound[row.conversation_id] = conv.last_inbound_at if conv else None
         payload = row.payload or {}
         outbound = Outbound(kind=row.kind, recipient=payload.get("recipient", ""), text=row.text,
                             buttons=list(payload.get("buttons") or []), meta=dict(payload.get("meta") or {}),
@@ -157,19 +160,24 @@ def _plan(claimed: list[Any]) -> list[tuple[int, Channel, Outbound | str]]:
     return plans
 
 
-def _deliver(condition: Any) -> DeliverySummary:
+def send_claimed(claimed: list[Any]) -> DeliverySummary:
+    """Send messages this worker has claimed (`sending`) and record the results; the caller commits."""
     summary = DeliverySummary()
-    claimed = _claim(condition)
     if not claimed:
         return summary
     plans = _plan(claimed)
-    sends = [(mid, ch.id, ch.type, send_credentials(ch), out) for mid, ch, out in plans]
+    sends = [(mid, ch, send_credentials(ch), out) for mid, ch, out in plans]
     db.session.commit()  # hand the connection back while the channel APIs answer
     config = connector_config()
-    results = [(mid, cid, SendResult.skipped(out) if isinstance(out, str)
-                else get_connector(ctype).send(creds, out, config)) for mid, cid, ctype, creds, out in sends]
-    for message_id, channel_id, result in results:
-        _record_result(message_id, db.session.get(Channel, channel_id), result, summary)
+    for message_id, channel, credentials, out in sends:
+        result = SendResult.skipped(out) if isinstance(out, str) else get_connector(channel.type).send(
+            credentials, out, config)
+        _record_result(message_id, channel, result, summary)
+    return summary
+
+
+def _deliver(condition: Any) -> DeliverySummary:
+    summary = send_claimed(_claim(condition))
     db.session.commit()
     return summary
 

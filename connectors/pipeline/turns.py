@@ -30,7 +30,7 @@ from webapp.plans import has_feature
 
 from . import effects, usage
 from .context import build_services
-from .delivery import deliver_event_messages, record_outbound
+from .delivery import deliver_event_messages, record_outbound, send_claimed
 from .locks import contact_lock
 from .routing import pick_flow
 
@@ -57,9 +57,12 @@ def claim(event_id: int) -> EventRow | None:
     return row
 
 
-def finish(event_id: int, status: str, reason: str | None = None, error: str | None = None) -> None:
-    """By id, so it works whatever happened to the ORM session during the turn."""
-    db.session.rollback()
+def finish(event_id: int, status: str, reason: str | None = None, error: str | None = None, *,
+           discard: bool = False) -> None:
+    """Record the outcome by id, committing it with whatever the turn left pending (`discard`: roll that
+    back first, after an error)."""
+    if discard:
+        db.session.rollback()
     db.session.execute(update(EventRow).where(EventRow.id == event_id).values(
         status=status, reason=reason, error=error, processed_at=utcnow()))
     db.session.commit()
@@ -79,13 +82,12 @@ def _run_claimed(row: EventRow) -> None:
         event = InboundEvent.from_dict(row.parsed)
         handler = KIND_HANDLERS.get(event.kind, handle_conversation_turn)
         outcome = handler(row, channel, tenant, event)
-        db.session.commit()
         finish(event_id, *outcome)
     except Skip as skip:
-        finish(event_id, skip.status, skip.reason)
+        finish(event_id, skip.status, skip.reason, discard=True)
     except Exception as exc:  # recorded on the event (visible, retryable) instead of lost in a log
         log.exception("event %s failed", event_id)
-        finish(event_id, "failed", error=f"{exc.__class__.__name__}: {str(exc)[:500]}")
+        finish(event_id, "failed", error=f"{exc.__class__.__name__}: {str(exc)[:500]}", discard=True)
 
 
 Outcome = tuple[str, str | None, str | None]
@@ -201,8 +203,8 @@ def handle_conversation_turn(row: EventRow, channel: Channel, tenant: Tenant, ev
             db.session.commit()
             return "done", "no published flow answers this event", None
         result = execute_turn(prepared)
-        persist_turn(prepared, result)
-        return deliver_event_messages(event_id).outcome(result.error)
+        sending = persist_turn(prepared, result)
+        return send_claimed(sending).outcome(result.error)
 
 
 @dataclass
@@ -247,8 +249,9 @@ def execute_turn(prepared: PreparedTurn) -> StepResult:
     return step(prepared.flow, prepared.state, prepared.event, prepared.services)
 
 
-def persist_turn(prepared: PreparedTurn, result: StepResult) -> None:
-    """Everything the step produced, in one transaction."""
+def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Message]:
+    """Everything the step produced, in one transaction; the replies are stored already claimed for
+    sending (`sending`), so no second transaction is needed before they go out."""
     if prepared.loaded is not None:
         tenant, channel, conv = prepared.loaded
     else:
@@ -258,12 +261,13 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> None:
     conv.flow_id, conv.flow_version_id = prepared.version.flow_id, prepared.version.id
     conv.state = {**result.state, "trace_reason": prepared.reason}
     conv.stage = str(result.state.get("node") or ("finished" if result.finished else conv.stage))[:64]
-    record_outbound(tenant, channel, conv, result.outbound, key_prefix=prepared.key_prefix,
-                    event_id=prepared.event_id, inbound=prepared.inbound)
+    rows = record_outbound(tenant, channel, conv, result.outbound, key_prefix=prepared.key_prefix,
+                           event_id=prepared.event_id, inbound=prepared.inbound, claimed=True)
     effects.apply(tenant, channel, conv, result.effects, prepared.services)
     if result.error:
         log.warning("flow error in conversation %s: %s", conv.id, result.error)
     db.session.commit()
+    return [r for r in rows if r.delivery_status == "sending"]
 
 
 KIND_HANDLERS: dict[str, Callable[[EventRow, Channel, Tenant, InboundEvent], Outcome]] = {
@@ -295,10 +299,8 @@ def process_follow_up(follow_up_id: int) -> None:
         db.session.commit()
         if prepared is None:
             return
-        persist_turn(prepared, execute_turn(prepared))
-        from .delivery import deliver_conversation_pending
-
-        deliver_conversation_pending(prepared.conversation_id)
+        send_claimed(persist_turn(prepared, execute_turn(prepared)))
+        db.session.commit()
 
 
 def describe(row: EventRow) -> dict[str, Any]:
