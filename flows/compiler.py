@@ -78,10 +78,10 @@ def _build_nodes(raw_nodes: list[dict[str, Any]], problems: list[Problem]) -> di
         except ValidationError as exc:
             labels = {f["name"]: f["label"] for f in cls.fields}
             for text in humanize(exc.messages, labels=labels):
-                problems.append(error(node_id, "bad_data", f"{cls.label} '{node_id}': {text}."))
+                problems.append(error(node_id, "bad_data", f"{cls.label} '{node_id}': {text.rstrip('.')}."))
             nodes[node_id] = None
         except (ValueError, TypeError) as exc:
-            problems.append(error(node_id, "bad_data", f"{cls.label} '{node_id}': {exc}."))
+            problems.append(error(node_id, "bad_data", f"{cls.label} '{node_id}': {str(exc).rstrip('.')}."))
             nodes[node_id] = None
     return nodes
 
@@ -108,7 +108,8 @@ def _link_edges(
             )
             continue
         node = nodes[source]
-        if node is None:
+        if node is None:  # its data is invalid (already reported); keep the edge for reachability only
+            links.setdefault(source, {})[port or f"#{index}"] = target
             continue
         ports = node.output_ports()
         if port is None:
@@ -164,6 +165,8 @@ def _check_graph(
             else:
                 targets.append(target)
         successors[node_id] = targets
+    for node_id in nodes.keys() - good.keys():  # invalid nodes still lead somewhere: no false "unreachable"
+        successors[node_id] = list(links.get(node_id, {}).values())
     triggers = tuple(k for k, v in good.items() if v.type == "trigger")
     if not triggers and not any(v is None for v in nodes.values()):
         problems.append(
