@@ -327,9 +327,8 @@ def _assert_has_node(draft: dict[str, Any], node_id: str) -> None:
 
 
 def test_editor_speaks_the_users_language(signed_in_page: Page, tenant: Any, flow_factory: Any, db: Any) -> None:
-    """The bundle's own strings follow the back-office language. The palette, inspector and problem texts
-    come from the server (`GET /api/node-types`, `flows.validate`) and are English only: a known gap,
-    reported as an expected failure until the API localises them."""
+    """The bundle's own strings and the palette (translated by `GET /api/node-types`) follow the
+    back-office language."""
     from webapp.models import User
 
     page = signed_in_page
@@ -343,6 +342,4 @@ def test_editor_speaks_the_users_language(signed_in_page: Page, tenant: Any, flo
     expect(page.get_by_test_id("btn-import")).to_contain_text("Импорт")
 
     ask = page.get_by_test_id("palette-ask").inner_text()
-    if not re.search("[А-Яа-яЁё]", ask):
-        pytest.xfail(f"node types are not translated: the Russian palette says {ask!r} "
-                     "(GET /api/node-types ignores the user's language)")
+    assert re.search("[А-Яа-яЁё]", ask), f"the Russian palette says {ask!r}"

@@ -30,7 +30,9 @@ MAX_NODES = 2000
 
 @bp.get("/node-types")
 def node_types() -> Any:
-    return jsonify(node_types=flows.node_types())
+    from .node_i18n import translated_node_types
+
+    return jsonify(node_types=translated_node_types(flows.node_types()))
 
 
 @bp.get("/templates")
