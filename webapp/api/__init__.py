@@ -32,4 +32,4 @@ def _api_error(exc: ApiError) -> Any:
     return jsonify(error=exc.message, **exc.extra), exc.status
 
 
-from . import flows_routes, simulate_routes, tests_routes, versions_routes  # noqa: E402,F401
+from . import flows_routes, send_test_routes, simulate_routes, tests_routes, versions_routes  # noqa: E402,F401

@@ -11,7 +11,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ..extensions import db
-from ..models import InboundEvent
+from ..models import Channel, InboundEvent
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
 from . import bp
 from .access import tenant_member_required
@@ -65,3 +65,21 @@ def connect_telegram():  # type: ignore[no-untyped-def]
             flash(_("Telegram bot connected; its webhook is set."), "success")
             return redirect(url_for(".channel_detail", channel_id=channel.id))
     return render_template("dashboard/telegram_connect.html", form=form), 400 if form.errors else 200
+
+
+@bp.post("/channels/<int:channel_id>/test-recipient")
+@tenant_member_required
+def set_test_recipient(channel_id: int):  # type: ignore[no-untyped-def]
+    """The tenant's own account on this channel: the editor's "Send test" can send real messages to it."""
+    import re
+
+    channel = get_scoped_or_404(Channel, channel_id)
+    value = (request.form.get("recipient") or "").strip()
+    if value and not re.fullmatch(r"[A-Za-z0-9_.:+-]{1,128}", value):
+        flash(_("A test recipient is an account or chat id: letters, digits and _ . : + - only."), "danger")
+        return redirect(url_for(".channel_detail", channel_id=channel.id)), 303
+    channel.settings = {**(channel.settings or {}), "test_recipient": value} if value else {
+        k: v for k, v in (channel.settings or {}).items() if k != "test_recipient"}
+    db.session.commit()
+    flash(_("Test recipient saved.") if value else _("Test recipient removed."), "success")
+    return redirect(url_for(".channel_detail", channel_id=channel.id))

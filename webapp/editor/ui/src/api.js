@@ -53,5 +53,7 @@ export function createApi({ base = '/api', flowId, csrf = '' }) {
     listTests: () => call('GET', `${f}/tests`),
     saveTest: (test) => call('POST', `${f}/tests`, test),
     deleteTest: (id) => call('DELETE', `${f}/tests/${encodeURIComponent(id)}`),
+    testChannels: () => call('GET', '/test-channels'),
+    sendTest: (payload) => call('POST', `${f}/send-test`, payload),
   };
 }

@@ -43,7 +43,28 @@ export const TestChat = memo(function TestChat({ api, t, onTrace, onFocusNode, n
   const [error, setError] = useState('');
   const [showTrace, setShowTrace] = useState(false);
   const [caseName, setCaseName] = useState(null);
+  const [targets, setTargets] = useState([]);
+  const [target, setTarget] = useState('');
   const chatRef = useRef(null);
+
+  // Channels where the tenant set its own test account: "Send test" can also send the replies there.
+  useEffect(() => {
+    if (!api.testChannels) return;
+    api.testChannels().then((res) => setTargets(res.channels || [])).catch(() => setTargets([]));
+  }, [api]);
+
+  async function sendReal(messages) {
+    const channel = targets.find((c) => String(c.id) === target);
+    if (!channel) return;
+    try {
+      const res = await api.sendTest({ channel_id: channel.id, messages });
+      const failed = (res.replies || []).find((r) => r.status !== 'sent');
+      if (failed) notify(t('send_real_failed', { name: channel.name, error: failed.error || failed.status }), 'error');
+      else notify(t('sent_real', { n: res.sent, name: channel.name }), 'success');
+    } catch (err) {
+      notify(t('send_real_failed', { name: channel.name, error: err.message }), 'error');
+    }
+  }
 
   async function saveCase(e) {
     e.preventDefault();
@@ -75,6 +96,7 @@ export const TestChat = memo(function TestChat({ api, t, onTrace, onFocusNode, n
       setResult(res);
       const last = res.turns?.[res.turns.length - 1];
       onTrace((last?.trace || []).map((s) => s.node_id).filter(Boolean));
+      if (target) sendReal(messages);
     } catch (e) {
       setError(t('sim_failed', { error: e.message }));
     } finally {
@@ -104,6 +126,16 @@ export const TestChat = memo(function TestChat({ api, t, onTrace, onFocusNode, n
         <button type="button" className="fe-btn fe-btn-small" onClick={() => setCaseName(caseName === null ? '' : null)}
           disabled={!inputs.length} data-testid="test-save-case" title={t('test_case_hint')}>{t('test_case_save')}</button>
         <button type="button" className="fe-btn fe-btn-small" onClick={reset} data-testid="test-reset">{t('reset')}</button>
+        {targets.length > 0 && (
+          <label className="fe-small">
+            {t('send_real')}{' '}
+            <select className="fe-input fe-input-small" value={target} onChange={(e) => setTarget(e.target.value)}
+              data-testid="test-send-real">
+              <option value="">{t('send_real_none')}</option>
+              {targets.map((c) => <option key={c.id} value={String(c.id)}>{c.name} ({c.type})</option>)}
+            </select>
+          </label>
+        )}
       </div>
       {caseName !== null && (
         <form className="fe-case-form" onSubmit={saveCase}>

@@ -69,7 +69,9 @@ describe('editor app', () => {
     await act(async () => { root = mount(el); });
     await settle(50);
     expect($('flow-editor-root').dataset.ready).toBe('true');
-    expect(calls.map((c) => c.url)).toEqual(['/api/node-types', '/api/flows/7']);
+    // The test panel also asks which channels have a test account (read-only, may come twice in StrictMode).
+    expect(calls.map((c) => c.url).filter((u) => u !== '/api/test-channels')).toEqual(['/api/node-types', '/api/flows/7']);
+    expect(calls.filter((c) => c.url === '/api/test-channels').every((c) => c.method === 'GET')).toBe(true);
     expect(calls.every((c) => c.credentials === 'same-origin')).toBe(true);
     expect($('palette-message')).not.toBeNull();
     expect($('save-state').dataset.state).toBe('saved');
