@@ -76,28 +76,37 @@ def routed(channel: Channel) -> RoutedChannel:
     return RoutedChannel(channel.id, channel.tenant_id, channel.tenant.plan.priority or "default")
 
 
-def _insert(dialect: str):  # type: ignore[no-untyped-def]
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(EventRow)
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert_statement(dialect: str) -> Any:
+    """Built once per dialect with bind parameters, so its compiled form is cached (a webhook must not
+    compile SQL); executed with one parameter set per event (one round trip: insertmanyvalues)."""
+    stmt = _INSERTS.get(dialect)
+    if stmt is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = _INSERTS[dialect] = (insert(EventRow)
+                                    .on_conflict_do_nothing(index_elements=["channel_id", "external_id"])
+                                    .returning(EventRow.id, EventRow.channel_id))
+    return stmt
 
 
 def store_events(pairs: Iterable[tuple[RoutedChannel, InboundEvent]], raw_body: bytes,
                  headers: Mapping[str, str]) -> list[tuple[int, str]]:
-    """Insert new events in one statement (a duplicate delivery inserts nothing) and commit; returns
-    (id, priority) of the new ones. They are stored as `queued`: enqueueing follows at once, and if the
-    queue is down they go back to `received` for the sweeper (which treats both alike)."""
+    """Insert new events (a duplicate delivery inserts nothing) and commit; returns (id, priority) of the
+    new ones. They are stored as `queued`: enqueueing follows at once, and if the queue is down they go
+    back to `received` for the sweeper (which treats both alike)."""
     pairs = list(pairs)
     if not pairs:
         return []
     raw = raw_body.decode("utf-8", errors="replace")
     kept = kept_headers(headers)
+    now = utcnow()
     rows = [{"tenant_id": ch.tenant_id, "channel_id": ch.id, "external_id": ev.external_id[:200],
              "kind": ev.kind, "user_id": str(ev.user_id)[:128], "raw_body": raw, "headers": kept,
-             "parsed": ev.to_dict(), "status": "queued", "attempts": 0, "created_at": utcnow()}
+             "parsed": ev.to_dict(), "status": "queued", "attempts": 0, "created_at": now}
             for ch, ev in pairs]
-    stmt = (_insert(db.engine.dialect.name).values(rows)
-            .on_conflict_do_nothing(index_elements=["channel_id", "external_id"])
-            .returning(EventRow.id, EventRow.channel_id))
-    inserted = db.session.execute(stmt).all()
+    inserted = db.session.execute(_insert_statement(db.engine.dialect.name), rows).all()
     db.session.commit()
     priority = {ch.id: ch.priority for ch, _ in pairs}
     return sorted((event_id, priority[channel_id]) for event_id, channel_id in inserted)
