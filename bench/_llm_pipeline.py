@@ -23,18 +23,6 @@ DB = "bench_llm_pipeline"
 IG_ACCOUNT = "17841400000000777"
 
 
-def _flow_document() -> dict[str, Any]:
-    nodes = [("start", "trigger", {"channels": ["any"]}),
-             ("ai", "llm", {"prompt": "Answer the customer's question briefly."}),
-             ("done", "end", {})]
-    edges = [("start", "out", "ai"), ("ai", "ok", "done"), ("ai", "fallback", "done")]
-    return {"schema_version": 1, "name": "LLM bench",
-            "nodes": [{"id": i, "type": t, "position": {"x": 200 * n, "y": 0}, "data": d}
-                      for n, (i, t, d) in enumerate(nodes)],
-            "edges": [{"id": f"e{n}", "source": s, "sourceHandle": p, "target": t}
-                      for n, (s, p, t) in enumerate(edges)]}
-
-
 def _psql(sql: str) -> None:
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", sql], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -61,6 +49,7 @@ def _setup(env: dict[str, str], conversations: int) -> None:
     os.environ.update(env)
     from flask_migrate import upgrade
 
+    from tests.fakes.documents import llm_answer_flow
     from webapp import create_app
     from webapp.channels_service import add_channel
     from webapp.cli import create_tenant
@@ -71,7 +60,7 @@ def _setup(env: dict[str, str], conversations: int) -> None:
         upgrade(directory=str(ROOT / "migrations"))
         tenant = create_tenant("LLM bench", "PRO")
         add_channel(tenant, "instagram", external_id=IG_ACCOUNT, token="bench-token")
-        publish(create_flow(tenant, "LLM bench", _flow_document()))
+        publish(create_flow(tenant, "LLM bench", llm_answer_flow("LLM bench")))
         from webapp.extensions import db
 
         db.session.commit()

@@ -1,13 +1,11 @@
 """Validation messages stay precise around a node with bad data."""
 
 from flows import validate
+from tests.fakes.documents import document
 
 
 def _doc(nodes, edges):
-    return {"schema_version": 1, "name": "t",
-            "nodes": [{"id": i, "type": t, "position": {"x": 0, "y": 0}, "data": d} for i, t, d in nodes],
-            "edges": [{"id": f"e{n}", "source": s, "sourceHandle": p, "target": t}
-                      for n, (s, p, t) in enumerate(edges)]}
+    return document("t", nodes, edges)
 
 
 def test_nodes_behind_an_invalid_node_are_not_called_unreachable():

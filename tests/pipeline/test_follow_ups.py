@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.fakes import meta_payloads as mp
+from tests.fakes.documents import document
 from tests.pipeline.conftest import IG_ACCOUNT, outbound
 from tests.pipeline.test_meta_webhooks import IG_SECRET, post
 
@@ -17,11 +18,7 @@ def follow_up_flow() -> dict:
              ("nudge", "message", {"text": "Still there? Reply any time."})]
     edges = [("start", "out", "hello"), ("hello", "out", "wait"), ("wait", "replied", "thanks"),
              ("wait", "timeout", "nudge")]
-    return {"schema_version": 1, "name": "Nudge",
-            "nodes": [{"id": i, "type": t, "position": {"x": 200 * n, "y": 0}, "data": d}
-                      for n, (i, t, d) in enumerate(nodes)],
-            "edges": [{"id": f"e{n}", "source": s, "sourceHandle": p, "target": t}
-                      for n, (s, p, t) in enumerate(edges)]}
+    return document("Nudge", nodes, edges)
 
 
 def setup_flow(db, tenant) -> None:

@@ -5,22 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes import meta_payloads as mp
+from tests.fakes.documents import llm_answer_flow
 from tests.pipeline.conftest import outbound
 from tests.pipeline.test_meta_webhooks import IG_SECRET, post
 
 ACCOUNT = "17841400000000999"
-
-
-def llm_flow() -> dict:
-    nodes = [("start", "trigger", {"channels": ["any"]}),
-             ("ai", "llm", {"prompt": "Answer the customer's question briefly."}),
-             ("done", "end", {})]
-    edges = [("start", "out", "ai"), ("ai", "ok", "done"), ("ai", "fallback", "done")]
-    return {"schema_version": 1, "name": "AI answers",
-            "nodes": [{"id": i, "type": t, "position": {"x": 200 * n, "y": 0}, "data": d}
-                      for n, (i, t, d) in enumerate(nodes)],
-            "edges": [{"id": f"e{n}", "source": s, "sourceHandle": p, "target": t}
-                      for n, (s, p, t) in enumerate(edges)]}
 
 
 @pytest.fixture()
@@ -33,7 +22,7 @@ def ai_shop(wired, make_tenant, openai_fake, monkeypatch):
     tenant = make_tenant("AI salon", plan="PRO")
     tenant.profile = {"niche": "beauty salon", "faq": [{"q": "How much is a haircut?", "a": "A haircut is 30 EUR."}]}
     channel = add_channel(tenant, "instagram", external_id=ACCOUNT, token="tok")
-    publish(create_flow(tenant, "AI answers", llm_flow()))
+    publish(create_flow(tenant, "AI answers", llm_answer_flow()))
     wired.db.session.commit()
     return tenant, channel
 
