@@ -81,6 +81,28 @@ def _burst(env: dict[str, str], users: list[str]) -> float:
     return sent_at
 
 
+def _phases(env: dict[str, str], sent_at: float) -> None:
+    """Where the time went, from the rows the turns wrote: claimed (locked_at), inbound stored, reply stored."""
+    from sqlalchemy import text
+
+    from webapp import create_app
+    from webapp.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        rows = db.session.execute(text(
+            "SELECT e.locked_at, i.created_at, o.created_at FROM inbound_events e "
+            "JOIN messages i ON i.event_id = e.id AND i.direction = 'in' "
+            "JOIN messages o ON o.event_id = e.id AND o.direction = 'out' WHERE e.user_id LIKE 'user%'")).all()
+    if not rows:
+        return
+    claimed = sorted(r[0].timestamp() - sent_at for r in rows)
+    stored = sorted(r[2].timestamp() - r[0].timestamp() for r in rows)
+    mid = len(rows) // 2
+    print(f"  phases: claimed by a worker after p50 {claimed[mid]:.2f}s / max {claimed[-1]:.2f}s; "
+          f"claim → reply stored p50 {stored[mid]:.2f}s / max {stored[-1]:.2f}s")
+
+
 def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int) -> float:
     from redis import Redis
 
@@ -124,6 +146,7 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int)
         print(f"  replies: {len(latencies)} received by the fake Graph API, {missing} missing")
         print(f"  time-to-reply p50 {p50:.2f}s  p95 {p95:.2f}s  max {latencies[-1]:.2f}s")
         print(f"  total wall time {latencies[-1]:.2f}s  (strictly serial: {messages} s; target p95 <= 3 s)")
+        _phases(env, sent_at)
         return p95 if not missing else float("inf")
     finally:
         if worker is not None:

@@ -16,7 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from connectors.pipeline.context import clear_layers_cache
 from connectors.pipeline.ingest import clear_route_cache
+from connectors.pipeline.routing import clear_published_cache
 from webapp import create_app
 from webapp.config import TestConfig
 from webapp.extensions import db as _db
@@ -103,6 +105,8 @@ def db(app: Flask) -> Iterator[Any]:
         limiter.reset()
         compiled_cache.clear()  # ids restart with the tables: cached versions and routes must not leak
         clear_route_cache()
+        clear_published_cache()
+        clear_layers_cache()
         ensure_default_plans()
         yield _db
         _db.session.rollback()

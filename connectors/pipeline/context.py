@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import requests
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import event, or_, select
 
 from flows.services import Context, HttpResult, Services, SystemClock
 from webapp.extensions import db
@@ -36,7 +37,32 @@ class RequestsHttp:
         return HttpResult(status=resp.status_code, body=body)
 
 
+_LAYERS_TTL = 10.0
+_layers_cache: dict[int, tuple[float, list[dict[str, Any]]]] = {}
+
+
+def clear_layers_cache(*_: Any) -> None:
+    _layers_cache.clear()
+
+
+event.listen(PromptLayer, "after_insert", clear_layers_cache)
+event.listen(PromptLayer, "after_update", clear_layers_cache)
+event.listen(PromptLayer, "after_delete", clear_layers_cache)
+
+
 def prompt_layers(tenant: Tenant) -> list[dict[str, Any]]:
+    """Cached for a few seconds per tenant: layers change rarely and every AI turn reads them (edits in
+    this process clear the cache at once; other processes see them within the TTL)."""
+    hit = _layers_cache.get(tenant.id)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    layers = _load_prompt_layers(tenant)
+    _layers_cache[tenant.id] = (now + _LAYERS_TTL, layers)
+    return layers
+
+
+def _load_prompt_layers(tenant: Tenant) -> list[dict[str, Any]]:
     """Platform layers first, then the niche and the tenant's own, each in its configured order."""
     rows = db.session.scalars(
         select(PromptLayer).where(PromptLayer.active, or_(PromptLayer.tenant_id.is_(None),
@@ -58,12 +84,14 @@ def llm_tokens_used(tenant: Tenant) -> int:
     return (usage.llm_prompt_tokens + usage.llm_completion_tokens) if usage else 0
 
 
-def llm_for(tenant: Tenant) -> Any:
+def llm_for(tenant: Tenant, tokens_used: int | None = None) -> Any:
     """The tenant's provider, or None (offline FAQ mode) without the feature, a key, or token budget."""
     from connectors.llm import provider_from_settings
 
-    if "llm" not in features_of(tenant) or not within_limit(tenant, "llm_tokens_monthly",
-                                                            llm_tokens_used(tenant), 0):
+    if "llm" not in features_of(tenant):
+        return None
+    used = tokens_used if tokens_used is not None else llm_tokens_used(tenant)
+    if not within_limit(tenant, "llm_tokens_monthly", used, 0):
         return None
     settings: dict[str, Any] = {k: current_app.config.get(k) for k in
                                 ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL")}
@@ -73,8 +101,8 @@ def llm_for(tenant: Tenant) -> Any:
     return provider_from_settings(settings)
 
 
-def build_services(tenant: Tenant, channel_type: str, uses: frozenset[str] = frozenset({"llm", "http"})
-                   ) -> Services:
+def build_services(tenant: Tenant, channel_type: str, uses: frozenset[str] = frozenset({"llm", "http"}),
+                   llm_tokens_used: int | None = None) -> Services:
     """`uses`: the slow services the flow can call; prompt layers and the LLM budget are only looked up
     for flows with an `llm` node."""
     features = features_of(tenant)
@@ -84,5 +112,5 @@ def build_services(tenant: Tenant, channel_type: str, uses: frozenset[str] = fro
                       features=features, prompt_layers=prompt_layers(tenant) if wants_llm else [],
                       fallback_text=settings.get("fallback_text"), timezone=tenant.timezone,
                       phone_region=settings.get("phone_region"))
-    return Services(context=context, clock=SystemClock(), llm=llm_for(tenant) if wants_llm else None,
+    return Services(context=context, clock=SystemClock(), llm=llm_for(tenant, llm_tokens_used) if wants_llm else None,
                     http=RequestsHttp() if "integrations" in features and "http" in uses else None)

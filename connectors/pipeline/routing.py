@@ -3,15 +3,43 @@ published flow whose trigger matches, else the tenant's default flow."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from flows.select import choose_flow
 from flows.turn import TurnEvent
 from webapp.extensions import db
 from webapp.flowstore import compiled_by_id
 from webapp.models import Conversation, Flow, FlowVersion, Tenant
+
+_PUBLISHED_TTL = 5.0
+_published_cache: dict[int, tuple[float, list[tuple[int, int]]]] = {}
+
+
+def clear_published_cache(*_: Any) -> None:
+    _published_cache.clear()
+
+
+event.listen(Flow, "after_update", clear_published_cache)
+event.listen(Flow, "after_delete", clear_published_cache)
+event.listen(Tenant, "after_update", clear_published_cache)
+
+
+def published_flows(tenant_id: int) -> list[tuple[int, int]]:
+    """(flow id, published version id) in the tenant's order; cached for a few seconds because every
+    new conversation asks (a publish in this process clears it; other processes follow within the TTL)."""
+    hit = _published_cache.get(tenant_id)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    rows = [(fid, vid) for fid, vid in db.session.execute(
+        select(Flow.id, Flow.published_version_id).where(Flow.tenant_id == tenant_id,
+                                                         Flow.published_version_id.is_not(None))
+        .order_by(Flow.position, Flow.id))]
+    _published_cache[tenant_id] = (now + _PUBLISHED_TTL, rows)
+    return rows
 
 
 def pick_flow(tenant: Tenant, conv: Conversation, tevent: TurnEvent) -> tuple[FlowVersion, Any, str] | None:
@@ -21,10 +49,7 @@ def pick_flow(tenant: Tenant, conv: Conversation, tevent: TurnEvent) -> tuple[Fl
         if pinned is not None:
             version, flow = pinned
             return version, flow, f"continuing on pinned version {version.number} of flow {version.flow_id}"
-    published = db.session.execute(
-        select(Flow.id, Flow.published_version_id).where(Flow.tenant_id == tenant.id,
-                                                         Flow.published_version_id.is_not(None))
-        .order_by(Flow.position, Flow.id)).all()
+    published = published_flows(tenant.id)
     compiled = {fid: compiled_by_id(vid) for fid, vid in published}
     candidates = [(fid, pair[1]) for fid, pair in compiled.items() if pair is not None]
     default = tenant.default_flow_id if tenant.default_flow_id in compiled else None

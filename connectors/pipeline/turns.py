@@ -189,16 +189,16 @@ def handle_conversation_turn(row: EventRow, channel: Channel, tenant: Tenant, ev
                                external_id=event.external_id, payload={"media": event.media, "meta": event.meta},
                                delivery_status="received"))
         conv.last_inbound_at = utcnow()
-        used = usage.add(tenant.id, messages_in=1)
+        totals = usage.add(tenant.id, messages_in=1)
         if conv.bot_paused:
             db.session.commit()
             return "done", "bot paused in this conversation (handed off to a human)", None
-        if not usage.has_room_for_reply(tenant, used):
+        if not usage.has_room_for_reply(tenant, totals):
             effects.warn_limit_once(tenant)
             db.session.commit()
             return "skipped", "monthly message limit of the plan reached: no bot reply", None
         prepared = prepare_turn(tenant, channel, conv, turn_event(event, channel, contact), f"e{event_id}",
-                                event_id, event)
+                                event_id, event, llm_tokens_used=totals.llm_tokens if totals else None)
         if prepared is None:
             db.session.commit()
             return "done", "no published flow answers this event", None
@@ -227,7 +227,8 @@ class PreparedTurn:
 
 
 def prepare_turn(tenant: Tenant, channel: Channel, conv: Conversation, tevent: TurnEvent, key_prefix: str,
-                 event_id: int | None, inbound: InboundEvent | None) -> PreparedTurn | None:
+                 event_id: int | None, inbound: InboundEvent | None, *, llm_tokens_used: int | None = None
+                 ) -> PreparedTurn | None:
     """Gather the turn's inputs; None when no flow answers. A flow that may wait on a model or an HTTP
     integration gets the inbound side committed and the DB connection handed back before its step."""
     picked = pick_flow(tenant, conv, tevent)
@@ -237,7 +238,8 @@ def prepare_turn(tenant: Tenant, channel: Channel, conv: Conversation, tevent: T
     slow = bool(flow.uses)
     prepared = PreparedTurn(tenant.id, channel.id, conv.id, version, flow, reason,
                             copy.deepcopy(conv.state) or None, tevent,
-                            build_services(tenant, channel.type, flow.uses), key_prefix, event_id, inbound,
+                            build_services(tenant, channel.type, flow.uses, llm_tokens_used), key_prefix, event_id,
+                            inbound,
                             None if slow else (tenant, channel, conv))
     if slow:
         db.session.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import select, text
 
 from webapp.extensions import db
@@ -19,16 +21,24 @@ _UPSERT = text(
     " messages_out = usage_counters.messages_out + excluded.messages_out,"
     " llm_prompt_tokens = usage_counters.llm_prompt_tokens + excluded.llm_prompt_tokens,"
     " llm_completion_tokens = usage_counters.llm_completion_tokens + excluded.llm_completion_tokens"
-    " RETURNING messages_in + messages_out")
+    " RETURNING messages_in + messages_out, llm_prompt_tokens + llm_completion_tokens")
 
 
-def add(tenant_id: int, **deltas: int) -> int | None:
-    """Add to this month's counters in one statement (the row is created on first use); returns messages
-    in + out after it (PostgreSQL and SQLite share this upsert syntax)."""
+class Totals(NamedTuple):
+    """This month's totals after an update: what the limits are checked against."""
+
+    messages: int
+    llm_tokens: int
+
+
+def add(tenant_id: int, **deltas: int) -> Totals | None:
+    """Add to this month's counters in one statement (the row is created on first use) and return the
+    totals after it (PostgreSQL and SQLite share this upsert syntax)."""
     if not any(deltas.values()):
         return None
     params = {c: int(deltas.get(c) or 0) for c in COUNTERS}
-    return db.session.execute(_UPSERT, {"tenant_id": tenant_id, "month": month_key(), **params}).scalar()
+    row = db.session.execute(_UPSERT, {"tenant_id": tenant_id, "month": month_key(), **params}).one()
+    return Totals(int(row[0]), int(row[1]))
 
 
 def messages_used(tenant_id: int) -> int:
@@ -37,7 +47,8 @@ def messages_used(tenant_id: int) -> int:
     return (row.messages_in + row.messages_out) if row else 0
 
 
-def has_room_for_reply(tenant: Tenant, used: int | None) -> bool:
+def has_room_for_reply(tenant: Tenant, totals: Totals | None) -> bool:
     """Inbound messages count too: is there room for one more (the reply) this month?"""
     cap = limit_of(tenant, "monthly_messages")
-    return cap is None or (used if used is not None else messages_used(tenant.id)) + 1 <= cap
+    used = totals.messages if totals is not None else messages_used(tenant.id)
+    return cap is None or used + 1 <= cap
