@@ -28,7 +28,7 @@
     '<style>' +
     ':host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif}' +
     '.bubble{position:fixed;right:20px;bottom:20px;width:58px;height:58px;border-radius:50%;border:0;cursor:pointer;' +
-    'background:#4f46e5;color:#fff;font-size:26px;box-shadow:0 6px 20px rgba(0,0,0,.2);z-index:2147483646}' +
+    'background:#4f46e5;color:#fff;display:flex;align-items:center;justify-content:center;box-shadow:0 6px 20px rgba(0,0,0,.2);z-index:2147483646}' +
     '.panel{position:fixed;right:20px;bottom:90px;width:340px;max-width:calc(100vw - 40px);height:460px;max-height:70vh;' +
     'background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.22);display:none;flex-direction:column;overflow:hidden;z-index:2147483647}' +
     '.panel.open{display:flex}.head{background:#4f46e5;color:#fff;padding:12px 16px;font-weight:600}' +
@@ -40,7 +40,7 @@
     'form{display:flex;border-top:1px solid #e5e7eb}input{flex:1;border:0;padding:12px;font-size:14px;outline:none}' +
     'button.send{border:0;background:#fff;color:#4f46e5;font-weight:600;padding:0 14px;cursor:pointer}' +
     '.err{color:#b91c1c;font-size:12px;padding:0 12px 6px}</style>' +
-    '<button class="bubble" part="bubble" aria-label="Open chat" data-testid="chat-bubble">&#128172;</button>' +
+    '<button class="bubble" part="bubble" aria-label="Open chat" data-testid="chat-bubble"><svg width="26" height="26" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"/></svg></button>' +
     '<div class="panel" role="dialog" aria-label="Chat" data-testid="chat-panel"><div class="head"></div>' +
     '<div class="log" data-testid="chat-log"></div><div class="err" data-testid="chat-error"></div>' +
     '<form><input data-testid="chat-input" placeholder="Type a message…" autocomplete="off" maxlength="2000">' +
