@@ -109,6 +109,7 @@ def _parse_message(
     if edited:
         # An edit is a new event (same message_id): key it by edit_date so each edit counts once.
         meta["edit_date"] = message.get("edit_date")
+        meta["edit_of"] = external_id  # the stored message this edit changes
         external_id += f":edit:{message.get('edit_date') or update_id}"
     text = str(message.get("text") or message.get("caption") or "")
     if not text and meta.get("contact", {}).get("phone_number"):

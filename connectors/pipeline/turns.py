@@ -112,7 +112,7 @@ def handle_status(row: EventRow, channel: Channel, tenant: Tenant, event: Inboun
 
 def handle_edit(row: EventRow, channel: Channel, tenant: Tenant, event: InboundEvent) -> Outcome:
     """An edited message updates what we stored; the bot does not answer the same message twice."""
-    original_id = event.external_id.split(":edit:")[0]
+    original_id = event.meta.get("edit_of")
     message = db.session.scalar(select(Message).where(Message.channel_id == channel.id,
                                                       Message.external_id == original_id))
     if message is None:
