@@ -23,6 +23,7 @@ class Connector(Protocol):
 
     type: ClassVar[str]
     max_text_length: ClassVar[int]
+    webhook_path: ClassVar[str]  # where the channel calls us: "/webhooks/meta", ".../{channel_id}"...
     # Optional (read with getattr): ``reply_window_hours`` on channels that only allow free-form
     # replies for that long after the user's last message (Instagram, WhatsApp); ``reply_recipient``
     # (event) -> str where a reply to that event goes when it is not ``event.user_id`` (Telegram).

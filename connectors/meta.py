@@ -182,6 +182,8 @@ class MetaConnector:
 
     type: str = ""
     meta_object: str = ""
+    #: Where the channel calls us (formatted with channel_id / public_key): one URL for the whole Meta app.
+    webhook_path: str = "/webhooks/meta"
     max_text_length: int = 1000
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:

@@ -226,6 +226,7 @@ def _reply_markup(buttons: list[str], style: str | None) -> dict[str, Any]:
 @register
 class TelegramConnector:
     type = "telegram"
+    webhook_path = "/webhooks/telegram/{channel_id}"
     max_text_length = 4096
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:

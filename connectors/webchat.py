@@ -29,6 +29,7 @@ KEY_HEADER = "X-Webchat-Key"
 @register
 class WebchatConnector:
     type = "webchat"
+    webhook_path = "/webchat/{public_key}/messages"
     max_text_length = 4000
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:

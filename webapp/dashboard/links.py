@@ -6,16 +6,13 @@ from flask import current_app
 
 from ..models import Channel
 
-META_TYPES = {"instagram", "whatsapp"}
-
 
 def webhook_url(channel: Channel) -> str:
-    base = current_app.config["PUBLIC_BASE_URL"]
-    if channel.type in META_TYPES:
-        return f"{base}/webhooks/meta"
-    if channel.type == "telegram":
-        return f"{base}/webhooks/telegram/{channel.id}"
-    return f"{base}/webchat/{channel.public_key}/messages"
+    """Each connector declares where its channel calls us."""
+    from connectors.registry import get_connector
+
+    path = get_connector(channel.type).webhook_path  # type: ignore[attr-defined]
+    return current_app.config["PUBLIC_BASE_URL"] + path.format(channel_id=channel.id, public_key=channel.public_key)
 
 
 def widget_snippet(channel: Channel) -> str | None:
