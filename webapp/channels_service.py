@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import func, select
 
 from .extensions import db
@@ -11,6 +13,13 @@ from .plans import within_limit
 NEEDS_EXTERNAL_ID = {"instagram": "the Instagram professional account id (webhook entry.id)",
                      "whatsapp": "the WhatsApp phone_number_id"}
 NEEDS_TOKEN = {"instagram", "whatsapp", "telegram"}
+
+
+def _setup_hooks() -> dict[str, Callable[[Channel], None]]:
+    """Per channel type, what connecting one involves beyond storing it."""
+    from .telegram_setup import connect_telegram
+
+    return {"telegram": connect_telegram}
 
 
 class ChannelSetupError(ValueError):
@@ -38,11 +47,10 @@ def add_channel(tenant: Tenant, channel_type: str, *, external_id: str | None = 
                       name=name or channel_type.capitalize(), settings={}, webhook_state={})
     db.session.add(channel)
     db.session.flush()
-    if channel_type == "telegram":
-        from .telegram_setup import connect_telegram
-
+    setup = _setup_hooks().get(channel_type)
+    if setup is not None:  # e.g. Telegram: check the token, set the webhook
         try:
-            connect_telegram(channel)
+            setup(channel)
         except ChannelSetupError:
             db.session.rollback()
             raise
