@@ -14,7 +14,11 @@ def _wants_json() -> bool:
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+        from flask_login import current_user
+
         if _wants_json():
+            if request.path.startswith("/api/") and not current_user.is_authenticated:
+                return jsonify(error="Your session has ended: sign in again."), 401
             return jsonify(error=f"CSRF check failed: {exc.description}"), 400
         return render_template("error.html", code=400, message=exc.description), 400
 

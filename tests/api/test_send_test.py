@@ -64,3 +64,14 @@ def test_bad_test_recipient_is_refused(member_client, app, tenant, telegram_api,
                               data={"csrf_token": token, "recipient": "<script>"}, follow_redirects=True)
     assert "letters, digits" in resp.get_data(as_text=True)
     assert member_client.get("/api/test-channels").get_json()["channels"] == []
+
+
+def test_an_ended_session_is_a_401_not_a_csrf_puzzle(client, tenant):
+    from webapp.extensions import db
+    from webapp.flowstore import create_flow
+
+    flow = create_flow(tenant, "F")
+    db.session.commit()
+    resp = client.put(f"/api/flows/{flow.id}/draft", data=json.dumps({"document": {}}),
+                      headers={"Content-Type": "application/json", "X-CSRFToken": "stale"})
+    assert resp.status_code == 401 and "sign in again" in resp.get_json()["error"]
