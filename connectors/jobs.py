@@ -69,14 +69,15 @@ def mark_queued(event_ids: list[int]) -> None:
 
 
 def retry_events(event_ids: list[int]) -> int:
-    """Re-enqueue failed or stuck events (staff action, back-office, sweeper)."""
+    """Re-enqueue failed or skipped events (staff action, back-office); others are left alone."""
     from sqlalchemy import select
 
     from webapp.extensions import db
     from webapp.models import InboundEvent, Tenant
     from webapp.plans import queue_priority
 
-    events = list(db.session.scalars(select(InboundEvent).where(InboundEvent.id.in_(event_ids))))
+    events = list(db.session.scalars(select(InboundEvent).where(
+        InboundEvent.id.in_(event_ids), InboundEvent.status.in_(("failed", "skipped")))))
     for event in events:
         event.status = "received"
         event.error = None

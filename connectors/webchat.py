@@ -6,8 +6,8 @@ keyed by the channel's public key; the route gives the channel id as ``account_i
 flaky network stores nothing new.
 
 Outbound: there is no remote API. The job stores the bot's reply as a message row and the widget
-fetches it by polling / server-sent events, so ``send`` makes no HTTP call and reports ``sent`` with
-the idempotency key as the external id (stable across retries, which keeps the store idempotent).
+fetches it by polling, so ``send`` makes no HTTP call and reports ``sent`` with no external id (inbound
+ids are chosen by the visitor's browser; an outbound id in the same unique column could collide).
 """
 
 from __future__ import annotations
@@ -66,4 +66,4 @@ class WebchatConnector:
             return SendResult.skipped(f"webchat does not support {outbound.kind!r} messages")
         if not outbound.text.strip() and not outbound.buttons:
             return SendResult.skipped("empty message")
-        return SendResult.sent(outbound.idempotency_key or None)
+        return SendResult.sent(None)  # inbound ids are visitor-chosen: an outbound id could collide

@@ -170,9 +170,14 @@ def send_claimed(claimed: list[Any]) -> DeliverySummary:
     db.session.commit()  # hand the connection back while the channel APIs answer
     config = connector_config()
     for message_id, channel, credentials, out in sends:
-        result = SendResult.skipped(out) if isinstance(out, str) else get_connector(channel.type).send(
-            credentials, out, config)
+        try:
+            result = SendResult.skipped(out) if isinstance(out, str) else get_connector(channel.type).send(
+                credentials, out, config)
+        except Exception as exc:  # one broken send must not strand the others in `sending`
+            log.exception("send of message %s failed", message_id)
+            result = SendResult(status="failed", error=f"{exc.__class__.__name__}: {str(exc)[:300]}")
         _record_result(message_id, channel, result, summary)
+    db.session.commit()  # results are kept even if what follows fails
     return summary
 
 

@@ -27,6 +27,7 @@ def sweep(*, grace_seconds: int = 30, stuck_seconds: int = 600, limit: int = 500
     from connectors.queue import QueueUnavailable, get_queue
 
     now = utcnow()
+    _fail_stale_sends(now - timedelta(seconds=stuck_seconds))
     db.session.execute(update(InboundEvent).where(
         InboundEvent.status == "processing", InboundEvent.locked_at < now - timedelta(seconds=stuck_seconds))
         .values(status="queued"))
@@ -55,6 +56,24 @@ def sweep(*, grace_seconds: int = 30, stuck_seconds: int = 600, limit: int = 500
         except QueueUnavailable:
             break
     return {"events_requeued": len(requeued), "follow_ups_due": fired}
+
+
+def _fail_stale_sends(before: Any) -> None:
+    """Replies claimed for sending long ago whose worker died: we cannot know whether they went out, so
+    they are marked failed (visible, retryable by a person) rather than sent again automatically."""
+    from webapp.models import Message
+
+    stale = db.session.execute(select(Message.id, Message.event_id).where(
+        Message.delivery_status == "sending", Message.created_at < before)).all()
+    if not stale:
+        return
+    db.session.execute(update(Message).where(Message.id.in_([m for m, _ in stale])).values(
+        delivery_status="failed", error="outcome unknown: the worker stopped while sending"))
+    events = {e for _, e in stale if e is not None}
+    if events:
+        db.session.execute(update(InboundEvent).where(InboundEvent.id.in_(events)).values(
+            status="failed", error="a worker stopped while sending the replies: check the conversation, then retry"))
+    db.session.commit()
 
 
 def start_sweeper(app: Any, interval: float = 30.0) -> threading.Thread:

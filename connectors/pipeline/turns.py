@@ -31,7 +31,7 @@ from webapp.plans import has_feature
 from . import effects, usage
 from .context import build_services
 from .delivery import deliver_event_messages, record_outbound, send_claimed
-from .locks import contact_lock
+from .locks import LockTimeout, contact_lock
 from .routing import pick_flow
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,23 @@ def finish(event_id: int, status: str, reason: str | None = None, error: str | N
 
 
 def process_event(event_id: int) -> None:
-    row = claim(event_id)
-    if row is not None:
-        _run_claimed(row)
+    """Take the person's lock first, then claim: `processing` always means "its worker holds the lock",
+    so the person's earlier events (still claimable) are answered first, in order."""
+    head = db.session.execute(select(EventRow.channel_id, EventRow.user_id, EventRow.status)
+                              .where(EventRow.id == event_id)).one_or_none()
+    if head is None or head.status not in CLAIMABLE:
+        return
+    try:
+        with contact_lock(f"{head.channel_id}:{head.user_id}"):
+            for earlier_id in _earlier_pending(head.channel_id, head.user_id, event_id):
+                earlier = claim(earlier_id)
+                if earlier is not None:
+                    _run_claimed(earlier)
+            row = claim(event_id)
+            if row is not None:
+                _run_claimed(row)
+    except LockTimeout:  # still claimable: the sweeper enqueues it again
+        log.warning("event %s waits for an earlier turn of the same person; left for the sweeper", event_id)
 
 
 def _run_claimed(row: EventRow) -> None:
@@ -79,6 +93,8 @@ def _run_claimed(row: EventRow) -> None:
     try:
         channel = db.session.get(Channel, row.channel_id)
         tenant = db.session.get(Tenant, row.tenant_id)
+        if tenant.status != "active":
+            raise Skip(f"tenant is {tenant.status}: no bot replies")
         event = InboundEvent.from_dict(row.parsed)
         handler = KIND_HANDLERS.get(event.kind, handle_conversation_turn)
         outcome = handler(row, channel, tenant, event)
@@ -140,10 +156,10 @@ def _contact(channel: Channel, event: InboundEvent) -> Contact:
     return contact
 
 
-def _earlier_pending(row: EventRow) -> list[int]:
+def _earlier_pending(channel_id: int, user_id: str, event_id: int) -> list[int]:
     return list(db.session.scalars(
-        select(EventRow.id).where(EventRow.channel_id == row.channel_id, EventRow.user_id == row.user_id,
-                                  EventRow.id < row.id, EventRow.status.in_(CLAIMABLE)).order_by(EventRow.id)))
+        select(EventRow.id).where(EventRow.channel_id == channel_id, EventRow.user_id == user_id,
+                                  EventRow.id < event_id, EventRow.status.in_(CLAIMABLE)).order_by(EventRow.id)))
 
 
 def _conversation(contact: Contact, channel: Channel) -> Conversation:
@@ -168,43 +184,42 @@ def turn_event(event: InboundEvent, channel: Channel, contact: Contact) -> TurnE
 
 
 def handle_conversation_turn(row: EventRow, channel: Channel, tenant: Tenant, event: InboundEvent) -> Outcome:
+    """Runs under the person's lock (process_event). A retried event whose replies were stored only needs
+    sending; one whose inbound side was stored before a failed step runs its turn again."""
     event_id = row.id
-    if row.attempts > 1 and db.session.scalar(select(Message.id).where(Message.event_id == event_id).limit(1)):
-        return deliver_event_messages(event_id).outcome()  # the turn was applied before; only sending is left
+    stored_inbound = False
+    if row.attempts > 1:
+        directions = set(db.session.scalars(select(Message.direction).where(Message.event_id == event_id)))
+        if "out" in directions:
+            return deliver_event_messages(event_id).outcome()
+        stored_inbound = "in" in directions
     if event.kind == "comment" and not has_feature(tenant, "comment_replies"):
         raise Skip("comment replies are not in the tenant's plan (feature comment_replies)")
-    channel_id, tenant_id = channel.id, tenant.id
-    with contact_lock(f"{channel_id}:{event.user_id}"):
-        earlier = _earlier_pending(row)
-        for earlier_id in earlier:
-            earlier_row = claim(earlier_id)
-            if earlier_row is not None:  # keep the person's messages in order
-                _run_claimed(earlier_row)
-        if earlier:  # those turns closed the session: load ours again
-            channel, tenant = db.session.get(Channel, channel_id), db.session.get(Tenant, tenant_id)
-        contact = _contact(channel, event)
-        conv = _conversation(contact, channel)
+    contact = _contact(channel, event)
+    conv = _conversation(contact, channel)
+    totals = None
+    if not stored_inbound:
         db.session.add(Message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=channel.id,
                                event_id=event_id, direction="in", kind=event.kind, text=event.text,
                                external_id=event.external_id, payload={"media": event.media, "meta": event.meta},
                                delivery_status="received"))
-        conv.last_inbound_at = utcnow()
         totals = usage.add(tenant.id, messages_in=1)
-        if conv.bot_paused:
-            db.session.commit()
-            return "done", "bot paused in this conversation (handed off to a human)", None
-        if not usage.has_room_for_reply(tenant, totals):
-            effects.warn_limit_once(tenant)
-            db.session.commit()
-            return "skipped", "monthly message limit of the plan reached: no bot reply", None
-        prepared = prepare_turn(tenant, channel, conv, turn_event(event, channel, contact), f"e{event_id}",
-                                event_id, event, llm_tokens_used=totals.llm_tokens if totals else None)
-        if prepared is None:
-            db.session.commit()
-            return "done", "no published flow answers this event", None
-        result = execute_turn(prepared)
-        sending = persist_turn(prepared, result)
-        return send_claimed(sending).outcome(result.error)
+    conv.last_inbound_at = utcnow()
+    if conv.bot_paused:
+        db.session.commit()
+        return "done", "bot paused in this conversation (handed off to a human)", None
+    if not usage.has_room_for_reply(tenant, totals):
+        effects.warn_limit_once(tenant)
+        db.session.commit()
+        return "skipped", "monthly message limit of the plan reached: no bot reply", None
+    prepared = prepare_turn(tenant, channel, conv, turn_event(event, channel, contact), f"e{event_id}",
+                            event_id, event, llm_tokens_used=totals.llm_tokens if totals else None)
+    if prepared is None:
+        db.session.commit()
+        return "done", "no published flow answers this event", None
+    result = execute_turn(prepared)
+    sending = persist_turn(prepared, result)
+    return send_claimed(sending).outcome(result.error)
 
 
 @dataclass
@@ -260,6 +275,9 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Message]:
         tenant = db.session.get(Tenant, prepared.tenant_id)
         channel = db.session.get(Channel, prepared.channel_id)
         conv = db.session.get(Conversation, prepared.conversation_id)
+        if conv.bot_paused:  # a manager took over while the model was thinking: the bot stays silent
+            result = StepResult([], result.state, [e for e in result.effects if e.type == "llm_usage"],
+                                result.trace, result.finished, result.error)
     conv.flow_id, conv.flow_version_id = prepared.version.flow_id, prepared.version.id
     conv.state = {**result.state, "trace_reason": prepared.reason}
     conv.stage = str(result.state.get("node") or ("finished" if result.finished else conv.stage))[:64]
@@ -287,17 +305,29 @@ def process_follow_up(follow_up_id: int) -> None:
     db.session.commit()
     if claimed.rowcount != 1:
         return
-    fu = db.session.get(FollowUp, follow_up_id)
+    try:
+        _fire(db.session.get(FollowUp, follow_up_id))
+    except Exception:  # visible on the timer instead of silently lost
+        log.exception("follow-up %s failed", follow_up_id)
+        db.session.rollback()
+        db.session.execute(update(FollowUp).where(FollowUp.id == follow_up_id).values(status="failed"))
+        db.session.commit()
+
+
+def _fire(fu: Any) -> None:
     conv = db.session.get(Conversation, fu.conversation_id)
     channel, tenant = db.session.get(Channel, conv.channel_id), db.session.get(Tenant, conv.tenant_id)
     contact = db.session.get(Contact, conv.contact_id)
     with contact_lock(f"{channel.id}:{contact.external_user_id}"):
         db.session.refresh(conv)
-        fu.status = "cancelled" if conv.bot_paused else "fired"
+        if conv.bot_paused or tenant.status != "active" or not usage.has_room_for_reply(tenant, None):
+            fu.status = "cancelled"
+            db.session.commit()
+            return
         tevent = TurnEvent(kind="timeout", channel=channel.type, text="",  # type: ignore[arg-type]
                            meta={"token": fu.token}, contact=contact_dict(contact, channel), at=utcnow())
-        prepared = None if conv.bot_paused else prepare_turn(tenant, channel, conv, tevent, f"fu{follow_up_id}",
-                                                             None, None)
+        fu.status = "fired"
+        prepared = prepare_turn(tenant, channel, conv, tevent, f"fu{fu.id}", None, None)
         db.session.commit()
         if prepared is None:
             return

@@ -30,11 +30,12 @@ def test_invalid_widget_payloads(body):
         wc.parse(json.dumps(body).encode())
 
 
-def test_send_makes_no_http_call_and_returns_the_idempotency_key():
+def test_send_makes_no_http_call_and_claims_no_external_id():
     # The URLs point nowhere: any HTTP attempt would fail the send.
     config = ConnectorConfig(meta_graph_url="http://127.0.0.1:9", telegram_api_url="http://127.0.0.1:9")
     result = wc.send({}, Outbound("message", "v_abc123", "Hello", idempotency_key="out-7"), config)
-    assert result.status == "sent" and result.external_id == "out-7"
+    # Inbound web chat ids are visitor-chosen, so a reply never takes an external id they could collide with.
+    assert result.status == "sent" and result.external_id is None
     assert wc.send({}, Outbound("private_reply", "v", "x"), config).status == "skipped"
 
 

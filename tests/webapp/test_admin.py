@@ -38,3 +38,41 @@ def test_staff_login_lands_on_admin(client, staff_user):
 def test_staff_has_no_tenant_pages(client, staff_user):
     login(client, staff_user.email, staff_user.raw_password)
     assert client.get("/leads").status_code == 302
+
+
+def test_staff_can_edit_through_the_admin_forms(client, db, staff_user, tenant):
+    from tests.conftest import csrf_token
+    from webapp.channels_service import add_channel
+    from webapp.models import Channel, Plan
+
+    channel = add_channel(tenant, "whatsapp", external_id="999", token="old-token-value")
+    login(client, staff_user.email, staff_user.raw_password)
+    plan = db.session.query(Plan).filter_by(code="START").one()
+    token = csrf_token(client, f"/admin/plan/edit/?id={plan.id}")
+    resp = client.post(f"/admin/plan/edit/?id={plan.id}", data={
+        "csrf_token": token, "code": "START", "name": "Starter", "priority": "low",
+        "features": '["llm"]', "limits": '{"channels": 2}', "llm_model": ""})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    db.session.expire_all()
+    assert db.session.get(Plan, plan.id).name == "Starter"
+    token = csrf_token(client, f"/admin/channel/edit/?id={channel.id}")
+    resp = client.post(f"/admin/channel/edit/?id={channel.id}", data={
+        "csrf_token": token, "tenant": str(tenant.id), "type": "whatsapp", "name": "WA", "external_id": "999",
+        "status": "active", "settings": "{}", "new_token": "new-token-value", "new_secret": ""})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    db.session.expire_all()
+    assert db.session.get(Channel, channel.id).credentials["token"] == "new-token-value"
+
+
+def test_staff_creates_a_user_with_a_hashed_password(client, db, staff_user, tenant):
+    from tests.conftest import csrf_token
+    from webapp.models import User
+
+    login(client, staff_user.email, staff_user.raw_password)
+    token = csrf_token(client, "/admin/user/new/")
+    resp = client.post("/admin/user/new/", data={"csrf_token": token, "email": "new@acme.example.com",
+                                                 "tenant": str(tenant.id), "role": "member", "active": "y",
+                                                 "language": "", "new_password": "a-good-password"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+    user = db.session.query(User).filter_by(email="new@acme.example.com").one()
+    assert user.check_password("a-good-password") and "a-good-password" not in user.password_hash

@@ -8,13 +8,23 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.form import SecureForm
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
 from wtforms import PasswordField, SelectField
 from wtforms.validators import Optional
 
 from ..extensions import db
 from ..models import CHANNEL_TYPES, PRIORITIES, InboundEvent
+
+
+class AdminForm(FlaskForm):
+    """Flask-WTF's CSRF token (the one CSRFProtect checks on every POST) plus the `_obj` attribute that
+    Flask-Admin's unique-value validator uses to recognise the record being edited."""
+
+    def __init__(self, formdata: Any = _Auto, obj: Any = None, prefix: str = "", **kwargs: Any) -> None:
+        self._obj = obj
+        super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
 
 
 def _is_staff() -> bool:
@@ -51,7 +61,7 @@ class StaffIndex(StaffOnly, AdminIndexView):
 
 
 class StaffModelView(StaffOnly, ModelView):
-    form_base_class = SecureForm
+    form_base_class = AdminForm
     page_size = 50
     can_view_details = True
 
@@ -76,7 +86,7 @@ class UserView(StaffModelView):
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
     column_searchable_list = ("email",)
-    form_columns = ("email", "tenant", "role", "active", "language")
+    form_columns = ("email", "tenant", "role", "active", "language", "new_password")
     form_overrides = {"role": SelectField}
     form_args = {"role": {"choices": [("owner", "owner"), ("member", "member"), ("staff", "staff")]}}
     form_extra_fields = {"new_password": PasswordField("New password", validators=[Optional()])}
@@ -101,7 +111,7 @@ class ChannelView(StaffModelView):
     column_formatters = {"credentials": _masked}
     column_formatters_detail = {"credentials": _masked}
     column_filters = ("type", "status")
-    form_columns = ("tenant", "type", "name", "external_id", "status", "settings")
+    form_columns = ("tenant", "type", "name", "external_id", "status", "settings", "new_token", "new_secret")
     form_overrides = {"type": SelectField}
     form_args = {"type": {"choices": [(t, t) for t in CHANNEL_TYPES]}}
     form_extra_fields = {
@@ -145,7 +155,7 @@ class EventView(StaffModelView):
 
     @action("retry", "Retry", "Re-enqueue the selected events?")
     def action_retry(self, ids: list[str]) -> None:
-        from connectors.pipeline_admin import retry_events
+        from connectors.jobs import retry_events
 
         count = retry_events([int(i) for i in ids])
         flash(f"{count} event(s) re-enqueued.", "success")

@@ -1,0 +1,114 @@
+"""Recovery paths found in review: retried turns, stale sends, spoofed web chat ids, retries, suspension."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from tests.fakes import meta_payloads as mp
+from tests.pipeline.conftest import IG_ACCOUNT, events, outbound
+from tests.pipeline.test_meta_webhooks import IG_SECRET, post
+
+
+def test_a_turn_that_failed_after_storing_the_message_runs_again_on_retry(client, shop, wired, db, monkeypatch):
+    import connectors.pipeline.turns as turns
+    from connectors.jobs import retry_events
+
+    real = turns.execute_turn
+    calls = []
+
+    def flaky(prepared):  # the engine step blows up once (a crash between storing and answering)
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("worker lost")
+        return real(prepared)
+
+    monkeypatch.setattr(turns, "execute_turn", flaky)
+    post(client, mp.ig_dm_body(IG_ACCOUNT, "U-r", "mid.r", "hi"), IG_SECRET)
+    wired.queue.drain()
+    [event] = events(db)
+    assert event.status == "failed" and outbound(db, shop.ig.id) == []
+    assert retry_events([event.id]) == 1
+    wired.queue.drain()
+    assert events(db)[0].status == "done"
+    assert len(outbound(db, shop.ig.id)) == 2 and len(wired.graph.messages) == 2
+    from webapp.models import Message
+
+    assert db.session.query(Message).filter_by(direction="in").count() == 1  # stored once
+
+
+def test_stale_sends_are_marked_failed_not_resent(shop, wired, db):
+    from connectors.pipeline.sweeper import sweep
+    from webapp.models import Contact, Conversation, InboundEvent, Message
+    from webapp.models.base import utcnow
+
+    contact = Contact(tenant_id=shop.tenant.id, channel_id=shop.ig.id, external_user_id="U-s")
+    db.session.add(contact)
+    db.session.flush()
+    conv = Conversation(tenant_id=shop.tenant.id, contact_id=contact.id, channel_id=shop.ig.id, state={})
+    event = InboundEvent(tenant_id=shop.tenant.id, channel_id=shop.ig.id, external_id="m-s", kind="dm",
+                         user_id="U-s", status="processing", parsed={}, locked_at=utcnow() - timedelta(hours=1))
+    db.session.add_all([conv, event])
+    db.session.flush()
+    db.session.add(Message(tenant_id=shop.tenant.id, conversation_id=conv.id, channel_id=shop.ig.id,
+                           event_id=event.id, direction="out", text="hello", delivery_status="sending",
+                           created_at=utcnow() - timedelta(hours=1), payload={"recipient": "U-s"}))
+    db.session.commit()
+    sweep(grace_seconds=0)
+    wired.queue.drain()
+    assert [m.delivery_status for m in outbound(db, shop.ig.id)] == ["failed"]
+    assert events(db)[0].status == "failed" and wired.graph.messages == []
+
+
+def test_a_visitor_cannot_block_another_visitors_replies(client, shop, wired):
+    key = shop.web.public_key
+
+    def send(visitor, client_id, text):
+        return client.post(f"/webchat/{key}/messages", data=json.dumps(
+            {"visitor_id": visitor, "text": text, "client_message_id": client_id}),
+            headers={"Content-Type": "application/json"})
+
+    send("e2", "0", "spoof")  # inbound external id "e2:0", the shape of event 2's first reply key
+    wired.queue.drain()
+    send("victim", "c1", "hello")
+    wired.queue.drain()
+    got = client.get(f"/webchat/{key}/messages?visitor_id=victim").get_json()["messages"]
+    assert [m["from"] for m in got] == ["visitor", "bot", "bot"]
+
+
+def test_retry_leaves_done_events_alone(client, shop, wired, db):
+    from connectors.jobs import retry_events
+
+    post(client, mp.ig_dm_body(IG_ACCOUNT, "U-d", "mid.d", "hi"), IG_SECRET)
+    wired.queue.drain()
+    assert retry_events([events(db)[0].id]) == 0
+    wired.queue.drain()
+    assert len(wired.graph.messages) == 2
+
+
+def test_suspended_tenants_get_no_replies(client, shop, wired, db):
+    shop.tenant.status = "suspended"
+    db.session.commit()
+    key = shop.web.public_key
+    client.post(f"/webchat/{key}/messages", data=json.dumps(
+        {"visitor_id": "v1", "text": "hi", "client_message_id": "c1"}), headers={"Content-Type": "application/json"})
+    wired.queue.drain()
+    [event] = events(db)
+    assert event.status == "skipped" and "suspended" in event.reason
+
+
+def test_staff_retry_action_requeues_failed_events(client, staff_user, shop, wired, db):
+    from tests.conftest import csrf_token, login
+    from webapp.models import InboundEvent
+
+    event = InboundEvent(tenant_id=shop.tenant.id, channel_id=shop.web.id, external_id="v:x", kind="webchat",
+                         user_id="v", status="failed", error="boom", parsed={})
+    db.session.add(event)
+    db.session.commit()
+    login(client, staff_user.email, staff_user.raw_password)
+    token = csrf_token(client, "/admin/inboundevent/")
+    resp = client.post("/admin/inboundevent/action/", data={"action": "retry", "rowid": [str(event.id)],
+                                                             "csrf_token": token})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(InboundEvent, event.id).status in ("queued", "received")
