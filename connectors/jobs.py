@@ -100,11 +100,3 @@ def fire_follow_up(follow_up_id: int) -> None:
     from .pipeline.turns import process_follow_up
 
     process_follow_up(follow_up_id)
-
-
-@app_job
-def deliver_pending(event_id: int) -> None:
-    """Retry the sends of a turn that was already applied (after a retryable failure)."""
-    from .pipeline.delivery import deliver_event_messages
-
-    deliver_event_messages(event_id)
