@@ -197,26 +197,34 @@ def handle_conversation_turn(row: EventRow, channel: Channel, tenant: Tenant, ev
         raise Skip("comment replies are not in the tenant's plan (feature comment_replies)")
     contact = _contact(channel, event)
     conv = _conversation(contact, channel)
-    totals = None
     if not stored_inbound:
         db.session.add(Message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=channel.id,
                                event_id=event_id, direction="in", kind=event.kind, text=event.text,
                                external_id=event.external_id, payload={"media": event.media, "meta": event.meta},
                                delivery_status="received"))
-        totals = usage.add(tenant.id, messages_in=1)
     conv.last_inbound_at = utcnow()
+    inbound = 0 if stored_inbound else 1  # counted when the turn commits (the counter row stays unlocked)
+    totals = usage.current(tenant.id)
     if conv.bot_paused:
+        usage.add(tenant.id, messages_in=inbound)
         db.session.commit()
         return "done", "bot paused in this conversation (handed off to a human)", None
-    if not usage.has_room_for_reply(tenant, totals):
+    if not usage.has_room_for_reply(tenant, totals, uncounted=inbound):
+        usage.add(tenant.id, messages_in=inbound)
         effects.warn_limit_once(tenant)
         db.session.commit()
         return "skipped", "monthly message limit of the plan reached: no bot reply", None
     prepared = prepare_turn(tenant, channel, conv, turn_event(event, channel, contact), f"e{event_id}",
-                            event_id, event, llm_tokens_used=totals.llm_tokens if totals else None)
+                            event_id, event, llm_tokens_used=totals.llm_tokens)
     if prepared is None:
+        usage.add(tenant.id, messages_in=inbound)
         db.session.commit()
         return "done", "no published flow answers this event", None
+    if prepared.slow and inbound:  # the inbound side was committed before the step: count it with it
+        usage.add(tenant.id, messages_in=inbound)
+        db.session.commit()
+        inbound = 0
+    prepared.count_inbound = inbound
     result = execute_turn(prepared)
     sending = persist_turn(prepared, result)
     return send_claimed(sending).outcome(result.error)
@@ -239,6 +247,11 @@ class PreparedTurn:
     event_id: int | None
     inbound: InboundEvent | None
     loaded: tuple[Tenant, Channel, Conversation] | None = None  # still in the session (fast flows)
+    count_inbound: int = 0  # the inbound message, counted in the persist transaction
+
+    @property
+    def slow(self) -> bool:
+        return self.loaded is None
 
 
 def prepare_turn(tenant: Tenant, channel: Channel, conv: Conversation, tevent: TurnEvent, key_prefix: str,
@@ -284,6 +297,7 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Message]:
     rows = record_outbound(tenant, channel, conv, result.outbound, key_prefix=prepared.key_prefix,
                            event_id=prepared.event_id, inbound=prepared.inbound, claimed=True)
     effects.apply(tenant, channel, conv, result.effects, prepared.services)
+    usage.add(tenant.id, messages_in=prepared.count_inbound)
     if result.error:
         log.warning("flow error in conversation %s: %s", conv.id, result.error)
     db.session.commit()

@@ -41,14 +41,18 @@ def add(tenant_id: int, **deltas: int) -> Totals | None:
     return Totals(int(row[0]), int(row[1]))
 
 
-def messages_used(tenant_id: int) -> int:
+def current(tenant_id: int) -> Totals:
+    """This month's totals, read without locking the counter row (a turn takes that lock only at its
+    end, so turns of one tenant do not queue behind each other)."""
     row = db.session.scalar(select(UsageCounter).where(UsageCounter.tenant_id == tenant_id,
                                                        UsageCounter.month == month_key()))
-    return (row.messages_in + row.messages_out) if row else 0
+    if row is None:
+        return Totals(0, 0)
+    return Totals(row.messages_in + row.messages_out, row.llm_prompt_tokens + row.llm_completion_tokens)
 
 
-def has_room_for_reply(tenant: Tenant, totals: Totals | None) -> bool:
-    """Inbound messages count too: is there room for one more (the reply) this month?"""
+def has_room_for_reply(tenant: Tenant, totals: Totals | None = None, *, uncounted: int = 0) -> bool:
+    """Is there room this month for a reply (and for `uncounted` messages not yet added to `totals`)?"""
     cap = limit_of(tenant, "monthly_messages")
-    used = totals.messages if totals is not None else messages_used(tenant.id)
+    used = (totals if totals is not None else current(tenant.id)).messages + uncounted
     return cap is None or used + 1 <= cap

@@ -112,3 +112,14 @@ def test_over_the_monthly_limit_no_reply_and_a_warning(client, wired, db, make_t
     login(other, tenant.owner_email, tenant.owner_password)
     page = other.get("/").get_data(as_text=True)
     assert 'data-testid="limit-warning"' in page
+
+
+def test_usage_counts_each_message_once(client, shop, wired, db):
+    from webapp.models import UsageCounter
+
+    dm(client, "mid.u1")
+    dm(client, "mid.u1")  # a duplicate delivery is not counted again
+    wired.queue.drain()
+    db.session.expire_all()
+    usage = db.session.query(UsageCounter).filter_by(tenant_id=shop.tenant.id).one()
+    assert (usage.messages_in, usage.messages_out) == (1, 2)
