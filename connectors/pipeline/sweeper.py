@@ -80,11 +80,22 @@ def start_sweeper(app: Any, interval: float = 30.0) -> threading.Thread:
     """A daemon thread for the worker (and the embedded queue): one sweep every `interval` seconds."""
     stop = threading.Event()
 
+    def my_turn() -> bool:
+        """Every worker process runs this thread; one sweep per interval across all of them is enough."""
+        queue = app.extensions["job_queue"]
+        if getattr(queue, "backend", "") != "rq":
+            return True
+        try:
+            return bool(queue.connection.set("temoweb:sweeper", "1", nx=True, ex=max(1, int(interval * 0.8))))
+        except Exception:  # Redis down: sweep anyway (the DB is the source of truth)
+            return True
+
     def loop() -> None:
         while not stop.wait(interval):
             with app.app_context():
                 try:
-                    sweep()
+                    if my_turn():
+                        sweep()
                 except Exception:  # keep sweeping; the next round retries
                     log.exception("sweep failed")
 
