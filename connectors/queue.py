@@ -20,6 +20,8 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 PRIORITIES = ("high", "default", "low")
+# Longer than the worst turn: waiting for the person's lock (120 s) + a slow model with retries + sends.
+JOB_TIMEOUT = 600
 
 
 class QueueUnavailable(RuntimeError):
@@ -124,9 +126,9 @@ class RedisQueue:
         queue = self.queues[priority]
         try:
             if delay:
-                queue.enqueue_in(timedelta(seconds=delay), func, *args, job_id=job_id)
+                queue.enqueue_in(timedelta(seconds=delay), func, *args, job_id=job_id, job_timeout=JOB_TIMEOUT)
             else:
-                queue.enqueue(func, *args, job_id=job_id)
+                queue.enqueue(func, *args, job_id=job_id, job_timeout=JOB_TIMEOUT)
         except RedisError as exc:
             raise QueueUnavailable(str(exc)) from exc
 
@@ -139,7 +141,8 @@ class RedisQueue:
             return
         try:
             with self.connection.pipeline() as pipe:
-                self.queues[priority].enqueue_many([Queue.prepare_data(func, args) for args in calls], pipeline=pipe)
+                self.queues[priority].enqueue_many(
+                    [Queue.prepare_data(func, args, timeout=JOB_TIMEOUT) for args in calls], pipeline=pipe)
                 pipe.execute()
         except RedisError as exc:
             raise QueueUnavailable(str(exc)) from exc
