@@ -120,9 +120,15 @@ def handle_status(row: EventRow, channel: Channel, tenant: Tenant, event: Inboun
         return "skipped", f"no stored message {wamid}", None
     if not is_status_upgrade(message.delivery_status, str(status)):
         return "skipped", f"status {status} would move {message.delivery_status} backwards", None
-    message.delivery_status = str(status)
+    values: dict[str, Any] = {"delivery_status": str(status)}
     if status == "failed":
-        message.error = str(event.meta.get("errors") or "")[:1000]
+        values["error"] = str(event.meta.get("errors") or "")[:1000]
+    # Conditional on the status read above: a concurrent callback that got there first wins the race.
+    moved = db.session.execute(update(Message).where(Message.id == message.id,
+                                                     Message.delivery_status == message.delivery_status)
+                               .values(**values).execution_options(synchronize_session=False)).rowcount
+    if not moved:
+        return "skipped", f"message {message.id} changed meanwhile; status {status} not applied", None
     return "done", f"message {message.id} is {status}", None
 
 
