@@ -110,26 +110,27 @@ Outcome = tuple[str, str | None, str | None]
 
 
 def handle_status(row: EventRow, channel: Channel, tenant: Tenant, event: InboundEvent) -> Outcome:
-    """WhatsApp delivery statuses: move the stored message forward, never backwards."""
+    """WhatsApp delivery statuses: move the stored message forward, never backwards (callbacks arrive
+    unordered and may be processed at the same time: each update is conditional on the status it read)."""
     from connectors.whatsapp import is_status_upgrade
 
-    wamid, status = event.meta.get("wamid"), event.meta.get("status")
-    message = db.session.scalar(select(Message).where(Message.channel_id == channel.id,
-                                                      Message.external_id == wamid))
-    if message is None:
-        return "skipped", f"no stored message {wamid}", None
-    if not is_status_upgrade(message.delivery_status, str(status)):
-        return "skipped", f"status {status} would move {message.delivery_status} backwards", None
-    values: dict[str, Any] = {"delivery_status": str(status)}
+    wamid, status = event.meta.get("wamid"), str(event.meta.get("status"))
+    values: dict[str, Any] = {"delivery_status": status}
     if status == "failed":
         values["error"] = str(event.meta.get("errors") or "")[:1000]
-    # Conditional on the status read above: a concurrent callback that got there first wins the race.
-    moved = db.session.execute(update(Message).where(Message.id == message.id,
-                                                     Message.delivery_status == message.delivery_status)
-                               .values(**values).execution_options(synchronize_session=False)).rowcount
-    if not moved:
-        return "skipped", f"message {message.id} changed meanwhile; status {status} not applied", None
-    return "done", f"message {message.id} is {status}", None
+    for _ in range(3):
+        found = db.session.execute(select(Message.id, Message.delivery_status).where(
+            Message.channel_id == channel.id, Message.external_id == wamid)).one_or_none()
+        if found is None:
+            return "skipped", f"no stored message {wamid}", None
+        if not is_status_upgrade(found.delivery_status, status):
+            return "skipped", f"status {status} would move {found.delivery_status} backwards", None
+        moved = db.session.execute(update(Message).where(Message.id == found.id,
+                                                         Message.delivery_status == found.delivery_status)
+                                   .values(**values).execution_options(synchronize_session=False)).rowcount
+        if moved:
+            return "done", f"message {found.id} is {status}", None
+    return "skipped", f"message status kept changing; {status} not applied", None
 
 
 def handle_edit(row: EventRow, channel: Channel, tenant: Tenant, event: InboundEvent) -> Outcome:
