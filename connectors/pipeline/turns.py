@@ -47,12 +47,15 @@ class Skip(Exception):
         self.reason, self.status = reason, status
 
 
-def claim(event_id: int) -> EventRow | None:
-    """Atomic: exactly one worker moves an event to `processing` (and gets the row in the same statement)."""
+def claim(event_id: int) -> Any:
+    """Atomic: exactly one worker moves an event to `processing`, and gets the columns a turn needs in the
+    same statement (a plain row, not an ORM object: cheaper on the hot path)."""
     row = db.session.execute(
         update(EventRow).where(EventRow.id == event_id, EventRow.status.in_(CLAIMABLE))
         .values(status="processing", attempts=EventRow.attempts + 1, locked_at=utcnow())
-        .returning(EventRow).execution_options(synchronize_session=False)).scalar()
+        .returning(EventRow.id, EventRow.channel_id, EventRow.tenant_id, EventRow.user_id, EventRow.parsed,
+                   EventRow.attempts)
+        .execution_options(synchronize_session=False)).one_or_none()
     db.session.commit()
     return row
 
