@@ -47,6 +47,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import ROOT, VENV_BIN, Child, free_port, say, wait_http  # noqa: E402
+from tests.browser.conftest import sign_in  # noqa: E402  (the same login the browser tests use)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -288,16 +289,6 @@ def open_once(page: Any, base: str, flow: tuple[int, int, int]) -> dict[str, flo
             "interactive": interactive / 1000, "wall": wall}
 
 
-def sign_in(page: Any, base: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", OWNER_EMAIL)
-    page.fill("#password", OWNER_PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    if "/login" in page.url:
-        raise RuntimeError("could not sign in")
-
-
 def measure(base: str, flows_: dict[str, Any], rounds: int) -> dict[str, list[dict[str, float]]]:
     from playwright.sync_api import sync_playwright
 
@@ -310,7 +301,7 @@ def measure(base: str, flows_: dict[str, Any], rounds: int) -> dict[str, list[di
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            sign_in(page, base)
+            sign_in(page, base, OWNER_EMAIL, OWNER_PASSWORD)
             say("warm-up: one load of each flow (not counted)")
             for key in ("small", "big"):
                 open_once(page, base, flows_[key])
