@@ -4,15 +4,18 @@ no LLM, no outbound HTTP here: the webhook must answer fast."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.events import InboundEvent
+from connectors.pipeline.groupcommit import GroupCommit
 from webapp.extensions import db
 from webapp.models import Channel, Plan, Tenant
 from webapp.models import InboundEvent as EventRow
@@ -85,20 +88,84 @@ def _insert_statement(dialect: str) -> Any:
     stmt = _INSERTS.get(dialect)
     if stmt is None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = _INSERTS[dialect] = (insert(EventRow)
+        table = EventRow.__table__
+        stmt = _INSERTS[dialect] = (insert(table)
                                     .on_conflict_do_nothing(index_elements=["channel_id", "external_id"])
-                                    .returning(EventRow.id, EventRow.channel_id))
+                                    .returning(table.c.id, table.c.channel_id, table.c.external_id))
     return stmt
 
 
-def store_events(pairs: Iterable[tuple[RoutedChannel, InboundEvent]], raw_body: bytes,
-                 headers: Mapping[str, str]) -> list[tuple[int, str]]:
-    """Insert new events (a duplicate delivery inserts nothing) and commit; returns (id, priority) of the
-    new ones. They are stored as `queued`: enqueueing follows at once, and if the queue is down they go
-    back to `received` for the sweeper (which treats both alike)."""
-    pairs = list(pairs)
+@dataclass
+class _Batch:
+    """One request's share of a group commit: its rows and the queue priority of each channel."""
+    rows: list[dict[str, Any]]
+    priority: dict[int, str]
+
+
+@dataclass(frozen=True)
+class Ingested:
+    stored: list[tuple[int, str]]
+    queued: int
+
+
+def _flush(batches: Sequence[_Batch]) -> list[Ingested]:
+    """Insert every request's rows in one statement and commit once, then enqueue the new events in one
+    round trip per priority. Within and across requests a (channel, external id) seen twice is stored once
+    and counted for the first request that carried it."""
+    from connectors.queue import QueueUnavailable, get_queue
+
+    rows = [row for b in batches for row in b.rows]
+    with db.engine.begin() as conn:
+        inserted = conn.execute(_insert_statement(db.engine.dialect.name), rows).all()
+    new_ids = {(channel_id, external_id): event_id for event_id, channel_id, external_id in inserted}
+    stored: list[list[tuple[int, str]]] = []
+    by_priority: dict[str, list[tuple[int]]] = {}
+    for b in batches:
+        mine = []
+        for row in b.rows:
+            event_id = new_ids.pop((row["channel_id"], row["external_id"]), None)
+            if event_id is not None:
+                priority = b.priority[row["channel_id"]]
+                mine.append((event_id, priority))
+                by_priority.setdefault(priority, []).append((event_id,))
+        stored.append(sorted(mine))
+    failed: set[int] = set()
+    for priority, calls in by_priority.items():
+        try:
+            get_queue().enqueue_many("connectors.jobs.handle_inbound", calls, priority=priority)
+        except QueueUnavailable:
+            failed.update(c[0] for c in calls)
+    if failed:
+        log.warning("queue unavailable: %d event(s) stay stored for the sweeper", len(failed))
+        with db.engine.begin() as conn:
+            conn.execute(update(EventRow.__table__)
+                         .where(EventRow.__table__.c.id.in_(sorted(failed)),
+                                EventRow.__table__.c.status == "queued")
+                         .values(status="received"))
+    return [Ingested(mine, sum(1 for event_id, _ in mine if event_id not in failed)) for mine in stored]
+
+
+_group_lock = threading.Lock()
+
+
+def _group_commit() -> GroupCommit[_Batch, Ingested]:
+    """One per app (the flush uses the leader's app context, so two apps in a process must not share)."""
+    ext = current_app.extensions
+    group = ext.get("ingest_group_commit")
+    if group is None:
+        with _group_lock:
+            group = ext.setdefault("ingest_group_commit", GroupCommit(_flush))
+    return group
+
+
+def ingest(pairs: list[tuple[RoutedChannel, InboundEvent]], raw_body: bytes, headers: Mapping[str, str]
+           ) -> dict[str, Any]:
+    """Store new events (a duplicate delivery stores nothing) and enqueue them; returns once they are
+    committed. Events are stored as `queued`: enqueueing follows at once, and if the queue is down they go
+    back to `received` for the sweeper (which treats both alike). Concurrent requests in this process share
+    one INSERT, one COMMIT and one Redis round trip (see groupcommit.py)."""
     if not pairs:
-        return []
+        return {"received": 0, "stored": 0, "queued": 0}
     raw = raw_body.decode("utf-8", errors="replace")
     kept = kept_headers(headers)
     now = utcnow()
@@ -106,36 +173,5 @@ def store_events(pairs: Iterable[tuple[RoutedChannel, InboundEvent]], raw_body: 
              "kind": ev.kind, "user_id": str(ev.user_id)[:128], "raw_body": raw, "headers": kept,
              "parsed": ev.to_dict(), "status": "queued", "attempts": 0, "created_at": now}
             for ch, ev in pairs]
-    inserted = db.session.execute(_insert_statement(db.engine.dialect.name), rows).all()
-    db.session.commit()
-    priority = {ch.id: ch.priority for ch, _ in pairs}
-    return sorted((event_id, priority[channel_id]) for event_id, channel_id in inserted)
-
-
-def enqueue_stored(stored: list[tuple[int, str]]) -> int:
-    """Enqueue after commit (one round trip per priority); if the queue is down, mark the events
-    `received` so the sweeper picks them up."""
-    from connectors.queue import QueueUnavailable, get_queue
-
-    by_priority: dict[str, list[tuple[int]]] = {}
-    for event_id, priority in stored:
-        by_priority.setdefault(priority, []).append((event_id,))
-    failed: list[int] = []
-    for priority, calls in by_priority.items():
-        try:
-            get_queue().enqueue_many("connectors.jobs.handle_inbound", calls, priority=priority)
-        except QueueUnavailable:
-            failed.extend(c[0] for c in calls)
-    if failed:
-        log.warning("queue unavailable: %d event(s) stay stored for the sweeper", len(failed))
-        db.session.execute(update(EventRow).where(EventRow.id.in_(failed), EventRow.status == "queued")
-                           .values(status="received").execution_options(synchronize_session=False))
-        db.session.commit()
-    return len(stored) - len(failed)
-
-
-def ingest(pairs: list[tuple[RoutedChannel, InboundEvent]], raw_body: bytes, headers: Mapping[str, str]
-           ) -> dict[str, Any]:
-    stored = store_events(pairs, raw_body, headers)
-    queued = enqueue_stored(stored)
-    return {"received": len(pairs), "stored": len(stored), "queued": queued}
+    done = _group_commit().submit(_Batch(rows, {ch.id: ch.priority for ch, _ in pairs}))
+    return {"received": len(pairs), "stored": len(done.stored), "queued": done.queued}

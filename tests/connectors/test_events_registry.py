@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -12,6 +13,16 @@ def test_inbound_event_round_trips_through_json():
                          {"username": "ann"}, 1700000000.5)
     restored = InboundEvent.from_dict(json.loads(json.dumps(event.to_dict())))
     assert restored == event
+
+
+def test_inbound_to_dict_has_every_field_and_does_not_alias_the_event():
+    event = InboundEvent("instagram", "1784", "comment", "c.1", "IGSID", "hi", [{"type": "image", "url": "u"}],
+                         {"comment_id": "c.1", "referral": {"ref": "ad"}}, None)
+    data = event.to_dict()
+    assert data == dataclasses.asdict(event)
+    data["media"][0]["url"] = "changed"
+    data["meta"]["comment_id"] = "changed"
+    assert event.media[0]["url"] == "u" and event.meta["comment_id"] == "c.1"
 
 
 def test_from_dict_ignores_unknown_keys_and_fills_defaults():

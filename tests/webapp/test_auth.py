@@ -56,6 +56,28 @@ def test_login_is_throttled(client, tenant, app):
     assert 429 not in statuses[:-1]
 
 
+def test_limits_are_checked_by_their_routes_not_by_an_app_wide_hook(app):
+    """The app-wide hook is dropped for speed (webapp._drop_app_wide_limit_check); the throttle test above
+    shows route limits still apply. If a default, application or blueprint limit is ever added, the hook must
+    come back, or that limit would silently never apply."""
+    from webapp import _drop_app_wide_limit_check
+    from webapp.extensions import limiter
+
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+    manager = limiter.limit_manager
+    saved = manager._application_limits
+    manager._application_limits = [["placeholder"]]
+    try:
+        from flask import Flask
+
+        other = Flask("other")
+        other.before_request_funcs.setdefault(None, []).append(limiter._check_request_limit)
+        _drop_app_wide_limit_check(other)
+        assert limiter._check_request_limit in other.before_request_funcs[None]
+    finally:
+        manager._application_limits = saved
+
+
 def test_open_redirect_is_ignored(client, tenant):
     import re
 

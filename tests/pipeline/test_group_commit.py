@@ -1,0 +1,105 @@
+"""Group commit: concurrent webhook requests share one INSERT/COMMIT/enqueue, and each still gets its own
+answer only after its events are stored."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from connectors.pipeline.groupcommit import GroupCommit
+from tests.fakes import meta_payloads as mp
+from tests.pipeline.conftest import IG_ACCOUNT, events
+
+IG_SECRET = "test-ig-app-secret"
+
+
+def test_callers_arriving_during_a_flush_share_the_next_one():
+    release = threading.Event()
+    batches: list[list[int]] = []
+
+    def flush(items):
+        batches.append(list(items))
+        if len(batches) == 1:
+            release.wait(5)
+        return [i * 10 for i in items]
+
+    group: GroupCommit[int, int] = GroupCommit(flush)
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(group.submit, 0)
+        while not batches:
+            time.sleep(0.001)
+        rest = [pool.submit(group.submit, i) for i in range(1, 8)]
+        while len(group._pending) < 7:  # all seven queued behind the blocked flush
+            time.sleep(0.001)
+        release.set()
+        assert first.result(5) == 0
+        assert [f.result(5) for f in rest] == [i * 10 for i in range(1, 8)]
+    assert batches[0] == [0] and sorted(batches[1]) == list(range(1, 8))
+    assert (group.batches, group.items) == (2, 8)
+
+
+def test_a_failed_flush_reaches_every_caller_of_that_batch_and_the_next_batch_still_runs():
+    release = threading.Event()
+    calls = []
+
+    def flush(items):
+        calls.append(list(items))
+        if len(calls) == 1:
+            release.wait(5)
+            return [1]
+        if len(calls) == 2:
+            raise RuntimeError("database went away")
+        return list(items)
+
+    group: GroupCommit[int, int] = GroupCommit(flush, max_batch=3)
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(group.submit, 1)
+        while not calls:
+            time.sleep(0.001)
+        waiting = [pool.submit(group.submit, i) for i in range(2, 7)]
+        while len(group._pending) < 5:
+            time.sleep(0.001)
+        release.set()
+        assert first.result(5) == 1
+        outcomes = []
+        for f in waiting:
+            try:
+                outcomes.append(f.result(5))
+            except RuntimeError as exc:
+                outcomes.append(str(exc))
+    assert outcomes.count("database went away") == 3  # the second batch (max_batch=3) failed as a whole
+    assert len(calls) == 3 and sorted(o for o in outcomes if isinstance(o, int)) == sorted(calls[2])
+    assert group.items == 6 and not group._pending and not group._flushing
+
+
+def test_a_flush_returning_the_wrong_number_of_results_fails_loudly():
+    group: GroupCommit[int, int] = GroupCommit(lambda items: [])
+    for _ in range(2):  # the failure does not leave the group stuck "flushing"
+        with pytest.raises(RuntimeError, match="0 results for 1 items"):
+            group.submit(1)
+    assert not group._flushing
+
+
+def test_concurrent_webhooks_store_each_event_once_and_enqueue_it_once(app, shop, wired, db):
+    bodies = [mp.ig_dm_body(IG_ACCOUNT, f"IGSID-{k % 4}", f"mid.gc.{k}", f"hello {k}") for k in range(24)]
+    bodies += bodies[:6]  # Meta redelivers some of them at the same moment
+
+    def post(raw: bytes):
+        with app.test_client() as c:
+            return c.post("/webhooks/meta", data=raw,
+                          headers={"Content-Type": "application/json", **mp.signed_headers(raw, IG_SECRET)})
+
+    with ThreadPoolExecutor(12) as pool:
+        responses = list(pool.map(post, bodies))
+    assert [r.status_code for r in responses] == [200] * 30
+    assert sum(r.get_json()["stored"] for r in responses) == 24
+    assert sum(r.get_json()["queued"] for r in responses) == 24
+    stored = events(db)
+    assert sorted(e.external_id for e in stored) == sorted(f"mid.gc.{k}" for k in range(24))
+    assert {e.status for e in stored} == {"queued"}
+    group = app.extensions["ingest_group_commit"]
+    assert group.items >= 30 and group.batches <= group.items
+    assert wired.queue.drain() == 24
