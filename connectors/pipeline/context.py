@@ -11,7 +11,7 @@ from sqlalchemy import event, or_, select
 
 from flows.services import Context, HttpResult, Services, SystemClock
 from webapp.extensions import db
-from webapp.models import PromptLayer, Tenant, UsageCounter, month_key
+from webapp.models import PromptLayer, Tenant
 from webapp.plans import features_of, within_limit
 
 
@@ -79,9 +79,9 @@ def _load_prompt_layers(tenant: Tenant) -> list[dict[str, Any]]:
 
 
 def llm_tokens_used(tenant: Tenant) -> int:
-    usage = db.session.scalar(select(UsageCounter).where(UsageCounter.tenant_id == tenant.id,
-                                                         UsageCounter.month == month_key()))
-    return (usage.llm_prompt_tokens + usage.llm_completion_tokens) if usage else 0
+    from .usage import current
+
+    return current(tenant.id).llm_tokens
 
 
 def llm_for(tenant: Tenant, tokens_used: int | None = None) -> Any:

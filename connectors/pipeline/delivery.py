@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 
 from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
@@ -161,7 +161,8 @@ def _plan(claimed: list[Any]) -> list[tuple[int, Channel, Outbound | str]]:
 
 
 def send_claimed(claimed: list[Any]) -> DeliverySummary:
-    """Send messages this worker has claimed (`sending`) and record the results; the caller commits."""
+    """Send messages this worker has claimed (`sending`) and stage the results in one statement; the caller
+    commits them (a turn together with its event's outcome: one commit for both)."""
     summary = DeliverySummary()
     if not claimed:
         return summary
@@ -169,6 +170,7 @@ def send_claimed(claimed: list[Any]) -> DeliverySummary:
     sends = [(mid, ch, send_credentials(ch), out) for mid, ch, out in plans]
     db.session.commit()  # hand the connection back while the channel APIs answer
     config = connector_config()
+    results: list[dict[str, Any]] = []
     for message_id, channel, credentials, out in sends:
         try:
             result = SendResult.skipped(out) if isinstance(out, str) else get_connector(channel.type).send(
@@ -176,8 +178,11 @@ def send_claimed(claimed: list[Any]) -> DeliverySummary:
         except Exception as exc:  # one broken send must not strand the others in `sending`
             log.exception("send of message %s failed", message_id)
             result = SendResult(status="failed", error=f"{exc.__class__.__name__}: {str(exc)[:300]}")
-        _record_result(message_id, channel, result, summary)
-    db.session.commit()  # results are kept even if what follows fails
+        results.append(_record_result(message_id, channel, result, summary))
+    sent = [r for r in results if "p_external_id" in r]
+    for statement, params in ((_SENT, sent), (_NOT_SENT, [r for r in results if "p_external_id" not in r])):
+        if params:  # one executemany per statement
+            db.session.execute(statement, params)
     return summary
 
 
@@ -187,19 +192,26 @@ def _deliver(condition: Any) -> DeliverySummary:
     return summary
 
 
-def _record_result(message_id: int, channel: Channel, result: SendResult, summary: DeliverySummary) -> None:
-    values: dict[str, Any]
+_MESSAGES = Message.__table__
+_NOT_SENT = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("p_message_id")).values(
+    delivery_status=bindparam("p_status"), error=bindparam("p_error"))
+_SENT = _NOT_SENT.values(external_id=bindparam("p_external_id"))
+
+
+def _record_result(message_id: int, channel: Channel, result: SendResult, summary: DeliverySummary
+                   ) -> dict[str, Any]:
+    """The message's new columns (`_SENT` or `_NOT_SENT` parameters; a failure keeps an external id a
+    channel gave the message earlier)."""
+    values: dict[str, Any] = {"p_message_id": message_id}
     if result.status == "sent":
-        values = {"delivery_status": "sent", "external_id": result.external_id, "error": None}
+        values.update(p_status="sent", p_external_id=result.external_id, p_error=None)
         summary.sent += 1
     elif result.status == "skipped":
-        values = {"delivery_status": "skipped", "error": result.error}
+        values.update(p_status="skipped", p_error=result.error)
         summary.skipped += 1
     else:
-        values = {"delivery_status": "failed", "error": f"{result.error} (code {result.error_code})"}
+        values.update(p_status="failed", p_error=f"{result.error} (code {result.error_code})")
         summary.failed.append(f"message {message_id}: {result.error}")
-    db.session.execute(update(Message).where(Message.id == message_id).values(**values)
-                       .execution_options(synchronize_session=False))
     if result.token_invalid and channel.status != "needs_reconnect":
         from .effects import notify
 
@@ -207,6 +219,7 @@ def _record_result(message_id: int, channel: Channel, result: SendResult, summar
         channel.status_reason = f"the channel's access token was rejected: {result.error}"[:500]
         notify(channel.tenant_id, "token_invalid", f"Reconnect {channel.name or channel.type}",
                channel.status_reason, channel_id=channel.id)
+    return values
 
 
 def deliver_message(message_id: int) -> DeliverySummary:

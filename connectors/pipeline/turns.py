@@ -14,9 +14,9 @@ import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connectors.events import InboundEvent
@@ -47,60 +47,90 @@ class Skip(Exception):
         self.reason, self.status = reason, status
 
 
-def claim(event_id: int) -> Any:
-    """Atomic: exactly one worker moves an event to `processing`, and gets the columns a turn needs in the
-    same statement (a plain row, not an ORM object: cheaper on the hot path)."""
-    row = db.session.execute(
-        update(EventRow).where(EventRow.id == event_id, EventRow.status.in_(CLAIMABLE))
-        .values(status="processing", attempts=EventRow.attempts + 1, locked_at=utcnow())
-        .returning(EventRow.id, EventRow.channel_id, EventRow.tenant_id, EventRow.user_id, EventRow.parsed,
-                   EventRow.attempts)
-        .execution_options(synchronize_session=False)).one_or_none()
+_EVENTS = EventRow.__table__
+# Hot-path statements are built once (construction and cache keys cost more CPU than their round trips) and
+# written against the tables, not the ORM entities, where plain rows are all a turn needs. Parameters of an
+# UPDATE are named `p_*`: a parameter named like a column would be added to its SET clause.
+_HEAD = select(_EVENTS.c.channel_id, _EVENTS.c.user_id, _EVENTS.c.status).where(_EVENTS.c.id == bindparam("id"))
+_CLAIM = (
+    update(_EVENTS).where(_EVENTS.c.channel_id == bindparam("p_channel_id"),
+                          _EVENTS.c.user_id == bindparam("p_user_id"), _EVENTS.c.id <= bindparam("p_id"),
+                          _EVENTS.c.status.in_(CLAIMABLE))
+    .values(status="processing", attempts=_EVENTS.c.attempts + 1,
+            locked_at=bindparam("p_now", type_=_EVENTS.c.locked_at.type))
+    .returning(_EVENTS.c.id, _EVENTS.c.channel_id, _EVENTS.c.tenant_id, _EVENTS.c.user_id, _EVENTS.c.parsed,
+               _EVENTS.c.attempts))
+_FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("p_id")).values(
+    status=bindparam("p_status"), reason=bindparam("p_reason"), error=bindparam("p_error"),
+    processed_at=bindparam("p_now", type_=_EVENTS.c.processed_at.type))
+_LOAD = (select(Channel, Tenant, Contact, Conversation, *usage.totals_columns(Channel.tenant_id))
+         .join(Tenant, Tenant.id == Channel.tenant_id)
+         .outerjoin(Contact, and_(Contact.channel_id == Channel.id,
+                                  Contact.external_user_id == bindparam("user_id")))
+         .outerjoin(Conversation, and_(Conversation.contact_id == Contact.id, Conversation.status == "open"))
+         .where(Channel.id == bindparam("channel_id")).order_by(Conversation.id.desc()).limit(1))
+
+
+def claim_pending(channel_id: int, user_id: str, event_id: int) -> list[Any]:
+    """Atomic: exactly one worker moves an event to `processing`. Called under the person's lock, it claims
+    this event and the person's earlier ones still waiting in one statement (oldest first: they are answered
+    first), and returns the columns a turn needs (plain rows, not ORM objects: cheaper on the hot path)."""
+    rows = db.session.execute(_CLAIM, {"p_channel_id": channel_id, "p_user_id": user_id, "p_id": event_id,
+                                       "p_now": utcnow()}).all()
     db.session.commit()
-    return row
+    return sorted(rows, key=lambda r: r.id)
 
 
 def finish(event_id: int, status: str, reason: str | None = None, error: str | None = None, *,
            discard: bool = False) -> None:
-    """Record the outcome by id, committing it with whatever the turn left pending (`discard`: roll that
-    back first, after an error)."""
+    """Record the outcome by id, committing it with whatever the turn left pending (the send results:
+    one commit for both; `discard`: roll that back first, after an error)."""
     if discard:
         db.session.rollback()
-    db.session.execute(update(EventRow).where(EventRow.id == event_id).values(
-        status=status, reason=reason, error=error, processed_at=utcnow()))
+    db.session.execute(_FINISH, {"p_id": event_id, "p_status": status, "p_reason": reason, "p_error": error,
+                                 "p_now": utcnow()})
     db.session.commit()
 
 
 def process_event(event_id: int) -> None:
     """Take the person's lock first, then claim: `processing` always means "its worker holds the lock",
     so the person's earlier events (still claimable) are answered first, in order."""
-    head = db.session.execute(select(EventRow.channel_id, EventRow.user_id, EventRow.status)
-                              .where(EventRow.id == event_id)).one_or_none()
+    head = db.session.execute(_HEAD, {"id": event_id}).one_or_none()
     if head is None or head.status not in CLAIMABLE:
         return
     try:
         with contact_lock(f"{head.channel_id}:{head.user_id}"):
-            for earlier_id in _earlier_pending(head.channel_id, head.user_id, event_id):
-                earlier = claim(earlier_id)
-                if earlier is not None:
-                    _run_claimed(earlier)
-            row = claim(event_id)
-            if row is not None:
+            for row in claim_pending(head.channel_id, head.user_id, event_id):
                 _run_claimed(row)
     except LockTimeout:  # still claimable: the sweeper enqueues it again
         log.warning("event %s waits for an earlier turn of the same person; left for the sweeper", event_id)
 
 
-def _run_claimed(row: EventRow) -> None:
+class Loaded(NamedTuple):
+    """What a turn reads before it runs, from one query: the channel, its tenant (with the plan), the
+    person's contact and open conversation when they exist, and this month's usage totals."""
+
+    channel: Channel
+    tenant: Tenant
+    contact: Contact | None
+    conv: Conversation | None
+    totals: usage.Totals
+
+
+def _load(channel_id: int, user_id: str) -> Loaded:
+    row = db.session.execute(_LOAD, {"channel_id": channel_id, "user_id": user_id, **usage.month_params()}).one()
+    return Loaded(row[0], row[1], row[2], row[3], usage.with_pending(row[1].id, row[4], row[5]))
+
+
+def _run_claimed(row: Any) -> None:
     event_id = row.id
     try:
-        channel = db.session.get(Channel, row.channel_id)
-        tenant = db.session.get(Tenant, row.tenant_id)
-        if tenant.status != "active":
-            raise Skip(f"tenant is {tenant.status}: no bot replies")
         event = InboundEvent.from_dict(row.parsed)
+        loaded = _load(row.channel_id, event.user_id)
+        if loaded.tenant.status != "active":
+            raise Skip(f"tenant is {loaded.tenant.status}: no bot replies")
         handler = KIND_HANDLERS.get(event.kind, handle_conversation_turn)
-        outcome = handler(row, channel, tenant, event)
+        outcome = handler(row, loaded, event)
         finish(event_id, *outcome)
     except Skip as skip:
         finish(event_id, skip.status, skip.reason, discard=True)
@@ -112,11 +142,12 @@ def _run_claimed(row: EventRow) -> None:
 Outcome = tuple[str, str | None, str | None]
 
 
-def handle_status(row: EventRow, channel: Channel, tenant: Tenant, event: InboundEvent) -> Outcome:
+def handle_status(row: Any, loaded: Loaded, event: InboundEvent) -> Outcome:
     """WhatsApp delivery statuses: move the stored message forward, never backwards (callbacks arrive
     unordered and may be processed at the same time: each update is conditional on the status it read)."""
     from connectors.whatsapp import is_status_upgrade
 
+    channel = loaded.channel
     wamid, status = event.meta.get("wamid"), str(event.meta.get("status"))
     values: dict[str, Any] = {"delivery_status": status}
     if status == "failed":
@@ -136,8 +167,9 @@ def handle_status(row: EventRow, channel: Channel, tenant: Tenant, event: Inboun
     return "skipped", f"message status kept changing; {status} not applied", None
 
 
-def handle_edit(row: EventRow, channel: Channel, tenant: Tenant, event: InboundEvent) -> Outcome:
+def handle_edit(row: Any, loaded: Loaded, event: InboundEvent) -> Outcome:
     """An edited message updates what we stored; the bot does not answer the same message twice."""
+    channel = loaded.channel
     original_id = event.meta.get("edit_of")
     message = db.session.scalar(select(Message).where(Message.channel_id == channel.id,
                                                       Message.external_id == original_id))
@@ -148,9 +180,9 @@ def handle_edit(row: EventRow, channel: Channel, tenant: Tenant, event: InboundE
     return "done", "stored message updated by an edit; no new reply", None
 
 
-def _contact(channel: Channel, event: InboundEvent) -> Contact:
-    query = select(Contact).where(Contact.channel_id == channel.id, Contact.external_user_id == event.user_id)
-    contact = db.session.scalar(query)
+def _contact(found: Contact | None, channel: Channel, event: InboundEvent) -> Contact:
+    """The person's contact (`found` by the turn's first query), created on their first message."""
+    contact = found
     if contact is None:
         try:
             with db.session.begin_nested():
@@ -158,7 +190,8 @@ def _contact(channel: Channel, event: InboundEvent) -> Contact:
                                        external_user_id=event.user_id))
         except IntegrityError:  # created concurrently (another worker, same person): read it below
             pass
-        contact = db.session.scalar(query)
+        contact = db.session.scalar(select(Contact).where(Contact.channel_id == channel.id,
+                                                          Contact.external_user_id == event.user_id))
     meta = event.meta or {}
     contact.name = contact.name or str(meta.get("name") or "")[:200]
     contact.username = contact.username or str(meta.get("username") or "")[:200]
@@ -166,20 +199,20 @@ def _contact(channel: Channel, event: InboundEvent) -> Contact:
     return contact
 
 
-def _earlier_pending(channel_id: int, user_id: str, event_id: int) -> list[int]:
-    return list(db.session.scalars(
-        select(EventRow.id).where(EventRow.channel_id == channel_id, EventRow.user_id == user_id,
-                                  EventRow.id < event_id, EventRow.status.in_(CLAIMABLE)).order_by(EventRow.id)))
-
-
-def _conversation(contact: Contact, channel: Channel) -> Conversation:
-    conv = db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id,
-                                                        Conversation.status == "open")
-                             .order_by(Conversation.id.desc()).limit(1))
-    if conv is None:
-        conv = Conversation(tenant_id=contact.tenant_id, contact_id=contact.id, channel_id=channel.id, state={})
-        db.session.add(conv)
-        db.session.flush()
+def _conversation(loaded: Loaded, contact: Contact, channel: Channel) -> Conversation:
+    """The open conversation (found by the turn's first query when the contact was), or a new one."""
+    if loaded.contact is not None:
+        if loaded.conv is not None:
+            return loaded.conv
+    else:  # the contact is new here, or another worker created it a moment ago (with a conversation?)
+        conv = db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id,
+                                                            Conversation.status == "open")
+                                 .order_by(Conversation.id.desc()).limit(1))
+        if conv is not None:
+            return conv
+    conv = Conversation(tenant_id=contact.tenant_id, contact_id=contact.id, channel_id=channel.id, state={})
+    db.session.add(conv)
+    db.session.flush()
     return conv
 
 
@@ -193,10 +226,10 @@ def turn_event(event: InboundEvent, channel: Channel, contact: Contact) -> TurnE
                      meta=dict(event.meta or {}), contact=contact_dict(contact, channel), at=utcnow())
 
 
-def handle_conversation_turn(row: EventRow, channel: Channel, tenant: Tenant, event: InboundEvent) -> Outcome:
+def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> Outcome:
     """Runs under the person's lock (process_event). A retried event whose replies were stored only needs
     sending; one whose inbound side was stored before a failed step runs its turn again."""
-    event_id = row.id
+    event_id, channel, tenant = row.id, loaded.channel, loaded.tenant
     stored_inbound = False
     if row.attempts > 1:
         directions = set(db.session.scalars(select(Message.direction).where(Message.event_id == event_id)))
@@ -205,36 +238,28 @@ def handle_conversation_turn(row: EventRow, channel: Channel, tenant: Tenant, ev
         stored_inbound = "in" in directions
     if event.kind == "comment" and not has_feature(tenant, "comment_replies"):
         raise Skip("comment replies are not in the tenant's plan (feature comment_replies)")
-    contact = _contact(channel, event)
-    conv = _conversation(contact, channel)
-    if not stored_inbound:
+    contact = _contact(loaded.contact, channel, event)
+    conv = _conversation(loaded, contact, channel)
+    inbound = 0 if stored_inbound else 1
+    if inbound:
         db.session.add(Message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=channel.id,
                                event_id=event_id, direction="in", kind=event.kind, text=event.text,
                                external_id=event.external_id, payload={"media": event.media, "meta": event.meta},
                                delivery_status="received"))
+        usage.add(tenant.id, messages_in=1)  # counted by whichever commit stores the message
     conv.last_inbound_at = utcnow()
-    inbound = 0 if stored_inbound else 1  # counted when the turn commits (the counter row stays unlocked)
-    totals = usage.current(tenant.id)
     if conv.bot_paused:
-        usage.add(tenant.id, messages_in=inbound)
         db.session.commit()
         return "done", "bot paused in this conversation (handed off to a human)", None
-    if not usage.has_room_for_reply(tenant, totals, uncounted=inbound):
-        usage.add(tenant.id, messages_in=inbound)
+    if not usage.has_room_for_reply(tenant, loaded.totals, uncounted=inbound):
         effects.warn_limit_once(tenant)
         db.session.commit()
         return "skipped", "monthly message limit of the plan reached: no bot reply", None
     prepared = prepare_turn(tenant, channel, conv, turn_event(event, channel, contact), f"e{event_id}",
-                            event_id, event, llm_tokens_used=totals.llm_tokens)
+                            event_id, event, llm_tokens_used=loaded.totals.llm_tokens)
     if prepared is None:
-        usage.add(tenant.id, messages_in=inbound)
         db.session.commit()
         return "done", "no published flow answers this event", None
-    if prepared.slow and inbound:  # the inbound side was committed before the step: count it with it
-        usage.add(tenant.id, messages_in=inbound)
-        db.session.commit()
-        inbound = 0
-    prepared.count_inbound = inbound
     result = execute_turn(prepared)
     sending = persist_turn(prepared, result)
     return send_claimed(sending).outcome(result.error)
@@ -257,7 +282,6 @@ class PreparedTurn:
     event_id: int | None
     inbound: InboundEvent | None
     loaded: tuple[Tenant, Channel, Conversation] | None = None  # still in the session (fast flows)
-    count_inbound: int = 0  # the inbound message, counted in the persist transaction
 
     @property
     def slow(self) -> bool:
@@ -307,14 +331,13 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Message]:
     rows = record_outbound(tenant, channel, conv, result.outbound, key_prefix=prepared.key_prefix,
                            event_id=prepared.event_id, inbound=prepared.inbound, claimed=True)
     effects.apply(tenant, channel, conv, result.effects, prepared.services)
-    usage.add(tenant.id, messages_in=prepared.count_inbound)
     if result.error:
         log.warning("flow error in conversation %s: %s", conv.id, result.error)
     db.session.commit()
     return [r for r in rows if r.delivery_status == "sending"]
 
 
-KIND_HANDLERS: dict[str, Callable[[EventRow, Channel, Tenant, InboundEvent], Outcome]] = {
+KIND_HANDLERS: dict[str, Callable[[Any, Loaded, InboundEvent], Outcome]] = {
     "status": handle_status,
     "edit": handle_edit,
 }
