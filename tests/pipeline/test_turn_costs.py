@@ -1,0 +1,84 @@
+"""What a turn costs the database: usage counted in one upsert at commit, one claim for a person's backlog."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.pipeline.conftest import events, outbound
+from tests.pipeline.test_reliability import dm
+
+
+@contextmanager
+def statements(engine: Any):
+    """The SQL statements the engine runs inside the block."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def counters(db, tenant_id: int) -> tuple[int, int, int]:
+    from webapp.models import UsageCounter
+
+    db.session.expire_all()
+    row = db.session.query(UsageCounter).filter_by(tenant_id=tenant_id).one_or_none()
+    return (row.messages_in, row.messages_out, row.llm_prompt_tokens) if row else (0, 0, 0)
+
+
+def test_counts_are_added_with_the_commit_and_dropped_with_a_rollback(shop, db):
+    from connectors.pipeline import usage
+
+    usage.add(shop.tenant.id, messages_in=1)
+    usage.add(shop.tenant.id, messages_out=2, llm_prompt_tokens=30)
+    assert usage.current(shop.tenant.id) == usage.Totals(3, 30)  # this transaction sees what it counted
+    with statements(db.engine) as seen:
+        db.session.commit()
+    assert sum("usage_counters" in s for s in seen) == 1  # all of it in one upsert
+    assert counters(db, shop.tenant.id) == (1, 2, 30)
+    usage.add(shop.tenant.id, messages_in=5)
+    db.session.rollback()
+    db.session.commit()
+    assert counters(db, shop.tenant.id) == (1, 2, 30)
+
+
+def test_a_turn_counts_its_usage_in_one_statement(client, shop, wired, db):
+    dm(client, "mid.c1", sender="U-cost")
+    [event_row] = events(db)
+    from connectors.jobs import handle_inbound
+
+    with statements(db.engine) as seen:
+        handle_inbound(event_row.id)
+    usage_statements = [s for s in seen if "usage_counters" in s]
+    assert len(usage_statements) == 2  # the totals read with the turn's first query, the upsert at commit
+    assert sum(s.lstrip().upper().startswith("INSERT INTO USAGE_COUNTERS") for s in usage_statements) == 1
+    assert counters(db, shop.tenant.id)[:2] == (1, 2)
+    assert [m.delivery_status for m in outbound(db, shop.ig.id)] == ["sent", "sent"]
+
+
+def test_a_persons_backlog_is_claimed_at_once_and_answered_oldest_first(client, shop, wired, db):
+    from connectors.pipeline.turns import process_event
+
+    dm(client, "mid.b1", "hi", sender="U-backlog")
+    dm(client, "mid.b2", "Anna", sender="U-backlog")
+    dm(client, "mid.b3", "hi", sender="U-other")  # another person's event is not touched
+    first, second, other = events(db)
+    with statements(db.engine) as seen:
+        process_event(second.id)
+    claims = [s for s in seen if s.lstrip().upper().startswith("UPDATE INBOUND_EVENTS SET STATUS")
+              and "attempts" in s]
+    assert len(claims) == 1
+    assert [e.status for e in events(db)] == ["done", "done", "queued"]
+    assert [e.attempts for e in events(db)] == [1, 1, 0]
+    texts = [r.json["message"]["text"] for r in wired.graph.messages]
+    assert "Thanks for reaching out" in texts[0] and texts[-1].startswith("What's the best phone number")
+    process_event(first.id)  # its own job comes later: already done, nothing sent again
+    assert len(wired.graph.messages) == len(texts)
