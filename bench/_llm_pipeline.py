@@ -68,7 +68,7 @@ def _setup(env: dict[str, str], conversations: int) -> None:
 
 def _burst(env: dict[str, str], users: list[str]) -> float:
     from connectors.events import InboundEvent
-    from connectors.pipeline.ingest import enqueue_stored, route_meta_accounts, store_events
+    from connectors.pipeline.ingest import ingest, route_meta_accounts
     from webapp import create_app
 
     app = create_app()
@@ -77,7 +77,7 @@ def _burst(env: dict[str, str], users: list[str]) -> float:
         pairs = [(channel, InboundEvent("instagram", IG_ACCOUNT, "dm", f"mid.{u}", u, "How much is a haircut?"))
                  for u in users]
         sent_at = time.time()
-        enqueue_stored(store_events(pairs, b"{}", {}))
+        ingest(pairs, b"{}", {})  # stored and enqueued as the webhook does
     return sent_at
 
 
