@@ -10,6 +10,7 @@ from flask_login import current_user
 from . import crypto
 from .config import INSTANCE_DIR, Config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, oauth
+from .sessions import CookieSessionInterface
 
 
 def select_locale() -> str:
@@ -35,6 +36,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         app.config.from_object(cfg)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is required")
+    app.session_interface = CookieSessionInterface()
 
     crypto.init_app(app)
     db.init_app(app)

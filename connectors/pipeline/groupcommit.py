@@ -2,9 +2,9 @@
 round trip) instead of paying for one each.
 
 Why not a background writer thread: a caller would wait for a thread switch both ways, the thread would
-need its own app context, and a thread started before gunicorn forks does not exist in the workers. Here the
-first caller to arrive while nothing is flushing becomes the leader and flushes everything pending in its
-own thread; callers arriving meanwhile wait, and when the flush ends the oldest waiter is made the next
+need its own app context, and a thread started before gunicorn forks does not exist in the workers. Here a
+caller arriving while fewer than `concurrency` flushes run becomes a leader and flushes everything pending
+in its own thread; callers arriving meanwhile wait, and when a flush ends the oldest waiter is made the next
 leader for everything that piled up. Nobody waits for a timer: at low load every batch is one item, under
 load batches grow by themselves. Every caller still gets its own result (or the flush's exception) before it
 returns, so a webhook answers 200 only once its events are committed.
@@ -21,11 +21,12 @@ R = TypeVar("R")
 
 
 class _Slot(Generic[T, R]):
-    __slots__ = ("item", "done", "lead", "result", "error")
+    __slots__ = ("item", "wake", "finished", "lead", "result", "error")
 
     def __init__(self, item: T) -> None:
         self.item = item
-        self.done = threading.Event()
+        self.wake = threading.Event()
+        self.finished = False
         self.lead = False
         self.result: R | None = None
         self.error: BaseException | None = None
@@ -33,14 +34,19 @@ class _Slot(Generic[T, R]):
 
 class GroupCommit(Generic[T, R]):
     """`submit(item)` returns `flush([... item ...])[i]` for its own item; `flush` gets at most `max_batch`
-    items and must return one result per item, in order (or raise: every caller in that batch re-raises)."""
+    items and must return one result per item, in order (or raise: every caller in that batch re-raises).
 
-    def __init__(self, flush: Callable[[Sequence[T]], Sequence[R]], *, max_batch: int = 256) -> None:
+    Up to `concurrency` flushes run at once, so one batch can be encoded while another waits on the
+    database: a flush is mostly waiting, and with a single one in flight a busy process sat idle."""
+
+    def __init__(self, flush: Callable[[Sequence[T]], Sequence[R]], *, max_batch: int = 256,
+                 concurrency: int = 1) -> None:
         self._flush = flush
         self._max_batch = max_batch
+        self._concurrency = concurrency
         self._lock = threading.Lock()
         self._pending: list[_Slot[T, R]] = []
-        self._flushing = False
+        self._leaders = 0
         self.batches = 0
         self.items = 0
 
@@ -48,40 +54,49 @@ class GroupCommit(Generic[T, R]):
         slot: _Slot[T, R] = _Slot(item)
         with self._lock:
             self._pending.append(slot)
-            lead = not self._flushing
+            if self._leaders < self._concurrency:
+                self._leaders += 1
+                slot.lead = True
+        while True:
+            with self._lock:  # read both flags at once: a leadership handed over must not be dropped
+                lead, slot.lead = slot.lead, False
+                if not lead and slot.finished:
+                    break
             if lead:
-                self._flushing = True
-        if not lead:
-            slot.done.wait()
-            lead = slot.lead
-        if lead:  # a leader's own slot is always the first of the batch it flushes
-            self._lead()
+                self._lead()
+                continue
+            slot.wake.wait()
+            slot.wake.clear()
         if slot.error is not None:
             raise slot.error
         return slot.result  # type: ignore[return-value]
 
     def _lead(self) -> None:
+        """Flush what is pending, then pass the leadership to a waiter, or give it up if none waits."""
         with self._lock:
             batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
         try:
-            results = self._flush([s.item for s in batch])
-            if len(results) != len(batch):
-                raise RuntimeError(f"flush returned {len(results)} results for {len(batch)} items")
-            for slot, result in zip(batch, results, strict=True):
-                slot.result = result
+            if batch:
+                results = self._flush([s.item for s in batch])
+                if len(results) != len(batch):
+                    raise RuntimeError(f"flush returned {len(results)} results for {len(batch)} items")
+                for slot, result in zip(batch, results, strict=True):
+                    slot.result = result
         except BaseException as exc:  # noqa: BLE001 - every waiter must wake up, whatever happened
             for slot in batch:
                 slot.error = exc
         finally:
             with self._lock:
-                self.batches += 1
+                self.batches += bool(batch)
                 self.items += len(batch)
-                nxt = self._pending[0] if self._pending else None
+                for slot in batch:
+                    slot.finished = True
+                nxt = next((s for s in self._pending if not s.lead), None)
                 if nxt is None:
-                    self._flushing = False
+                    self._leaders -= 1
                 else:
                     nxt.lead = True
             for slot in batch:
-                slot.done.set()
+                slot.wake.set()
             if nxt is not None:
-                nxt.done.set()
+                nxt.wake.set()

@@ -94,6 +94,13 @@ def test_session_cookie_flags(client, tenant):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_requests_without_a_session_cookie_get_none_and_a_logged_in_session_still_works(client, tenant):
+    anonymous = client.get("/healthz")
+    assert "Set-Cookie" not in anonymous.headers
+    assert login(client, tenant.owner_email, tenant.owner_password).status_code == 302
+    assert client.get("/").status_code == 200  # the signed cookie is read back
+
+
 def test_production_cookies_are_secure(monkeypatch):
     from webapp.config import Config
 
