@@ -36,8 +36,9 @@ class GroupCommit(Generic[T, R]):
     """`submit(item)` returns `flush([... item ...])[i]` for its own item; `flush` gets at most `max_batch`
     items and must return one result per item, in order (or raise: every caller in that batch re-raises).
 
-    Up to `concurrency` flushes run at once, so one batch can be encoded while another waits on the
-    database: a flush is mostly waiting, and with a single one in flight a busy process sat idle."""
+    Up to `concurrency` flushes may run at once. For the webhook one is best (measured with
+    bench/ingest.py: two lanes halve the batches, and the per-batch costs come back), but a flush that
+    mostly waits on a slow server could use more."""
 
     def __init__(self, flush: Callable[[Sequence[T]], Sequence[R]], *, max_batch: int = 256,
                  concurrency: int = 1) -> None:
