@@ -1,19 +1,23 @@
 """Benchmark: signed Meta webhook throughput of the real app vs. a bare Flask endpoint (same run).
 
-    .venv/bin/python bench/ingest.py                      # defaults: gunicorn -w 2 -k gthread --threads 4,
-                                                          #   wrk -t 2 -c 32, 2 s warm-up + 10 s per server
+    .venv/bin/python bench/ingest.py                      # defaults: gunicorn -w 2 -k gthread --threads 32,
+                                                          #   wrk -t 2 -c 64, 2 s warm-up + 10 s per server
     .venv/bin/python bench/ingest.py --duration 30 --rounds 3 --connections 64
 
-Both servers run under gunicorn with the same settings (`--workers`, `--worker-class`, `--threads`):
+Both servers run under gunicorn with the same settings (`--workers`, `--worker-class`, `--threads`), by
+default the ones docs/deploy.md gives for web processes: 2 workers (one per core) of 32 threads. A webhook
+request mostly waits on PostgreSQL and Redis, and concurrent requests in a process share one INSERT, COMMIT
+and enqueue (connectors/pipeline/groupcommit.py), so threads are what let a process batch:
 
 * app:  the real application (`webapp.create_app()` with the environment below; `bench.ingest:make_real_app()`
         only adds a per-run QUEUE_PREFIX), POST /webhooks/meta: verify X-Hub-Signature-256 over the raw
-        body, parse, route the account, INSERT the event, enqueue `handle_inbound` on RQ (Redis), 200.
-        No worker runs: the queue only fills up.
+        body, parse, route the account, INSERT the event and enqueue `handle_inbound` on RQ (Redis), both
+        shared with the requests in flight in the same process, 200 once committed. No worker runs: the
+        queue only fills up.
 * bare: a tiny Flask app defined in this file whose POST /webhooks/meta reads the body and answers 200.
-* floor (skip with --no-floor): the least the webhook must do, hand-written in this file: HMAC check, JSON
-        parse, one INSERT ... ON CONFLICT DO NOTHING RETURNING in autocommit (raw psycopg), one RQ enqueue.
-        floor/bare is the ceiling of the ratio for "store, then enqueue" on this machine.
+* floor (skip with --no-floor): the least a webhook that stores and enqueues each request on its own does,
+        hand-written in this file: HMAC check, JSON parse, one INSERT ... ON CONFLICT DO NOTHING RETURNING in
+        autocommit (raw psycopg), one RQ enqueue. The app batches across requests, so it can beat this.
 
 The load generator is a separate process: `wrk` (apt package `wrk`) with a Lua script that sends
 pre-generated bodies, each a single Instagram DM with a unique `mid` and its own signature, so every request
@@ -52,9 +56,11 @@ from bench._common import (  # noqa: E402
     Child,
     app_env,
     clean_redis,
+    cpu_split,
     free_port,
     ig_dm_body,
     percentile,
+    process_cpu,
     queue_prefix,
     say,
     scratch_database,
@@ -265,9 +271,14 @@ def run_python_client(port: int, bodies: Path, args: argparse.Namespace, duratio
     raise RuntimeError(f"python load generator failed: {done.stdout[-1500:]}{done.stderr[-1500:]}")
 
 
-def load(port: int, bodies: Path, args: argparse.Namespace, duration: float) -> dict[str, Any]:
+def load(port: int, bodies: Path, args: argparse.Namespace, duration: float, server: Child | None = None
+         ) -> dict[str, Any]:
+    before = process_cpu()
     result = (run_wrk if args.client == "wrk" else run_python_client)(port, bodies, args, duration)
     result["rps"] = result["requests"] / result["duration_s"] if result["duration_s"] else 0.0
+    if server is not None and result["requests"]:
+        split = cpu_split(before, process_cpu(), server.proc.pid)
+        result["cpu_us"] = {k: v / result["requests"] * 1e6 for k, v in split.items()}
     return result
 
 
@@ -363,6 +374,10 @@ def fmt(name: str, r: dict[str, Any]) -> str:
         extra.append(f"socket errors {r['socket_errors']}, timeouts {r['timeouts']}")
     if r["wraps"]:
         extra.append(f"bodies reused {r['wraps']}x (use --bodies)")
+    cpu = r.get("cpu_us")
+    if cpu:
+        extra.append(f"CPU/req: gunicorn {cpu['server']:.0f} us, PostgreSQL {cpu['postgres']:.0f} us, "
+                     f"Redis {cpu['redis']:.0f} us")
     return (f"  {name:<5} {r['rps']:9.1f} req/s   p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms   "
             f"({r['requests']} requests in {r['duration_s']:.1f} s{'; ' + '; '.join(extra) if extra else ''})")
 
@@ -374,8 +389,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="alternate bare/app this many times (median)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (both servers)")
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (both servers)")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (both servers)")
-    parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive client connections")
+    parser.add_argument("--threads", type=int, default=32, help="gunicorn threads per worker (both servers)")
+    parser.add_argument("--connections", type=int, default=64, help="concurrent keep-alive client connections")
     parser.add_argument("--client-threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--client", choices=("wrk", "python"), default=None,
                         help="load generator (default: wrk when installed, else python)")
@@ -431,9 +446,11 @@ def main() -> int:
             servers = ["bare", "app"] + ([] if args.no_floor else ["floor"])
             say(f"starting gunicorn (-w {args.workers} -k {args.worker_class} --threads {args.threads}) "
                 f"x{len(servers)}")
+            by_name: dict[str, Child] = {}
             for name in servers:
                 target = f"bench.ingest:make_{'real' if name == 'app' else name}_app()"
-                children.append(gunicorn(target, ports[name], env, args, workdir / f"{name}.log"))
+                by_name[name] = gunicorn(target, ports[name], env, args, workdir / f"{name}.log")
+                children.append(by_name[name])
             if args.warmup > 0:
                 say("warm-up")
                 for name in servers:  # the floor's warm-up bodies hit the unique key: it stores nothing then
@@ -441,12 +458,15 @@ def main() -> int:
             stored_before, queued_before, _ = app_counts(database_url, args.redis_url, prefix)
             for r in range(args.rounds):
                 say(f"round {r + 1}/{args.rounds}: bare")
-                bare_runs.append(load(ports["bare"], workdir / f"round{r}.txt", args, args.duration))
+                bare_runs.append(load(ports["bare"], workdir / f"round{r}.txt", args, args.duration,
+                                      by_name["bare"]))
                 say(f"round {r + 1}/{args.rounds}: app")
-                app_runs.append(load(ports["app"], workdir / f"round{r}.txt", args, args.duration))
+                app_runs.append(load(ports["app"], workdir / f"round{r}.txt", args, args.duration,
+                                      by_name["app"]))
                 if not args.no_floor:
                     say(f"round {r + 1}/{args.rounds}: floor")
-                    floor_runs.append(load(ports["floor"], workdir / f"floor{r}.txt", args, args.duration))
+                    floor_runs.append(load(ports["floor"], workdir / f"floor{r}.txt", args, args.duration,
+                                           by_name["floor"]))
             time.sleep(0.5)
             stored, queued, floor_stored = app_counts(database_url, args.redis_url, prefix)
             for child in children:
@@ -480,7 +500,10 @@ def main() -> int:
         if floor_runs:
             print(fmt("floor", floor_runs[r]))
         print(f"  ratio app/bare {app['rps'] / bare['rps']:.2f}"
-              + (f", floor/bare {floor_runs[r]['rps'] / bare['rps']:.2f}" if floor_runs else ""))
+              + (f", floor/bare {floor_runs[r]['rps'] / bare['rps']:.2f}" if floor_runs else "")
+              + (f"; by CPU per request (gunicorn + PostgreSQL + Redis, robust to other load on the machine): "
+                 f"{sum(bare['cpu_us'].values()) / sum(app['cpu_us'].values()):.2f}"
+                 if bare.get("cpu_us") and app.get("cpu_us") else ""))
     print(f"app side effects: {stored - stored_before} events stored, {queued - queued_before} jobs enqueued, "
           f"for {app_2xx} 2xx responses (should match, give or take requests in flight at the end)"
           + (f"; floor stored {floor_stored} for {sum(r['requests'] for r in floor_runs)} requests" if floor_runs
