@@ -122,7 +122,9 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int)
         worker = subprocess.Popen([str(ROOT / ".venv/bin/flask"), "worker", "--processes", str(processes),
                                    "--threads", str(threads)], cwd=ROOT, env={**os.environ, **env},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        warm = [f"warm{n}" for n in range(processes * 2)]
+        # Warm every worker thread once (its DB connection, HTTP pools, compiled flow): the burst hits a
+        # running system, not one that opens 200 connections while the customers wait.
+        warm = [f"warm{n}" for n in range(processes * threads)]
         _burst(env, warm)
         deadline = time.time() + 60
         while len(graph.arrivals) < len(warm) and time.time() < deadline:

@@ -1,22 +1,26 @@
 """Monthly usage counters: everything a transaction counted, added in one upsert when it commits.
 
-`add` only notes the deltas on the session; the `before_commit` hook sends them as one INSERT … ON CONFLICT
-DO UPDATE per tenant, and the end of the transaction drops whatever was not committed. The effect is the
-same as an upsert per change inside the transaction (a rollback uncounts, a commit counts), but a turn that
-counts its inbound message, its replies and its model tokens pays one statement instead of one per change,
-and the tenant's counter row is locked only for the instant before the commit.
+`add` only notes the deltas on the session; when the transaction commits they are sent as one INSERT … ON
+CONFLICT DO UPDATE per tenant, in autocommit right after the commit (see _add_committed for why not inside
+it), and the end of a transaction that rolls back drops them. A rollback uncounts, a commit counts, a turn
+pays one statement for its inbound message, replies and model tokens, and turns of one tenant never wait
+on each other for the counter row.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, bindparam, event, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from webapp.extensions import db
 from webapp.models import Tenant, UsageCounter, month_key
 from webapp.plans import limit_of
+
+log = logging.getLogger(__name__)
 
 COUNTERS = ("messages_in", "messages_out", "llm_prompt_tokens", "llm_completion_tokens")
 _PENDING = "usage_pending"  # key in Session.info: {tenant_id: {counter: delta}}
@@ -52,20 +56,59 @@ def _pending(session: Session, tenant_id: int) -> dict[str, int]:
     return session.info.get(_PENDING, {}).get(tenant_id) or dict.fromkeys(COUNTERS, 0)
 
 
+_COMMITTING = "usage_committing"
+
+
 @event.listens_for(db.session, "before_commit")
-def _flush_counts(session: Session) -> None:
-    """One upsert per counted tenant, in the transaction being committed (PostgreSQL and SQLite share the
-    syntax); the row is created on first use."""
+def _take_counts(session: Session) -> None:
+    """What this transaction counted becomes what its commit will add (see _add_committed)."""
     pending = session.info.pop(_PENDING, None)
-    for tenant_id, deltas in (pending or {}).items():
-        if any(deltas.values()):
-            session.execute(_UPSERT, {"tenant_id": tenant_id, "month": month_key(), **deltas})
+    if pending:
+        session.info[_COMMITTING] = pending
+
+
+_COMMITTED = "usage_committed"
+
+
+@event.listens_for(db.session, "after_commit")
+def _mark_committed(session: Session) -> None:
+    counted = session.info.pop(_COMMITTING, None)
+    if counted:
+        session.info[_COMMITTED] = counted
+
+
+def _add_committed(session: Session) -> None:
+    """One upsert per counted tenant once the committed transaction has ended, in autocommit (PostgreSQL
+    and SQLite share the syntax; the row is created on first use). By then the session has handed its
+    connection back to the pool, so this reuses it instead of holding a second one.
+
+    Why not inside the committing transaction: the counter row is one per tenant and month, so every turn
+    of a tenant updates the same row, and a row updated in a transaction stays locked until that
+    transaction's COMMIT comes back from the client. With 200 turns at once on two cores, the thread holding
+    it waited for the GIL between statements and every other turn of the tenant queued behind it (26 ms per
+    upsert, most of the time-to-reply of bench/llm_concurrency.py). In autocommit the lock lives only inside
+    the server for one statement. The price: a worker killed between the two commits leaves that turn
+    uncounted (never counted twice)."""
+    pending = session.info.pop(_COMMITTED, None)
+    if not pending:
+        return
+    rows = [{"tenant_id": tid, "month": month_key(), **d} for tid, d in pending.items() if any(d.values())]
+    if not rows:
+        return
+    try:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for row in rows:
+                conn.execute(_UPSERT, row)
+    except SQLAlchemyError:
+        log.exception("usage for tenant(s) %s not counted", sorted(pending))
 
 
 @event.listens_for(db.session, "after_transaction_end")
-def _forget_uncommitted(session: Session, transaction: SessionTransaction) -> None:
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction: savepoints never hold counts apart
         session.info.pop(_PENDING, None)
+        session.info.pop(_COMMITTING, None)  # still here only if the commit itself failed
+        _add_committed(session)
 
 
 def totals_columns(tenant_id: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:

@@ -82,3 +82,41 @@ def test_a_persons_backlog_is_claimed_at_once_and_answered_oldest_first(client, 
     assert "Thanks for reaching out" in texts[0] and texts[-1].startswith("What's the best phone number")
     process_event(first.id)  # its own job comes later: already done, nothing sent again
     assert len(wired.graph.messages) == len(texts)
+
+
+def test_counts_of_a_commit_that_fails_are_not_added_later(shop, db):
+    from sqlalchemy.exc import IntegrityError
+
+    from connectors.pipeline import usage
+    from webapp.models import Contact
+
+    usage.add(shop.tenant.id, messages_in=7)
+    db.session.add(Contact(channel_id=shop.ig.id, external_user_id="dup"))
+    db.session.add(Contact(channel_id=shop.ig.id, external_user_id="dup"))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+    else:  # pragma: no cover - the unique key makes the commit fail
+        raise AssertionError("expected the duplicate contact to fail the commit")
+    db.session.commit()
+    assert counters(db, shop.tenant.id) == (0, 0, 0)
+
+
+def test_turns_of_one_tenant_do_not_hold_the_counter_row_inside_their_transaction(shop, db):
+    """The upsert runs after the turn's COMMIT, in autocommit: no transaction keeps the row locked."""
+    from connectors.pipeline import usage
+
+    modes: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        modes.append((statement, conn.get_execution_options().get("isolation_level")))
+
+    usage.add(shop.tenant.id, messages_in=1)
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert [mode for statement, mode in modes if "usage_counters" in statement] == ["AUTOCOMMIT"]
+    assert counters(db, shop.tenant.id) == (1, 0, 0)
