@@ -1,8 +1,4 @@
-"""The one place outbound channel HTTP happens: connection reuse, retries, backoff, secret masking.
-
-Requests go straight through urllib3 (a per-thread pool manager): every turn sends its replies here, and
-`requests`' per-call session merging, hooks and response wrapping cost several times urllib3's own work
-for the same keep-alive POST.
+"""The one place outbound channel HTTP happens: session reuse, retries, backoff, secret masking.
 
 Retries (tenacity) cover what is worth repeating right away: HTTP 429, 5xx, connection errors and
 timeouts. Waits are exponential with full jitter, or exactly the server's ``retry_after`` (Telegram
@@ -14,7 +10,6 @@ error text is masked because Telegram puts the bot token in the URL path.
 
 from __future__ import annotations
 
-import json as jsonlib
 import logging
 import random
 import re
@@ -23,17 +18,9 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
-import urllib3
+import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    ProtocolError,
-    ProxyError,
-    ReadTimeoutError,
-    SSLError,
-)
 
 from connectors.events import ConnectorConfig
 
@@ -87,10 +74,10 @@ class _Retry(Exception):
         self.result = result
 
 
-RetryAfterFn = Callable[[Any, Any], float | None]  # (the response: `.status`, `.headers`; decoded body)
+RetryAfterFn = Callable[[requests.Response, Any], float | None]
 
 
-def header_retry_after(response: Any, data: Any) -> float | None:
+def header_retry_after(response: requests.Response, data: Any) -> float | None:
     """``Retry-After`` in seconds (HTTP-date values are ignored: Meta and Telegram send seconds)."""
     value = response.headers.get("Retry-After")
     if value is None:
@@ -102,46 +89,25 @@ def header_retry_after(response: Any, data: Any) -> float | None:
 
 
 _local = threading.local()
-USER_AGENT = "TemoWeb-Bots/1"
-# The request never reached the server (or the connection broke before an answer): safe to repeat.
-_CONNECTION_ERRORS = (ConnectTimeoutError, ProtocolError, ProxyError, SSLError, ConnectionError)
 
 
-def get_pool(url: str) -> urllib3.PoolManager:
-    """A per-thread pool manager (keeps connections alive without sharing one across threads); the proxy
-    for the URL's scheme is read once per thread from the environment, not on every send."""
-    pools = getattr(_local, "pools", None)
-    if pools is None:
-        pools = _local.pools = {}
-        _local.proxies = urllib.request.getproxies()
-    proxy = _local.proxies.get(urlsplit(url).scheme) or _local.proxies.get("all")
-    pool = pools.get(proxy)
-    if pool is None:
-        pool = pools[proxy] = urllib3.ProxyManager(proxy) if proxy else urllib3.PoolManager()
-    return pool
+def get_session() -> requests.Session:
+    """A per-thread Session: keeps TLS connections alive without sharing one across threads."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        session.trust_env = False  # read proxy settings once here, not from os.environ on every send
+        session.proxies.update(urllib.request.getproxies())
+        session.headers["User-Agent"] = "TemoWeb-Bots/1"
+        _local.session = session
+    return session
 
 
-def _encode(url: str, json: Any, params: Mapping[str, Any] | None, data: Mapping[str, Any] | None,
-            headers: Mapping[str, str] | None) -> tuple[str, bytes | None, dict[str, str]]:
-    """URL, body and headers as `requests` would build them for json= / params= / data=."""
-    sent = {"User-Agent": USER_AGENT, **(headers or {})}
-    if params:
-        url += ("&" if urlsplit(url).query else "?") + urlencode(params, doseq=True)
-    body: bytes | None = None
-    if json is not None:
-        body = jsonlib.dumps(json, allow_nan=False).encode()
-        sent.setdefault("Content-Type", "application/json")
-    elif data is not None:
-        body = urlencode(data, doseq=True).encode()
-        sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
-    return url, body, sent
-
-
-def _decode(content: bytes) -> Any:
-    if not content:
+def _decode(response: requests.Response) -> Any:
+    if not response.content:
         return None
     try:
-        return jsonlib.loads(content)
+        return response.json()
     except ValueError:
         return None
 
@@ -169,41 +135,40 @@ def request(
     secret_list = [s for s in secrets if s]
     safe_url = mask_secrets(url, secret_list)
     attempts = 0
-    timeout = urllib3.Timeout(connect=config.timeout, read=config.timeout)
 
     def attempt() -> HttpResult:
         nonlocal attempts
         attempts += 1
         try:
-            full_url, body, sent_headers = _encode(url, json, params, data, headers)
-            response = get_pool(full_url).request(method, full_url, body=body, headers=sent_headers,
-                                                  timeout=timeout, retries=False, redirect=False)
-        except (*_CONNECTION_ERRORS, ReadTimeoutError) as exc:
-            # A connect timeout is a connection error: the request never left, so retrying is safe.
-            unknown = isinstance(exc, ReadTimeoutError)
+            response = get_session().request(
+                method, url, json=json, params=params, data=data, headers=headers, timeout=config.timeout
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            # ConnectTimeout is a ConnectionError too: the request never left, so retrying is safe.
+            unknown = isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectionError)
             text = mask_secrets(f"{type(exc).__name__}: {exc}", secret_list)
             result = HttpResult(None, error=text, attempts=attempts, outcome_unknown=unknown)
             log.warning("%s %s failed (attempt %d): %s", method, safe_url, attempts, text)
             if unknown and not retry_unknown_outcome:
                 return result
             raise _Retry(result) from None
-        except (urllib3.exceptions.HTTPError, ValueError, TypeError, OSError) as exc:
-            # Bad URL, broken response body, a body that is not JSON...: not worth repeating, and the
-            # server may have acted, so report it as an unknown outcome rather than raise.
+        except requests.RequestException as exc:
+            # Bad URL, broken response body, redirect loop...: not worth repeating, and the server
+            # may have acted, so report it as an unknown outcome rather than raise.
             text = mask_secrets(f"{type(exc).__name__}: {exc}", secret_list)
             log.warning("%s %s failed: %s", method, safe_url, text)
             return HttpResult(None, error=text, attempts=attempts, outcome_unknown=True)
-        payload = _decode(response.data)
+        payload = _decode(response)
         result = HttpResult(
-            response.status,
+            response.status_code,
             data=payload,
             headers=dict(response.headers),
             attempts=attempts,
             retry_after=retry_after(response, payload),
         )
         if result.transient:
-            log.warning("%s %s -> %d (attempt %d)", method, safe_url, response.status, attempts)
-            if response.status >= 500 and not retry_unknown_outcome:
+            log.warning("%s %s -> %d (attempt %d)", method, safe_url, response.status_code, attempts)
+            if response.status_code >= 500 and not retry_unknown_outcome:
                 # The server may have acted before failing: don't repeat a non-repeatable call.
                 return replace(result, outcome_unknown=True)
             raise _Retry(result)
