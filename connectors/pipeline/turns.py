@@ -201,10 +201,9 @@ def _contact(found: Contact | None, channel: Channel, event: InboundEvent) -> Co
 
 def _conversation(loaded: Loaded, contact: Contact, channel: Channel) -> Conversation:
     """The open conversation (found by the turn's first query when the contact was), or a new one."""
-    if loaded.contact is not None:
-        if loaded.conv is not None:
-            return loaded.conv
-    else:  # the contact is new here, or another worker created it a moment ago (with a conversation?)
+    if loaded.conv is not None:
+        return loaded.conv
+    if loaded.contact is None:  # the contact is new here, or another worker created it a moment ago
         conv = db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id,
                                                             Conversation.status == "open")
                                  .order_by(Conversation.id.desc()).limit(1))

@@ -56,23 +56,13 @@ def _pending(session: Session, tenant_id: int) -> dict[str, int]:
     return session.info.get(_PENDING, {}).get(tenant_id) or dict.fromkeys(COUNTERS, 0)
 
 
-_COMMITTING = "usage_committing"
-
-
-@event.listens_for(db.session, "before_commit")
-def _take_counts(session: Session) -> None:
-    """What this transaction counted becomes what its commit will add (see _add_committed)."""
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        session.info[_COMMITTING] = pending
-
-
 _COMMITTED = "usage_committed"
 
 
 @event.listens_for(db.session, "after_commit")
 def _mark_committed(session: Session) -> None:
-    counted = session.info.pop(_COMMITTING, None)
+    """What the transaction counted is now committed: added once the transaction has ended."""
+    counted = session.info.pop(_PENDING, None)
     if counted:
         session.info[_COMMITTED] = counted
 
@@ -106,8 +96,7 @@ def _add_committed(session: Session) -> None:
 @event.listens_for(db.session, "after_transaction_end")
 def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction: savepoints never hold counts apart
-        session.info.pop(_PENDING, None)
-        session.info.pop(_COMMITTING, None)  # still here only if the commit itself failed
+        session.info.pop(_PENDING, None)  # still here only if the transaction did not commit
         _add_committed(session)
 
 
