@@ -116,8 +116,10 @@ class RedisQueue:
         from redis import Redis
         from rq import Queue
 
+        from .rq_job import Job
+
         self.connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
-        self.queues = {p: Queue(prefix + p, connection=self.connection) for p in PRIORITIES}
+        self.queues = {p: Queue(prefix + p, connection=self.connection, job_class=Job) for p in PRIORITIES}
 
     def enqueue(self, func: str, *args: Any, priority: str = "default", delay: float | None = None,
                 job_id: str | None = None) -> None:

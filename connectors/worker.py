@@ -26,6 +26,8 @@ from rq.timeouts import TimerDeathPenalty
 from rq.utils import now
 from rq.worker import WorkerStatus
 
+from .rq_job import Job
+
 DEFAULT_THREADS = 32
 
 
@@ -33,6 +35,7 @@ class ThreadPoolWorker(SimpleWorker):
     """`SimpleWorker` that executes up to `pool_size` jobs concurrently in threads of one process."""
 
     death_penalty_class = TimerDeathPenalty
+    job_class = Job
     HEARTBEAT_EVERY = 1.0
 
     def __init__(self, *args: Any, pool_size: int | None = None, **kwargs: Any) -> None:
@@ -114,8 +117,8 @@ def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int
         start_sweeper(app)
     connection = get_queue(app).connection  # type: ignore[attr-defined]
     prefix = app.config.get("QUEUE_PREFIX", "")
-    worker = ThreadPoolWorker([Queue(prefix + q, connection=connection) for q in queues], connection=connection,
-                              pool_size=threads)
+    worker = ThreadPoolWorker([Queue(prefix + q, connection=connection, job_class=Job) for q in queues],
+                              connection=connection, pool_size=threads)
     worker.work(burst=burst, with_scheduler=not burst)
 
 
