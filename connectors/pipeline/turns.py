@@ -70,6 +70,11 @@ _LOAD = (select(Channel, Tenant, Contact, Conversation, *usage.totals_columns(Ch
          .outerjoin(Conversation, and_(Conversation.contact_id == Contact.id, Conversation.status == "open"))
          .where(Channel.id == bindparam("channel_id")).order_by(Conversation.id.desc()).limit(1))
 
+_RELOAD = (select(Tenant, Channel, Conversation).join(Channel, Channel.tenant_id == Tenant.id)
+           .join(Conversation, Conversation.channel_id == Channel.id)
+           .where(Tenant.id == bindparam("tenant_id"), Channel.id == bindparam("channel_id"),
+                  Conversation.id == bindparam("conversation_id")))
+
 
 def claim_pending(channel_id: int, user_id: str, event_id: int) -> list[Any]:
     """Atomic: exactly one worker moves an event to `processing`. Called under the person's lock, it claims
@@ -180,36 +185,41 @@ def handle_edit(row: Any, loaded: Loaded, event: InboundEvent) -> Outcome:
     return "done", "stored message updated by an edit; no new reply", None
 
 
-def _contact(found: Contact | None, channel: Channel, event: InboundEvent) -> Contact:
-    """The person's contact (`found` by the turn's first query), created on their first message."""
-    contact = found
-    if contact is None:
+def _contact(found: Contact | None, channel: Channel, event: InboundEvent, now: Any) -> tuple[Contact, bool]:
+    """The person's contact (`found` by the turn's first query), created on their first message; True
+    when this turn created it (then it has no conversation yet)."""
+    meta = event.meta or {}
+    name, username = str(meta.get("name") or "")[:200], str(meta.get("username") or "")[:200]
+    if found is None:
+        new = Contact(tenant_id=channel.tenant_id, channel_id=channel.id, external_user_id=event.user_id,
+                      name=name, username=username, last_seen_at=now)
         try:
             with db.session.begin_nested():
-                db.session.add(Contact(tenant_id=channel.tenant_id, channel_id=channel.id,
-                                       external_user_id=event.user_id))
+                db.session.add(new)
+            return new, True
         except IntegrityError:  # created concurrently (another worker, same person): read it below
-            pass
-        contact = db.session.scalar(select(Contact).where(Contact.channel_id == channel.id,
-                                                          Contact.external_user_id == event.user_id))
-    meta = event.meta or {}
-    contact.name = contact.name or str(meta.get("name") or "")[:200]
-    contact.username = contact.username or str(meta.get("username") or "")[:200]
-    contact.last_seen_at = utcnow()
-    return contact
+            found = db.session.scalar(select(Contact).where(Contact.channel_id == channel.id,
+                                                            Contact.external_user_id == event.user_id))
+    if found is None:
+        raise RuntimeError(f"contact {event.user_id} of channel {channel.id} vanished while being created")
+    found.name = found.name or name
+    found.username = found.username or username
+    found.last_seen_at = now
+    return found, False
 
 
-def _conversation(loaded: Loaded, contact: Contact, channel: Channel) -> Conversation:
+def _conversation(loaded: Loaded, contact: Contact, created: bool, channel: Channel, now: Any) -> Conversation:
     """The open conversation (found by the turn's first query when the contact was), or a new one."""
-    if loaded.conv is not None:
-        return loaded.conv
-    if loaded.contact is None:  # the contact is new here, or another worker created it a moment ago
+    conv = loaded.conv
+    if conv is None and loaded.contact is None and not created:  # another worker created the contact
         conv = db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id,
                                                             Conversation.status == "open")
                                  .order_by(Conversation.id.desc()).limit(1))
-        if conv is not None:
-            return conv
-    conv = Conversation(tenant_id=contact.tenant_id, contact_id=contact.id, channel_id=channel.id, state={})
+    if conv is not None:
+        conv.last_inbound_at = now
+        return conv
+    conv = Conversation(tenant_id=contact.tenant_id, contact_id=contact.id, channel_id=channel.id, state={},
+                        last_inbound_at=now)
     db.session.add(conv)
     db.session.flush()
     return conv
@@ -237,8 +247,9 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
         stored_inbound = "in" in directions
     if event.kind == "comment" and not has_feature(tenant, "comment_replies"):
         raise Skip("comment replies are not in the tenant's plan (feature comment_replies)")
-    contact = _contact(loaded.contact, channel, event)
-    conv = _conversation(loaded, contact, channel)
+    now = utcnow()
+    contact, created = _contact(loaded.contact, channel, event, now)
+    conv = _conversation(loaded, contact, created, channel, now)
     inbound = 0 if stored_inbound else 1
     if inbound:
         db.session.add(Message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=channel.id,
@@ -246,7 +257,6 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
                                external_id=event.external_id, payload={"media": event.media, "meta": event.meta},
                                delivery_status="received"))
         usage.add(tenant.id, messages_in=1)  # counted by whichever commit stores the message
-    conv.last_inbound_at = utcnow()
     if conv.bot_paused:
         db.session.commit()
         return "done", "bot paused in this conversation (handed off to a human)", None
@@ -281,6 +291,9 @@ class PreparedTurn:
     event_id: int | None
     inbound: InboundEvent | None
     loaded: tuple[Tenant, Channel, Conversation] | None = None  # still in the session (fast flows)
+    # The rows persist_turn wrote, kept referenced until the replies are sent: the session's identity map
+    # holds objects weakly, and sending reads the channel and conversation again.
+    persisted: tuple[Tenant, Channel, Conversation] | None = None
 
     @property
     def slow(self) -> bool:
@@ -317,13 +330,14 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Message]:
     sending (`sending`), so no second transaction is needed before they go out."""
     if prepared.loaded is not None:
         tenant, channel, conv = prepared.loaded
-    else:
-        tenant = db.session.get(Tenant, prepared.tenant_id)
-        channel = db.session.get(Channel, prepared.channel_id)
-        conv = db.session.get(Conversation, prepared.conversation_id)
+    else:  # the connection was handed back during the step: read the rows again, as they are now
+        tenant, channel, conv = db.session.execute(_RELOAD, {"tenant_id": prepared.tenant_id,
+                                                             "channel_id": prepared.channel_id,
+                                                             "conversation_id": prepared.conversation_id}).one()
         if conv.bot_paused:  # a manager took over while the model was thinking: the bot stays silent
             result = StepResult([], result.state, [e for e in result.effects if e.type == "llm_usage"],
                                 result.trace, result.finished, result.error)
+    prepared.persisted = (tenant, channel, conv)
     conv.flow_id, conv.flow_version_id = prepared.version.flow_id, prepared.version.id
     conv.state = {**result.state, "trace_reason": prepared.reason}
     conv.stage = str(result.state.get("node") or ("finished" if result.finished else conv.stage))[:64]

@@ -62,3 +62,29 @@ def test_without_the_llm_feature_the_bot_answers_offline(client, wired, ai_shop,
     assert openai_fake.requests == []
     [reply] = outbound(db, channel.id)
     assert reply.text == "A haircut is 30 EUR."
+
+
+def test_an_llm_turn_reads_its_rows_once_per_phase(client, wired, ai_shop, openai_fake, db):
+    """The model call splits a turn in two transactions; each reads what it needs in one query, and
+    sending reuses the rows just written (no refresh SELECTs)."""
+    from connectors.jobs import handle_inbound
+    from tests.pipeline.conftest import events
+    from tests.pipeline.test_turn_costs import statements
+
+    channel_id = ai_shop[1].id
+    openai_fake.reply_text = "Our haircut costs 30 EUR."
+    post(client, mp.ig_dm_body(ACCOUNT, "U9", "mid.ai9", "how much for a haircut?"), IG_SECRET)
+    [event_row] = events(db)
+    db.session.remove()
+    with statements(db.engine) as seen:
+        handle_inbound(event_row.id)
+    [reply] = outbound(db, channel_id)
+    assert reply.text == "Our haircut costs 30 EUR." and reply.delivery_status == "sent"
+    first = [s.split()[1].split(".")[0] for s in seen if s.lstrip().upper().startswith("SELECT")]
+    rows_read = [table for table in first if table not in ("flows", "flow_versions", "prompt_layers")]
+    # the event; channel + tenant + contact + conversation + usage (one query); after the model, tenant +
+    # channel + conversation again (one query: a manager may have taken over meanwhile). Nothing else.
+    assert rows_read == ["inbound_events", "channels", "tenants"]
+    writes = [" ".join(s.split()[:3]) for s in seen if s.split()[0] in ("INSERT", "UPDATE")]
+    assert writes.count("UPDATE conversations SET") == 1  # a new contact's conversation is inserted complete
+    assert not [w for w in writes if w.startswith("UPDATE contacts")]
