@@ -14,9 +14,13 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import cpu_split, process_cpu  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = "bench_llm_pipeline"
@@ -117,11 +121,12 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int)
     _psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     _psql(f"CREATE DATABASE {DB}")
     worker = None
+    log = tempfile.NamedTemporaryFile("w+", prefix="bench-llm-worker-", suffix=".log")  # noqa: SIM115
     try:
         _setup(env, messages)
         worker = subprocess.Popen([str(ROOT / ".venv/bin/flask"), "worker", "--processes", str(processes),
                                    "--threads", str(threads)], cwd=ROOT, env={**os.environ, **env},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=log, stderr=subprocess.STDOUT)
         # Warm every worker thread once (its DB connection, HTTP pools, compiled flow): the burst hits a
         # running system, not one that opens 200 connections while the customers wait.
         warm = [f"warm{n}" for n in range(processes * threads)]
@@ -131,10 +136,15 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int)
             time.sleep(0.1)
         graph.arrivals.clear()
         users = [f"user{n}" for n in range(messages)]
+        print(f"  burst of {messages} messages at {time.strftime('%H:%M:%S')}", flush=True)
+        cpu_before = process_cpu()
         sent_at = _burst(env, users)
         deadline = sent_at + 120
         while len(graph.arrivals) < messages and time.time() < deadline:
             time.sleep(0.05)
+        cpu = cpu_split(cpu_before, process_cpu(), worker.pid)
+        cpu["bench (fake LLM, fake Graph API, the burst)"] = cpu_split(cpu_before, process_cpu(), os.getpid())[
+            "server"] - cpu["server"]
         got = {user: at for at, user in graph.arrivals}
         latencies = sorted(got[u] - sent_at for u in users if u in got)
         missing = messages - len(latencies)
@@ -149,6 +159,11 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int)
         print(f"  time-to-reply p50 {p50:.2f}s  p95 {p95:.2f}s  max {latencies[-1]:.2f}s")
         print(f"  total wall time {latencies[-1]:.2f}s  (strictly serial: {messages} s; target p95 <= 3 s)")
         _phases(env, sent_at)
+        print(f"  CPU during the burst ({os.cpu_count()} cores): " + ", ".join(
+            f"{'workers' if k == 'server' else k} {v:.2f}s" for k, v in cpu.items())
+              + f"; workers {cpu['server'] / messages * 1e3:.1f} ms per turn")
+        if missing:
+            _explain_missing(env, users, got, log.name)
         return p95 if not missing else float("inf")
     finally:
         if worker is not None:
@@ -162,6 +177,36 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int)
         for key in conn.scan_iter(match=f"*{prefix}*"):
             conn.delete(key)
         _psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        log.close()
+
+
+def _explain_missing(env: dict[str, str], users: list[str], got: dict[str, float], log_path: str) -> None:
+    """What became of the events whose reply never arrived, and the worker log's warnings and errors."""
+    from sqlalchemy import text
+
+    from webapp import create_app
+    from webapp.extensions import db
+
+    lost = [u for u in users if u not in got]
+    with create_app().app_context():
+        rows = db.session.execute(text(
+            "SELECT user_id, status, attempts, reason, error FROM inbound_events WHERE user_id = ANY(:u)"),
+            {"u": lost}).all()
+        outbound = db.session.execute(text(
+            "SELECT c.external_user_id, m.delivery_status, m.error FROM messages m JOIN conversations v ON v.id = "
+            "m.conversation_id JOIN contacts c ON c.id = v.contact_id WHERE m.direction = 'out' "
+            "AND c.external_user_id = ANY(:u)"), {"u": lost}).all()
+    for row in rows:
+        print(f"  missing {row.user_id}: event {row.status}, attempts {row.attempts}, reason {row.reason!r}, "
+              f"error {(row.error or '')[:300]!r}")
+    for row in outbound:
+        print(f"    reply to {row[0]}: {row[1]} {(row[2] or '')[:200]!r}")
+    with open(log_path, errors="replace") as f:
+        lines = [ln.rstrip() for ln in f if "WARNING" in ln or "ERROR" in ln or "Error" in ln]
+    if lines:
+        print("  worker log (warnings/errors, last 15):")
+        for ln in lines[-15:]:
+            print("    " + ln[:300])
 
 
 if __name__ == "__main__":  # pragma: no cover - use bench/llm_concurrency.py
