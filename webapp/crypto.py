@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from functools import lru_cache
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -55,9 +56,17 @@ def encrypt_json(value: dict[str, Any]) -> str:
 
 def decrypt_json(token: str) -> dict[str, Any]:
     try:
-        return json.loads(_cipher().decrypt(token.encode()))
+        return json.loads(_decrypt(_cipher(), token))
     except InvalidToken as exc:
         raise CredentialsError("stored credentials cannot be decrypted with TOKEN_ENCRYPTION_KEY") from exc
+
+
+@lru_cache(maxsize=4096)
+def _decrypt(cipher: MultiFernet, token: str) -> bytes:
+    """A channel's credentials are decrypted every time its row is loaded (twice per conversation turn);
+    the same token under the same keys always decrypts to the same bytes, so a worker does it once.
+    Keyed by the cipher: other keys (rotation, another app) never share an entry. A failure is not cached."""
+    return cipher.decrypt(token.encode())
 
 
 class EncryptedJSON(TypeDecorator[dict]):

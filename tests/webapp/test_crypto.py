@@ -26,12 +26,14 @@ def test_a_wrong_key_cannot_read_credentials(app, db, tenant):
     channel = add_channel(tenant, "whatsapp", external_id="555", token="tok-123456789")
     raw = db.session.execute(text("SELECT credentials FROM channels WHERE id = :id"), {"id": channel.id}).scalar()
     original = app.extensions["token_cipher"]
+    assert decrypt_json(raw) == {"token": "tok-123456789"}  # read (and remembered) with the right key first
     app.extensions["token_cipher"] = build_cipher({"TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode()})
     try:
         with pytest.raises(CredentialsError):
             decrypt_json(raw)
     finally:
         app.extensions["token_cipher"] = original
+    assert decrypt_json(raw) == {"token": "tok-123456789"}
 
 
 def test_key_rotation_reads_old_tokens(app):
