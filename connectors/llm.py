@@ -32,6 +32,7 @@ from typing import Any
 
 import openai
 from openai import OpenAI
+from openai.types.chat import ChatCompletion
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from flows.prompt import estimate_messages_tokens, estimate_tokens
@@ -164,7 +165,14 @@ class OpenAIProvider:
             sleep=self._sleep,
             reraise=True,
         )
-        return retrying(self.client.chat.completions.create, **kwargs)
+        return retrying(self._post, kwargs)
+
+    def _post(self, body: dict[str, Any]) -> ChatCompletion:
+        """`chat.completions.create` minus its request transform: the client's documented `post` with the
+        same path, auth, errors and response type. The transform walks every message against the params'
+        TypedDicts to rename aliased keys and encode files, none of which our JSON-ready bodies have, and it
+        was the client's largest CPU cost per call (bench/llm_concurrency.py: every worker core is busy)."""
+        return self.client.post("/chat/completions", body=body, cast_to=ChatCompletion)
 
     # -- the call ---------------------------------------------------------------------------------------
     def complete(
