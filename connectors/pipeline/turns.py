@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connectors.events import InboundEvent
 from flows.engine import step
@@ -191,21 +192,27 @@ def _contact(found: Contact | None, channel: Channel, event: InboundEvent, now: 
     meta = event.meta or {}
     name, username = str(meta.get("name") or "")[:200], str(meta.get("username") or "")[:200]
     if found is None:
-        new = Contact(tenant_id=channel.tenant_id, channel_id=channel.id, external_user_id=event.user_id,
-                      name=name, username=username, last_seen_at=now)
-        try:
-            with db.session.begin_nested():
-                db.session.add(new)
-            return new, True
-        except IntegrityError:  # created concurrently (another worker, same person): read it below
-            found = db.session.scalar(select(Contact).where(Contact.channel_id == channel.id,
-                                                            Contact.external_user_id == event.user_id))
-    if found is None:
-        raise RuntimeError(f"contact {event.user_id} of channel {channel.id} vanished while being created")
+        created = _insert_contact(tenant_id=channel.tenant_id, channel_id=channel.id,
+                                  external_user_id=event.user_id, name=name, username=username, last_seen_at=now)
+        if created is not None:
+            return created, True
+        found = db.session.scalar(select(Contact).where(Contact.channel_id == channel.id,  # created concurrently
+                                                        Contact.external_user_id == event.user_id))
+        if found is None:
+            raise RuntimeError(f"contact {event.user_id} of channel {channel.id} vanished while being created")
     found.name = found.name or name
     found.username = found.username or username
     found.last_seen_at = now
     return found, False
+
+
+def _insert_contact(**values: Any) -> Contact | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING (PostgreSQL and SQLite): one statement instead of a
+    savepoint around an INSERT; None when another worker created the contact first."""
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (insert(Contact).values(**values)
+                 .on_conflict_do_nothing(index_elements=["channel_id", "external_user_id"]).returning(Contact))
+    return db.session.scalars(statement).one_or_none()
 
 
 def _conversation(loaded: Loaded, contact: Contact, created: bool, channel: Channel, now: Any) -> Conversation:

@@ -120,3 +120,25 @@ def test_turns_of_one_tenant_do_not_hold_the_counter_row_inside_their_transactio
         event.remove(db.engine, "before_cursor_execute", record)
     assert [mode for statement, mode in modes if "usage_counters" in statement] == ["AUTOCOMMIT"]
     assert counters(db, shop.tenant.id) == (1, 0, 0)
+
+
+def test_a_contact_created_by_another_worker_meanwhile_is_reused(shop, db):
+    """The turn's first query found no contact, but another worker created it before this turn's INSERT:
+    the conflict is not an error, the existing contact is used (and gets this message's profile fields)."""
+    from connectors.events import InboundEvent
+    from connectors.pipeline.turns import _contact
+    from webapp.models import Contact
+    from webapp.models.base import utcnow
+
+    existing = Contact(tenant_id=shop.tenant.id, channel_id=shop.ig.id, external_user_id="U-race", name="")
+    db.session.add(existing)
+    db.session.commit()
+    event = InboundEvent("instagram", shop.ig.external_id, "dm", "mid.race", "U-race", "hi",
+                         meta={"name": "Anna"})
+    contact, created = _contact(None, shop.ig, event, utcnow())
+    assert (contact.id, created, contact.name) == (existing.id, False, "Anna")
+    fresh, created = _contact(None, shop.ig, InboundEvent("instagram", shop.ig.external_id, "dm", "mid.new",
+                                                          "U-new", "hi"), utcnow())
+    assert created and fresh.id != existing.id and fresh.external_user_id == "U-new"
+    db.session.commit()
+    assert db.session.query(Contact).filter_by(channel_id=shop.ig.id).count() == 2
