@@ -77,7 +77,7 @@ def estimate_tokens(text: str) -> int:
     """Conservative token estimate without a tokenizer: ASCII ≈ 4 chars/token, other chars ≈ 2."""
     if not text:
         return 0
-    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    ascii_chars = len(text) if text.isascii() else len(text.encode("ascii", "ignore"))  # C speed, same count
     return math.ceil(ascii_chars / 4 + (len(text) - ascii_chars) / 2)
 
 

@@ -142,6 +142,7 @@ def test_token_estimate_is_conservative_for_cyrillic() -> None:
     assert estimate_tokens("") == 0
     assert estimate_tokens("abcd" * 10) == 10
     assert estimate_tokens("стрижка") == 4  # 7 chars / 2, rounded up
+    assert estimate_tokens("abcd стрижка") == 5  # 5 ASCII chars (with the space) / 4 + 7 others / 2, rounded up
     assert estimate_messages_tokens([{"role": "user", "content": "abcd"}]) == 1 + 4
 
 
