@@ -209,10 +209,17 @@ def _contact(found: Contact | None, channel: Channel, event: InboundEvent, now: 
 def _insert_contact(**values: Any) -> Contact | None:
     """INSERT … ON CONFLICT DO NOTHING RETURNING (PostgreSQL and SQLite): one statement instead of a
     savepoint around an INSERT; None when another worker created the contact first."""
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (insert(Contact).values(**values)
-                 .on_conflict_do_nothing(index_elements=["channel_id", "external_user_id"]).returning(Contact))
-    return db.session.scalars(statement).one_or_none()
+    dialect = db.session.get_bind().dialect.name
+    statement = _INSERT_CONTACT.get(dialect)
+    if statement is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = _INSERT_CONTACT[dialect] = (
+            insert(Contact).on_conflict_do_nothing(index_elements=["channel_id", "external_user_id"])
+            .returning(Contact))
+    return db.session.scalars(statement, [values]).one_or_none()
+
+
+_INSERT_CONTACT: dict[str, Any] = {}  # built once per dialect: construction costs more than the round trip
 
 
 def _conversation(loaded: Loaded, contact: Contact, created: bool, channel: Channel, now: Any) -> Conversation:
