@@ -19,6 +19,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from connectors.events import InboundEvent
 from flows.engine import step
@@ -38,6 +40,12 @@ from .routing import pick_flow
 log = logging.getLogger(__name__)
 
 CLAIMABLE = ("received", "queued")
+# The database was unreachable, out of connections, restarting, or chose this transaction as a deadlock
+# victim: nothing is wrong with the event, so it goes back to `queued` and the sweeper runs it again (about
+# every 30 s) instead of leaving the customer unanswered until a person presses Retry. A retried turn
+# resumes from what was committed (see handle_conversation_turn). After AUTO_ATTEMPTS it fails (visible).
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
+AUTO_ATTEMPTS = 5
 
 
 class Skip(Exception):
@@ -141,8 +149,14 @@ def _run_claimed(row: Any) -> None:
     except Skip as skip:
         finish(event_id, skip.status, skip.reason, discard=True)
     except Exception as exc:  # recorded on the event (visible, retryable) instead of lost in a log
-        log.exception("event %s failed", event_id)
-        finish(event_id, "failed", error=f"{exc.__class__.__name__}: {str(exc)[:500]}", discard=True)
+        error = f"{exc.__class__.__name__}: {str(exc)[:500]}"
+        if isinstance(exc, TRANSIENT_ERRORS) and row.attempts < AUTO_ATTEMPTS:
+            log.warning("event %s: %s; left for the sweeper to retry (attempt %s of %s)", event_id, error,
+                        row.attempts, AUTO_ATTEMPTS)
+            finish(event_id, "queued", "retrying after a database error", error, discard=True)
+        else:
+            log.exception("event %s failed", event_id)
+            finish(event_id, "failed", error=error, discard=True)
 
 
 Outcome = tuple[str, str | None, str | None]

@@ -112,3 +112,48 @@ def test_staff_retry_action_requeues_failed_events(client, staff_user, shop, wir
     assert resp.status_code == 302
     db.session.expire_all()
     assert db.session.get(InboundEvent, event.id).status in ("queued", "received")
+
+
+def test_a_database_error_during_a_turn_is_retried_not_failed(client, shop, wired, db):
+    """The driver raises an OperationalError (as when the server restarts or runs out of connections)
+    while the turn stores its replies: the event goes back to `queued` for the sweeper, and the next run
+    answers once. Errors of other kinds still fail the event (test above)."""
+    from sqlalchemy import event as sa_event
+
+    from connectors.jobs import handle_inbound
+
+    driver_error = db.engine.dialect.dbapi.OperationalError  # psycopg or sqlite3
+    broken = {"left": 1}
+
+    def fail_once(conn, cursor, statement, *args):  # fault injected at the driver boundary
+        replies = statement.lstrip().startswith("INSERT INTO messages") and "'out'" in repr(args[0])
+        if broken["left"] and replies:
+            broken["left"] -= 1
+            raise driver_error("server closed the connection unexpectedly")
+
+    post(client, mp.ig_dm_body(IG_ACCOUNT, "U-db", "mid.db", "hi"), IG_SECRET)
+    [stored] = events(db)
+    sa_event.listen(db.engine, "before_cursor_execute", fail_once)
+    try:
+        handle_inbound(stored.id)
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", fail_once)
+    db.session.expire_all()
+    [event] = events(db)
+    assert broken["left"] == 0
+    assert (event.status, event.reason) == ("queued", "retrying after a database error")
+    assert "OperationalError" in event.error and outbound(db, shop.ig.id) == []
+    from connectors.pipeline.sweeper import sweep
+
+    with_old = event.created_at - timedelta(minutes=5)  # past the sweeper's grace period
+    from webapp.models import InboundEvent
+
+    db.session.query(InboundEvent).filter_by(id=event.id).update({"created_at": with_old})
+    db.session.commit()
+    assert sweep()["events_requeued"] == 1
+    wired.queue.drain()
+    db.session.expire_all()
+    [event] = events(db)
+    assert event.status == "done" and event.attempts == 2
+    assert len(outbound(db, shop.ig.id)) == 2 and len(wired.graph.messages) == 2  # answered once
+
