@@ -176,6 +176,8 @@ def handle_status(row: Any, loaded: Loaded, event: InboundEvent) -> Outcome:
         found = db.session.execute(select(Message.id, Message.delivery_status).where(
             Message.channel_id == channel.id, Message.external_id == wamid)).one_or_none()
         if found is None:
+            if row.attempts < AUTO_ATTEMPTS:  # WhatsApp often reports `sent` before our send result is
+                return "queued", f"no stored message {wamid} yet: the sweeper retries", None  # committed
             return "skipped", f"no stored message {wamid}", None
         if not is_status_upgrade(found.delivery_status, status):
             return "skipped", f"status {status} would move {found.delivery_status} backwards", None

@@ -143,3 +143,30 @@ def test_whatsapp_end_to_end_and_status_updates(client, shop, wired, db):
         post(client, mp.wa_status_body(WA_PHONE_ID, wamid, status), META_SECRET)
     wired.queue.drain()
     assert outbound(db, shop.wa.id)[0].delivery_status == "read"
+
+
+def test_a_whatsapp_status_that_arrives_before_its_send_result_is_applied_later(client, shop, wired, db):
+    """WhatsApp may call back with `sent` before the worker has stored the wamid the send returned: the
+    status waits for the sweeper instead of being dropped, and is applied once the message is known."""
+    from datetime import timedelta
+
+    from connectors.pipeline.sweeper import sweep
+    from webapp.models import InboundEvent
+
+    post(client, mp.wa_status_body(WA_PHONE_ID, "wamid.LATE", "delivered"), META_SECRET)
+    wired.queue.drain()
+    [status_event] = events(db)
+    assert status_event.status == "queued" and "yet" in status_event.reason
+    raw = mp.wa_text_body(WA_PHONE_ID, "wamid.IN2", "Hello")
+    post(client, raw, META_SECRET)
+    wired.queue.drain()
+    reply = outbound(db, shop.wa.id)[0]
+    reply.external_id = "wamid.LATE"  # the id the fake gave is random; this one is what the status names
+    db.session.query(InboundEvent).filter_by(id=status_event.id).update(
+        {"created_at": status_event.created_at - timedelta(minutes=5)})  # past the sweeper's grace period
+    db.session.commit()
+    assert sweep()["events_requeued"] == 1
+    wired.queue.drain()
+    db.session.expire_all()
+    assert db.session.get(InboundEvent, status_event.id).status == "done"
+    assert outbound(db, shop.wa.id)[0].delivery_status == "delivered"
