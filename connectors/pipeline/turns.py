@@ -79,12 +79,6 @@ _LOAD = (select(Channel, Tenant, Contact, Conversation, *usage.totals_columns(Ch
          .outerjoin(Conversation, and_(Conversation.contact_id == Contact.id, Conversation.status == "open"))
          .where(Channel.id == bindparam("channel_id")).order_by(Conversation.id.desc()).limit(1))
 
-_RELOAD = (select(Tenant, Channel, Conversation).join(Channel, Channel.tenant_id == Tenant.id)
-           .join(Conversation, Conversation.channel_id == Channel.id)
-           .where(Tenant.id == bindparam("tenant_id"), Channel.id == bindparam("channel_id"),
-                  Conversation.id == bindparam("conversation_id")))
-
-
 def claim_pending(channel_id: int, user_id: str, event_id: int) -> list[Any]:
     """Atomic: exactly one worker moves an event to `processing`. Called under the person's lock, it claims
     this event and the person's earlier ones still waiting in one statement (oldest first: they are answered
@@ -321,6 +315,7 @@ class PreparedTurn:
     event_id: int | None
     inbound: InboundEvent | None
     loaded: tuple[Tenant, Channel, Conversation] | None = None  # still in the session (fast flows)
+    detached: tuple[Tenant, Channel] | None = None  # slow flows: as read before the step, re-attached after
     # The rows persist_turn wrote, kept referenced until the replies are sent: the session's identity map
     # holds objects weakly, and sending reads the channel and conversation again.
     persisted: tuple[Tenant, Channel, Conversation] | None = None
@@ -344,7 +339,7 @@ def prepare_turn(tenant: Tenant, channel: Channel, conv: Conversation, tevent: T
                             copy.deepcopy(conv.state) or None, tevent,
                             build_services(tenant, channel.type, flow.uses, llm_tokens_used), key_prefix, event_id,
                             inbound,
-                            None if slow else (tenant, channel, conv))
+                            None if slow else (tenant, channel, conv), (tenant, channel) if slow else None)
     if slow:
         db.session.commit()
         db.session.close()
@@ -360,10 +355,12 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Message]:
     sending (`sending`), so no second transaction is needed before they go out."""
     if prepared.loaded is not None:
         tenant, channel, conv = prepared.loaded
-    else:  # the connection was handed back during the step: read the rows again, as they are now
-        tenant, channel, conv = db.session.execute(_RELOAD, {"tenant_id": prepared.tenant_id,
-                                                             "channel_id": prepared.channel_id,
-                                                             "conversation_id": prepared.conversation_id}).one()
+    else:  # the session was closed during the step: the tenant and channel as this turn read them (no query,
+        # as in a fast turn), the conversation as it is now (a manager may have taken over meanwhile)
+        tenant, channel = prepared.detached or (db.session.get(Tenant, prepared.tenant_id),
+                                                db.session.get(Channel, prepared.channel_id))
+        db.session.add_all((tenant, channel))
+        conv = db.session.get(Conversation, prepared.conversation_id)
         if conv.bot_paused:  # a manager took over while the model was thinking: the bot stays silent
             result = StepResult([], result.state, [e for e in result.effects if e.type == "llm_usage"],
                                 result.trace, result.finished, result.error)

@@ -82,9 +82,9 @@ def test_an_llm_turn_reads_its_rows_once_per_phase(client, wired, ai_shop, opena
     assert reply.text == "Our haircut costs 30 EUR." and reply.delivery_status == "sent"
     first = [s.split()[1].split(".")[0] for s in seen if s.lstrip().upper().startswith("SELECT")]
     rows_read = [table for table in first if table not in ("flows", "flow_versions", "prompt_layers")]
-    # the event; channel + tenant + contact + conversation + usage (one query); after the model, tenant +
-    # channel + conversation again (one query: a manager may have taken over meanwhile). Nothing else.
-    assert rows_read == ["inbound_events", "channels", "tenants"]
+    # the event; channel + tenant + contact + conversation + usage (one query); after the model, the
+    # conversation again (a manager may have taken over meanwhile). Nothing else.
+    assert rows_read == ["inbound_events", "channels", "conversations"]
     writes = [" ".join(s.split()[:3]) for s in seen if s.split()[0] in ("INSERT", "UPDATE")]
     assert writes.count("UPDATE conversations SET") == 1  # a new contact's conversation is inserted complete
     assert not [w for w in writes if w.startswith("UPDATE contacts")]
