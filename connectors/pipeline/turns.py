@@ -46,6 +46,9 @@ CLAIMABLE = ("received", "queued")
 # resumes from what was committed (see handle_conversation_turn). After AUTO_ATTEMPTS it fails (visible).
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 AUTO_ATTEMPTS = 5
+# A WhatsApp status for a message we have not stored is looked up once more on the next sweep (~30 s):
+# by then a send result of ours is committed; statuses of messages sent by other tools stop there.
+STATUS_ATTEMPTS = 2
 
 
 class Skip(Exception):
@@ -170,7 +173,7 @@ def handle_status(row: Any, loaded: Loaded, event: InboundEvent) -> Outcome:
         found = db.session.execute(select(Message.id, Message.delivery_status).where(
             Message.channel_id == channel.id, Message.external_id == wamid)).one_or_none()
         if found is None:
-            if row.attempts < AUTO_ATTEMPTS:  # WhatsApp often reports `sent` before our send result is
+            if row.attempts < STATUS_ATTEMPTS:  # WhatsApp often reports `sent` before our send result is
                 return "queued", f"no stored message {wamid} yet: the sweeper retries", None  # committed
             return "skipped", f"no stored message {wamid}", None
         if not is_status_upgrade(found.delivery_status, status):

@@ -146,27 +146,48 @@ def test_whatsapp_end_to_end_and_status_updates(client, shop, wired, db):
 
 
 def test_a_whatsapp_status_that_arrives_before_its_send_result_is_applied_later(client, shop, wired, db):
-    """WhatsApp may call back with `sent` before the worker has stored the wamid the send returned: the
-    status waits for the sweeper instead of being dropped, and is applied once the message is known."""
+    """WhatsApp may call back with a status before the sender has stored the wamid its send returned (a turn
+    holds the person's lock until then, but a send outside a turn does not): the status waits for the
+    sweeper instead of being dropped, and is applied once the message is known."""
     from datetime import timedelta
 
     from connectors.pipeline.sweeper import sweep
     from webapp.models import InboundEvent
 
-    post(client, mp.wa_status_body(WA_PHONE_ID, "wamid.LATE", "delivered"), META_SECRET)
-    wired.queue.drain()
-    [status_event] = events(db)
-    assert status_event.status == "queued" and "yet" in status_event.reason
-    raw = mp.wa_text_body(WA_PHONE_ID, "wamid.IN2", "Hello")
-    post(client, raw, META_SECRET)
+    post(client, mp.wa_text_body(WA_PHONE_ID, "wamid.IN2", "Hello"), META_SECRET)
     wired.queue.drain()
     reply = outbound(db, shop.wa.id)[0]
-    reply.external_id = "wamid.LATE"  # the id the fake gave is random; this one is what the status names
-    db.session.query(InboundEvent).filter_by(id=status_event.id).update(
-        {"created_at": status_event.created_at - timedelta(minutes=5)})  # past the sweeper's grace period
+    wamid, reply.external_id = reply.external_id, None  # the send has returned, its result is not stored yet
+    db.session.commit()
+    post(client, mp.wa_status_body(WA_PHONE_ID, wamid, "delivered"), META_SECRET)
+    wired.queue.drain()
+    status_event = db.session.query(InboundEvent).filter_by(kind="status").one()
+    assert status_event.status == "queued" and "yet" in status_event.reason
+    reply = outbound(db, shop.wa.id)[0]
+    reply.external_id = wamid  # the send result is committed
+    status_event.created_at -= timedelta(minutes=5)  # past the sweeper's grace period
     db.session.commit()
     assert sweep()["events_requeued"] == 1
     wired.queue.drain()
     db.session.expire_all()
     assert db.session.get(InboundEvent, status_event.id).status == "done"
     assert outbound(db, shop.wa.id)[0].delivery_status == "delivered"
+
+
+def test_a_status_for_a_message_we_never_sent_is_skipped_after_one_more_look(client, shop, wired, db):
+    from datetime import timedelta
+
+    from connectors.pipeline.sweeper import sweep
+    from webapp.models import InboundEvent
+
+    post(client, mp.wa_status_body(WA_PHONE_ID, "wamid.OTHER-TOOL", "read"), META_SECRET)
+    wired.queue.drain()
+    event = db.session.query(InboundEvent).one()
+    assert event.status == "queued"
+    event.created_at -= timedelta(minutes=5)
+    db.session.commit()
+    sweep()
+    wired.queue.drain()
+    db.session.expire_all()
+    event = db.session.get(InboundEvent, event.id)
+    assert (event.status, event.attempts) == ("skipped", 2) and "no stored message" in event.reason
