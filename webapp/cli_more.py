@@ -36,8 +36,10 @@ def seed_demo() -> dict[str, object]:
     from .cli import create_tenant
     from .flowstore import seed_templates_for
     from .plans import ensure_default_plans
+    from .prompt_library import ensure_default_layers
 
     ensure_default_plans()
+    ensure_default_layers()
     tenant = db.session.scalar(select(Tenant).where(Tenant.name == DEMO_TENANT))
     if tenant is None:
         tenant = create_tenant(DEMO_TENANT, "PRO", "en", slug="demo")
@@ -73,6 +75,17 @@ def register_more(app: Flask) -> None:
     @demo.command("seed")
     def demo_seed() -> None:
         emit(seed_demo())
+
+    @app.cli.group()
+    def layers() -> None:
+        """The platform's prompt layers (base and niche)."""
+
+    @layers.command("seed")
+    def layers_seed() -> None:
+        """Add the default base and niche layers that are missing; staff edits are kept."""
+        from .prompt_library import ensure_default_layers
+
+        emit(ensure_default_layers())
 
     @app.cli.command("worker")
     @click.option("--queues", default="high,default,low", help="comma-separated, highest priority first")

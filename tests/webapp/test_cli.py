@@ -100,3 +100,25 @@ def test_leads_export_json_and_csv(run, db):
     assert csv_out.exit_code == 0
     assert csv_out.output.splitlines()[0].startswith("id,created_at,status")
     assert "+37120000000" in csv_out.output and "Not mine" not in csv_out.output
+
+
+def test_layers_seed_adds_the_library_layers_once_and_keeps_staff_edits(run, make_tenant, db):
+    from webapp.api.tenant_services import layer_dicts
+    from webapp.models import PromptLayer
+
+    first = ok_json(run("layers", "seed"))
+    assert "platform:base" in first["added"] and "niche:beauty" in first["added"] and first["kept"] == []
+    base = db.session.query(PromptLayer).filter_by(key="base").one()
+    db.session.add(PromptLayer(tenant_id=None, kind="platform", key="base", name=base.name, text="Staff's own.",
+                               version=2))
+    db.session.query(PromptLayer).filter_by(key="retail").update({"active": False})  # switched off by staff
+    db.session.commit()
+    again = ok_json(run("layers", "seed"))
+    assert again["added"] == [] and sorted(again["kept"]) == sorted(first["added"])
+    salon = make_tenant("Salon", plan="PRO")
+    salon.profile = {"niche": "Beauty salon"}
+    db.session.commit()
+    layers = {(d["kind"], d["key"]): d["text"] for d in layer_dicts(salon)}
+    assert layers[("platform", "base")] == "Staff's own."  # the newest version, not the shipped text
+    assert "specialist" in layers[("niche", "beauty")]
+    assert ("niche", "real_estate") not in layers and ("niche", "retail") not in layers
