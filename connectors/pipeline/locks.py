@@ -8,7 +8,7 @@ that first processes the same person's earlier pending events keeps the lock it 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from weakref import WeakValueDictionary
@@ -31,7 +31,10 @@ def _held() -> set[str]:
 
 
 @contextmanager
-def contact_lock(key: str, *, timeout: float = 180.0, wait: float = 120.0) -> Iterator[None]:
+def contact_lock(key: str, *, timeout: float = 180.0, wait: float = 120.0,
+                 before_waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """`before_waiting` runs only when another turn holds the lock, before this one blocks on it (the
+    caller ends its transaction there, so a queued message does not hold a database connection)."""
     held = _held()
     if key in held:
         yield
@@ -40,13 +43,21 @@ def contact_lock(key: str, *, timeout: float = 180.0, wait: float = 120.0) -> It
     lock: Any
     if getattr(queue, "backend", "") == "rq":
         lock = queue.connection.lock(f"temoweb:lock:{key}", timeout=timeout, blocking_timeout=wait)
-        acquired = lock.acquire()
+        acquired = lock.acquire(blocking=False)
+        if not acquired:
+            if before_waiting is not None:
+                before_waiting()
+            acquired = lock.acquire()
     else:
         with _registry_lock:
             lock = _thread_locks.get(key)
             if lock is None:
                 lock = _thread_locks[key] = threading.Lock()
-        acquired = lock.acquire(timeout=wait)
+        acquired = lock.acquire(blocking=False)
+        if not acquired:
+            if before_waiting is not None:
+                before_waiting()
+            acquired = lock.acquire(timeout=wait)
     if not acquired:
         raise LockTimeout(f"another turn for {key} is still running")
     held.add(key)

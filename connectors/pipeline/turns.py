@@ -110,7 +110,7 @@ def process_event(event_id: int) -> None:
     if head is None or head.status not in CLAIMABLE:
         return
     try:
-        with contact_lock(f"{head.channel_id}:{head.user_id}"):
+        with contact_lock(f"{head.channel_id}:{head.user_id}", before_waiting=db.session.rollback):
             for row in claim_pending(head.channel_id, head.user_id, event_id):
                 _run_claimed(row)
     except LockTimeout:  # still claimable: the sweeper enqueues it again

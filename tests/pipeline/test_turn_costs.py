@@ -143,3 +143,35 @@ def test_a_contact_created_by_another_worker_meanwhile_is_reused(shop, db):
     assert fresh.created_at is not None and fresh.profile == {} and fresh.last_seen_at is not None
     db.session.commit()
     assert db.session.query(Contact).filter_by(channel_id=shop.ig.id).count() == 2
+
+
+def test_a_message_waiting_for_the_persons_earlier_turn_holds_no_connection(app, client, shop, wired, db):
+    """A person's second message waits for the lock of their first turn (which may wait seconds on a
+    model) with its transaction ended: a burst of messages from one person cannot drain the pool."""
+    import threading
+    import time
+
+    from connectors.jobs import handle_inbound
+    from connectors.pipeline.locks import contact_lock
+
+    dm(client, "mid.wait", sender="U-wait")
+    [event_row] = events(db)
+    key = f"{event_row.channel_id}:{event_row.user_id}"
+    db.session.remove()
+    pool = db.engine.pool
+    done = threading.Event()
+
+    def second_turn() -> None:
+        with app.app_context():
+            handle_inbound(event_row.id)
+        done.set()
+
+    with contact_lock(key):  # the person's earlier turn is running
+        worker = threading.Thread(target=second_turn)
+        worker.start()
+        time.sleep(0.5)
+        assert not done.is_set()  # it is waiting for the lock...
+        assert pool.checkedout() == 0  # ...without a connection
+    assert done.wait(10)
+    worker.join(5)
+    assert events(db)[0].status == "done" and len(wired.graph.messages) == 2
