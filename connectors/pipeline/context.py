@@ -7,10 +7,9 @@ from typing import Any
 
 import requests
 from flask import current_app
-from sqlalchemy import event, or_, select
+from sqlalchemy import event
 
 from flows.services import Context, HttpResult, Services, SystemClock
-from webapp.extensions import db
 from webapp.models import PromptLayer, Tenant
 from webapp.plans import features_of, within_limit
 
@@ -63,19 +62,11 @@ def prompt_layers(tenant: Tenant) -> list[dict[str, Any]]:
 
 
 def _load_prompt_layers(tenant: Tenant) -> list[dict[str, Any]]:
-    """Platform layers first, then the niche and the tenant's own, each in its configured order."""
-    rows = db.session.scalars(
-        select(PromptLayer).where(PromptLayer.active, or_(PromptLayer.tenant_id.is_(None),
-                                                           PromptLayer.tenant_id == tenant.id))
-        .order_by(PromptLayer.tenant_id.is_not(None), PromptLayer.position, PromptLayer.id))
-    latest: dict[tuple[int | None, str], PromptLayer] = {}
-    for row in rows:
-        key = (row.tenant_id, row.key)
-        if key not in latest or row.version > latest[key].version:
-            latest[key] = row
-    kind_order = {"platform": 0, "niche": 1, "tenant": 2}
-    ordered = sorted(latest.values(), key=lambda r: (kind_order.get(r.kind, 3), r.position, r.id))
-    return [{"kind": r.kind, "name": r.name or r.key, "text": r.text} for r in ordered]
+    """The same layers the simulator and the prompt preview show: platform layers, the niche layers that
+    match the tenant's niche, then the tenant's own, newest active version of each."""
+    from webapp.api.tenant_services import layer_dicts
+
+    return layer_dicts(tenant)
 
 
 def llm_tokens_used(tenant: Tenant) -> int:

@@ -83,8 +83,59 @@ def test_an_llm_turn_reads_its_rows_once_per_phase(client, wired, ai_shop, opena
     first = [s.split()[1].split(".")[0] for s in seen if s.lstrip().upper().startswith("SELECT")]
     rows_read = [table for table in first if table not in ("flows", "flow_versions", "prompt_layers")]
     # the event; channel + tenant + contact + conversation + usage (one query); after the model, the
-    # conversation again (a manager may have taken over meanwhile). Nothing else.
-    assert rows_read == ["inbound_events", "channels", "conversations"]
+    # channel and conversation again (one query: reconnected token, a manager taking over). Nothing else.
+    assert rows_read == ["inbound_events", "channels", "channels"]
     writes = [" ".join(s.split()[:3]) for s in seen if s.split()[0] in ("INSERT", "UPDATE")]
     assert writes.count("UPDATE conversations SET") == 1  # a new contact's conversation is inserted complete
     assert not [w for w in writes if w.startswith("UPDATE contacts")]
+
+
+def test_the_model_gets_the_platform_layer_and_only_the_tenants_niche_layer(client, wired, ai_shop, openai_fake,
+                                                                            db):
+    """ai_shop's niche is "beauty salon": the shipped beauty layer reaches the model, the other niches'
+    layers do not (the same layers the prompt preview shows)."""
+    from webapp.api.tenant_services import layer_dicts
+    from webapp.prompt_library import DEFAULT_LAYERS, ensure_default_layers
+
+    ensure_default_layers()
+    post(client, mp.ig_dm_body(ACCOUNT, "U8", "mid.ai8", "how much for a haircut?"), IG_SECRET)
+    wired.queue.drain()
+    [request] = openai_fake.requests
+    system = request["messages"][0]["content"]
+    texts = {spec["key"]: spec["text"] for spec in DEFAULT_LAYERS}
+    assert texts["base"] in system and texts["beauty"] in system
+    assert texts["real_estate"] not in system and texts["retail"] not in system and texts["services"] not in system
+    assert [d["key"] for d in layer_dicts(ai_shop[0])] == ["base", "beauty"]
+
+
+def test_a_channel_reconnected_while_the_model_thinks_replies_with_the_new_token(app, client, wired, ai_shop,
+                                                                                 openai_fake, db):
+    import threading
+    import time
+
+    from connectors.jobs import handle_inbound
+    from tests.pipeline.conftest import events
+    from webapp.models import Channel
+
+    channel_id = ai_shop[1].id
+    openai_fake.delay = 1.0
+    post(client, mp.ig_dm_body(ACCOUNT, "U7", "mid.ai7", "how much for a haircut?"), IG_SECRET)
+    [event_row] = events(db)
+
+    def turn() -> None:
+        with app.app_context():
+            handle_inbound(event_row.id)
+
+    worker = threading.Thread(target=turn)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not openai_fake.requests and time.monotonic() < deadline:  # the model is thinking now
+        time.sleep(0.02)
+    channel = db.session.get(Channel, channel_id)
+    channel.credentials = {**channel.credentials, "token": "tok-reconnected"}
+    db.session.commit()
+    worker.join(15)
+    [sent] = wired.graph.messages
+    assert sent.header("Authorization") == "Bearer tok-reconnected"
+    db.session.expire_all()
+    assert db.session.get(Channel, channel_id).status != "needs_reconnect"

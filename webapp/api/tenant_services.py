@@ -58,7 +58,8 @@ def tenant_layers(tenant: Tenant) -> list[PromptLayer]:
 
 def layer_dicts(tenant: Tenant) -> list[dict[str, Any]]:
     """What `flows.prompt` reads: kind (platform → niche → tenant order), name, text."""
-    return [{"kind": r.kind if r.tenant_id is None else "tenant", "key": r.key, "name": r.name, "text": r.text}
+    return [{"kind": r.kind if r.tenant_id is None else "tenant", "key": r.key, "name": r.name or r.key,
+             "text": r.text}
             for r in [*platform_layers(tenant), *tenant_layers(tenant)]]
 
 
