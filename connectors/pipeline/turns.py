@@ -81,6 +81,9 @@ _LOAD = (select(Channel, Tenant, Contact, Conversation, *usage.totals_columns(Ch
                                   Contact.external_user_id == bindparam("user_id")))
          .outerjoin(Conversation, and_(Conversation.contact_id == Contact.id, Conversation.status == "open"))
          .where(Channel.id == bindparam("channel_id")).order_by(Conversation.id.desc()).limit(1))
+_RELOAD = (select(Channel, Conversation).join(Conversation, Conversation.channel_id == Channel.id)
+           .where(Channel.id == bindparam("channel_id"), Conversation.id == bindparam("conversation_id")))
+
 
 def claim_pending(channel_id: int, user_id: str, event_id: int) -> list[Any]:
     """Atomic: exactly one worker moves an event to `processing`. Called under the person's lock, it claims
@@ -111,8 +114,11 @@ def process_event(event_id: int) -> None:
         return
     try:
         with contact_lock(f"{head.channel_id}:{head.user_id}", before_waiting=db.session.rollback):
-            for row in claim_pending(head.channel_id, head.user_id, event_id):
-                _run_claimed(row)
+            rows = claim_pending(head.channel_id, head.user_id, event_id)
+            for index, row in enumerate(rows):
+                if not _run_claimed(row):  # it waits for a retry: the person's later messages wait too
+                    _requeue([later.id for later in rows[index + 1:]])
+                    break
     except LockTimeout:  # still claimable: the sweeper enqueues it again
         log.warning("event %s waits for an earlier turn of the same person; left for the sweeper", event_id)
 
@@ -133,7 +139,16 @@ def _load(channel_id: int, user_id: str) -> Loaded:
     return Loaded(row[0], row[1], row[2], row[3], usage.with_pending(row[1].id, row[4], row[5]))
 
 
-def _run_claimed(row: Any) -> None:
+def _requeue(event_ids: list[int]) -> None:
+    if event_ids:
+        db.session.execute(update(_EVENTS).where(_EVENTS.c.id.in_(event_ids), _EVENTS.c.status == "processing")
+                           .values(status="queued"))
+        db.session.commit()
+
+
+def _run_claimed(row: Any) -> bool:
+    """Run one claimed event; False when a database error sent it back to `queued` for a retry (the
+    caller must not answer the same person's later messages before it)."""
     event_id = row.id
     try:
         event = InboundEvent.from_dict(row.parsed)
@@ -142,7 +157,7 @@ def _run_claimed(row: Any) -> None:
             raise Skip(f"tenant is {loaded.tenant.status}: no bot replies")
         handler = KIND_HANDLERS.get(event.kind, handle_conversation_turn)
         outcome = handler(row, loaded, event)
-        finish(event_id, *outcome)
+        finish(event_id, *outcome)  # a status waiting for its message does not hold up later messages
     except Skip as skip:
         finish(event_id, skip.status, skip.reason, discard=True)
     except Exception as exc:  # recorded on the event (visible, retryable) instead of lost in a log
@@ -151,9 +166,10 @@ def _run_claimed(row: Any) -> None:
             log.warning("event %s: %s; left for the sweeper to retry (attempt %s of %s)", event_id, error,
                         row.attempts, AUTO_ATTEMPTS)
             finish(event_id, "queued", "retrying after a database error", error, discard=True)
-        else:
-            log.exception("event %s failed", event_id)
-            finish(event_id, "failed", error=error, discard=True)
+            return False
+        log.exception("event %s failed", event_id)
+        finish(event_id, "failed", error=error, discard=True)
+    return True
 
 
 Outcome = tuple[str, str | None, str | None]
@@ -318,7 +334,7 @@ class PreparedTurn:
     event_id: int | None
     inbound: InboundEvent | None
     loaded: tuple[Tenant, Channel, Conversation] | None = None  # still in the session (fast flows)
-    detached: tuple[Tenant, Channel] | None = None  # slow flows: as read before the step, re-attached after
+    detached_tenant: Tenant | None = None  # slow flows: as read before the step, re-attached after it
     # The rows persist_turn wrote, kept referenced until the replies are sent: the session's identity map
     # holds objects weakly, and sending reads the channel and conversation again.
     persisted: tuple[Tenant, Channel, Conversation] | None = None
@@ -342,7 +358,7 @@ def prepare_turn(tenant: Tenant, channel: Channel, conv: Conversation, tevent: T
                             copy.deepcopy(conv.state) or None, tevent,
                             build_services(tenant, channel.type, flow.uses, llm_tokens_used), key_prefix, event_id,
                             inbound,
-                            None if slow else (tenant, channel, conv), (tenant, channel) if slow else None)
+                            None if slow else (tenant, channel, conv), tenant if slow else None)
     if slow:
         db.session.commit()
         db.session.close()
@@ -358,12 +374,13 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Message]:
     sending (`sending`), so no second transaction is needed before they go out."""
     if prepared.loaded is not None:
         tenant, channel, conv = prepared.loaded
-    else:  # the session was closed during the step: the tenant and channel as this turn read them (no query,
-        # as in a fast turn), the conversation as it is now (a manager may have taken over meanwhile)
-        tenant, channel = prepared.detached or (db.session.get(Tenant, prepared.tenant_id),
-                                                db.session.get(Channel, prepared.channel_id))
-        db.session.add_all((tenant, channel))
-        conv = db.session.get(Conversation, prepared.conversation_id)
+    else:  # the session was closed during the step (which may take a minute): the channel and conversation
+        # as they are now, in one query (its token may have been reconnected, a manager may have taken
+        # over); the tenant as this turn read it (re-attached, no query: as a fast turn uses it)
+        tenant = prepared.detached_tenant or db.session.get(Tenant, prepared.tenant_id)
+        db.session.add(tenant)
+        channel, conv = db.session.execute(_RELOAD, {"channel_id": prepared.channel_id,
+                                                     "conversation_id": prepared.conversation_id}).one()
         if conv.bot_paused:  # a manager took over while the model was thinking: the bot stays silent
             result = StepResult([], result.state, [e for e in result.effects if e.type == "llm_usage"],
                                 result.trace, result.finished, result.error)

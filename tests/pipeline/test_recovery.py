@@ -157,3 +157,40 @@ def test_a_database_error_during_a_turn_is_retried_not_failed(client, shop, wire
     assert event.status == "done" and event.attempts == 2
     assert len(outbound(db, shop.ig.id)) == 2 and len(wired.graph.messages) == 2  # answered once
 
+
+
+def test_after_a_database_error_the_persons_later_message_waits_for_the_retry(client, shop, wired, db):
+    """Two messages of one person are claimed together; a database error on the first sends it back to
+    `queued`, and the second is not answered before it: both go back, and are answered in order."""
+    from sqlalchemy import event as sa_event
+
+    from connectors.jobs import handle_inbound
+    from connectors.pipeline.sweeper import sweep
+    from webapp.models import InboundEvent, Message
+
+    driver_error = db.engine.dialect.dbapi.OperationalError
+    broken = {"left": 1}
+
+    def fail_once(conn, cursor, statement, *args):
+        if broken["left"] and statement.lstrip().startswith("INSERT INTO messages") and "'out'" in repr(args[0]):
+            broken["left"] -= 1
+            raise driver_error("server closed the connection unexpectedly")
+
+    post(client, mp.ig_dm_body(IG_ACCOUNT, "U-two", "mid.two1", "hi"), IG_SECRET)
+    post(client, mp.ig_dm_body(IG_ACCOUNT, "U-two", "mid.two2", "Anna"), IG_SECRET)
+    first, second = events(db)
+    sa_event.listen(db.engine, "before_cursor_execute", fail_once)
+    try:
+        handle_inbound(second.id)  # claims the person's backlog: the first message, then this one
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", fail_once)
+    db.session.expire_all()
+    assert [e.status for e in events(db)] == ["queued", "queued"] and outbound(db, shop.ig.id) == []
+    db.session.query(InboundEvent).update({"created_at": first.created_at - timedelta(minutes=5)})
+    db.session.commit()
+    sweep()
+    wired.queue.drain()
+    db.session.expire_all()
+    assert [e.status for e in events(db)] == ["done", "done"]
+    replies = db.session.query(Message).filter_by(direction="out").order_by(Message.id).all()
+    assert [r.event_id for r in replies] == [first.id, first.id, second.id]  # in the person's order
