@@ -17,5 +17,9 @@ class Job(_RQJob):
     check. Measured: about 10% of a webhook request's CPU under load (bench/ingest.py, py-spy).
     """
 
-    def __init__(self, id: str | None = None, connection: Any = None, serializer: Any = None) -> None:
-        super().__init__(id, connection, None if serializer is DefaultSerializer else serializer)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("serializer") is DefaultSerializer:
+            kwargs["serializer"] = None
+        elif len(args) >= 3 and args[2] is DefaultSerializer:
+            args = (*args[:2], None, *args[3:])
+        super().__init__(*args, **kwargs)

@@ -61,7 +61,7 @@ def decrypt_json(token: str) -> dict[str, Any]:
         raise CredentialsError("stored credentials cannot be decrypted with TOKEN_ENCRYPTION_KEY") from exc
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _decrypt(cipher: MultiFernet, token: str) -> bytes:
     """A channel's credentials are decrypted every time its row is loaded (twice per conversation turn);
     the same token under the same keys always decrypts to the same bytes, so a worker does it once.

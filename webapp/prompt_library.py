@@ -1,8 +1,10 @@
 """The prompt layers the platform ships: a base layer for every tenant and a niche layer per niche of the
 template library. They are data, like plans: `ensure_default_layers()` adds the missing ones (`flask
 layers seed`, `flask demo seed`) and never touches a layer staff already have, edited or switched off;
-staff edit them in /admin (each save is a new version). A niche layer reaches a tenant whose profile niche
-contains its key's words ("Beauty salon" gets `beauty`: webapp.api.tenant_services.niche_matches).
+staff edit them in /admin (each save is a new version). To retire a shipped layer, switch it off rather
+than delete it: a deleted one counts as missing and comes back with the next seed. A niche layer reaches
+a tenant whose profile niche contains its key's words ("Beauty salon" gets `beauty`:
+webapp.api.tenant_services.niche_matches).
 """
 
 from __future__ import annotations
