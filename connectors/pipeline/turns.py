@@ -425,8 +425,8 @@ def _fire(fu: Any) -> None:
     conv = db.session.get(Conversation, fu.conversation_id)
     channel, tenant = db.session.get(Channel, conv.channel_id), db.session.get(Tenant, conv.tenant_id)
     contact = db.session.get(Contact, conv.contact_id)
-    with contact_lock(f"{channel.id}:{contact.external_user_id}"):
-        db.session.refresh(conv)
+    with contact_lock(f"{channel.id}:{contact.external_user_id}", before_waiting=db.session.rollback):
+        db.session.refresh(conv)  # (after a wait, the rolled-back rows reload as they are used)
         if conv.bot_paused or tenant.status != "active" or not usage.has_room_for_reply(tenant, None):
             fu.status = "cancelled"
             db.session.commit()

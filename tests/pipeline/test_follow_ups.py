@@ -63,3 +63,37 @@ def test_a_reply_cancels_the_timer(client, wired, shop, db):
     assert [m.text for m in outbound(db, shop.ig.id)][-1] == "Thanks, we'll get back to you."
     db.session.expire_all()
     assert [t.status for t in db.session.query(FollowUp).all()] == ["cancelled"]
+
+
+def test_a_timer_waiting_for_the_persons_turn_holds_no_connection(app, client, wired, shop, db):
+    """The timer fires while the person's turn is running: it waits for that turn without a database
+    connection, then sends its nudge."""
+    import threading
+    import time
+
+    from connectors.jobs import fire_follow_up
+    from connectors.pipeline.locks import contact_lock
+    from webapp.models import FollowUp
+
+    setup_flow(db, shop.tenant)
+    post(client, mp.ig_dm_body(IG_ACCOUNT, "U-f9", "mid.f9", "hello"), IG_SECRET)
+    wired.queue.drain()
+    [timer] = db.session.query(FollowUp).all()
+    timer_id = timer.id
+    db.session.remove()
+    done = threading.Event()
+
+    def fire() -> None:
+        with app.app_context():
+            fire_follow_up(timer_id)
+        done.set()
+
+    with contact_lock(f"{shop.ig.id}:U-f9"):  # the person's turn is running
+        worker = threading.Thread(target=fire)
+        worker.start()
+        time.sleep(0.5)
+        assert not done.is_set() and db.engine.pool.checkedout() == 0
+    assert done.wait(10)
+    worker.join(5)
+    assert [m.text for m in outbound(db, shop.ig.id)][-1] == "Still there? Reply any time."
+    assert db.session.get(FollowUp, timer_id).status == "fired"
