@@ -3,6 +3,7 @@
     .venv/bin/python bench/pipeline.py                        # defaults: 60 contacts x 4 turns = 240 msgs
     .venv/bin/python bench/pipeline.py --contacts 250 --rounds 3
     .venv/bin/python bench/pipeline.py --profile              # + cProfile of the pipeline pass (hotspots)
+    .venv/bin/python bench/pipeline.py --flow llm --no-floor  # every message through the `llm` node instead
 
 Both passes use the same worker class over the three priority queues, built as connectors/worker.py does,
 in burst mode, in this one process, logging at WARNING: `rq.SimpleWorker` (default, one job at a time) or
@@ -33,6 +34,10 @@ in the scratch database.
 A third pass, `floor` (skip with --no-floor), runs `bench._common.floor_job` on the same events with the same
 worker: one UPDATE ... RETURNING in autocommit (raw psycopg) and one POST to the fake — the least any
 implementation of "load the event, answer it over HTTP" does, so floor/noop is the ceiling of the ratio here.
+
+`--flow llm` replaces lead_capture with a flow whose every turn is an `llm` node (the real `openai` client
+against tests/fakes/openai_server.py in a child process, answering at once): the worker CPU per message is
+then the CPU of an AI turn, which is what bench/llm_concurrency.py's burst is made of.
 
 Prints msgs/s for both, the ratio pipeline/noop (target >= 0.7), SQL statements, commits and HTTP sends
 per message, and with --profile the top functions of our code per message (the profiled pass always runs
@@ -92,6 +97,46 @@ signal.signal(signal.SIGTERM, lambda *_: stop.set())
 stop.wait(float(sys.argv[2]))
 fake.stop()
 """
+
+
+FAKE_LLM = r"""
+import sys, threading
+sys.path.insert(0, sys.argv[1])
+from tests.fakes.openai_server import FakeOpenAI
+
+fake = FakeOpenAI().start()  # answers at once: the pass measures our CPU per LLM turn, not a model's delay
+print(fake.url, flush=True)
+threading.Event().wait(float(sys.argv[2]))
+"""
+
+
+def start_fake_llm(lifetime: float) -> tuple[Child, str]:
+    """The OpenAI-compatible fake in a child process (--flow llm), like the Graph API fake."""
+    import subprocess
+
+    child = Child([sys.executable, "-c", FAKE_LLM, str(ROOT), str(lifetime)], stdout=subprocess.PIPE)
+    url = child.proc.stdout.readline().decode().strip() if child.proc.stdout else ""
+    if not url.startswith("http"):
+        child.stop()
+        raise RuntimeError("the fake OpenAI server did not start")
+    return child, url
+
+
+def publish_llm_flow(app: Any, tenant_id: int) -> None:
+    """--flow llm: the tenant answers every message with the engine's `llm` node (tests' llm_answer_flow)."""
+    from tests.fakes.documents import llm_answer_flow
+    from webapp.extensions import db
+    from webapp.flowstore import create_flow, publish
+    from webapp.models import Flow, Tenant
+
+    with app.app_context():
+        tenant = db.session.get(Tenant, tenant_id)
+        tenant.profile = {"niche": "beauty salon", "faq": [{"q": "How much is a haircut?", "a": "From 30 EUR."}]}
+        for flow in db.session.query(Flow).filter_by(tenant_id=tenant_id):
+            flow.published_version_id = None
+        publish(create_flow(tenant, "LLM answers", llm_answer_flow("LLM answers")))
+        db.session.commit()
+        db.session.remove()
 
 
 def start_fake(lifetime: float, nagle: bool) -> tuple[Child, str]:
@@ -237,6 +282,9 @@ def main() -> int:
                         help="lead_capture turns per contact (1-4)")
     parser.add_argument("--rounds", type=int, default=1, help="noop/pipeline pairs (median reported)")
     parser.add_argument("--warmup-contacts", type=int, default=5, help="unmeasured contacts first")
+    parser.add_argument("--flow", choices=("lead_capture", "llm"), default="lead_capture",
+                        help="lead_capture (no LLM: the target's flow) or llm: every message through the `llm` "
+                             "node and the real openai client against a fake answering at once (CPU per AI turn)")
     parser.add_argument("--worker", choices=("simple", "threadpool"), default="simple",
                         help="worker class for both passes: rq.SimpleWorker (one job at a time) or "
                              "connectors.worker.ThreadPoolWorker (the `flask worker` class, --threads jobs at once)")
@@ -260,6 +308,7 @@ def main() -> int:
     db_name = f"bench_pipeline_{os.getpid()}"
     results: list[dict[str, Any]] = []
     fake: Child | None = None
+    fake_llm: Child | None = None
     app: Any = None
     prof_lines = ""
     try:
@@ -267,9 +316,14 @@ def main() -> int:
             fake, fake_url = start_fake(lifetime=600, nagle=args.fake_nagle)
             config = {"META_GRAPH_URL": fake_url, "INSTAGRAM_GRAPH_URL": fake_url, "CONNECTOR_TIMEOUT": 5.0,
                       "CONNECTOR_RATELIMIT_STORAGE": "none://", "RATELIMIT_STORAGE_URI": "memory://"}
+            if args.flow == "llm":
+                fake_llm, llm_url = start_fake_llm(lifetime=600)
+                config.update(OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=llm_url, OPENAI_MODEL="fake-gpt")
             app = make_app(database_url, args.redis_url, prefix, **config)
             os.environ.update(BENCH_FLOOR_DB=database_url, BENCH_FLOOR_URL=fake_url)
-            setup_tenant(app, plan="PRO", templates=("lead_capture",))
+            tenant_ids = setup_tenant(app, plan="PRO", templates=("lead_capture",))
+            if args.flow == "llm":
+                publish_llm_flow(app, tenant_ids["tenant_id"])
             from connectors import jobs
             from webapp.extensions import db
 
@@ -321,16 +375,17 @@ def main() -> int:
                 db.session.remove()
                 db.engine.dispose()
     finally:
-        if fake is not None:
-            fake.stop()
+        for child in (fake, fake_llm):
+            if child is not None:
+                child.stop()
         removed = clean_redis(args.redis_url, prefix)
         say(f"removed {removed} Redis keys of prefix {prefix}")
 
     worker = ("rq.SimpleWorker" if args.worker == "simple"
               else f"connectors.worker.ThreadPoolWorker(pool_size={args.threads})")
     print(f"pipeline benchmark: one process, {worker} burst over 3 priority queues; {args.contacts} "
-          f"contacts x {args.turns} turns = {messages} messages per pass; lead_capture flow, PostgreSQL, Redis, "
-          f"FakeGraphAPI child process; {os.cpu_count()} CPUs")
+          f"contacts x {args.turns} turns = {messages} messages per pass; {args.flow} flow, PostgreSQL, Redis, "
+          f"FakeGraphAPI{' and FakeOpenAI' if args.flow == 'llm' else ''} child process; {os.cpu_count()} CPUs")
     for r, res in enumerate(results):
         noop_rate, pipe_rate = messages / res["noop_s"], messages / res["pipe_s"]
         out = res["outcome"]
