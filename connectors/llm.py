@@ -32,7 +32,6 @@ from typing import Any
 
 import openai
 from openai import OpenAI
-from openai._base_client import make_request_options
 from openai.types.chat import ChatCompletion
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -174,7 +173,7 @@ class OpenAIProvider:
         TypedDicts to rename aliased keys and encode files, none of which our JSON-ready bodies have, and it
         was the client's largest CPU cost per call (bench/llm_concurrency.py: every worker core is busy)."""
         return self.client.post("/chat/completions", body=body, cast_to=ChatCompletion,
-                                options=make_request_options(security={"bearer_auth": True}))  # as create()
+                                options={"security": {"bearer_auth": True}})  # the auth create() asks for
 
     # -- the call ---------------------------------------------------------------------------------------
     def complete(

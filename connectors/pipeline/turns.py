@@ -239,16 +239,12 @@ def _insert_contact(**values: Any) -> Contact | None:
     """INSERT … ON CONFLICT DO NOTHING RETURNING (PostgreSQL and SQLite): one statement instead of a
     savepoint around an INSERT; None when another worker created the contact first."""
     dialect = db.session.get_bind().dialect.name
-    statement = _INSERT_CONTACT.get(dialect)
-    if statement is None:
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = _INSERT_CONTACT[dialect] = (
-            insert(Contact).on_conflict_do_nothing(index_elements=["channel_id", "external_user_id"])
-            .returning(Contact))
+    statement = _INSERT_CONTACT["postgresql" if dialect == "postgresql" else "sqlite"]
     return db.session.scalars(statement, [values]).one_or_none()
 
 
-_INSERT_CONTACT: dict[str, Any] = {}  # built once per dialect: construction costs more than the round trip
+_INSERT_CONTACT = {name: insert(Contact).on_conflict_do_nothing(index_elements=["channel_id", "external_user_id"])
+                   .returning(Contact) for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 
 
 def _conversation(loaded: Loaded, contact: Contact, created: bool, channel: Channel, now: Any) -> Conversation:
@@ -321,9 +317,6 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
 class PreparedTurn:
     """Everything the engine needs, as plain values: the DB session is closed while the model thinks."""
 
-    tenant_id: int
-    channel_id: int
-    conversation_id: int
     version: Any
     flow: Any
     reason: str
@@ -333,15 +326,10 @@ class PreparedTurn:
     key_prefix: str
     event_id: int | None
     inbound: InboundEvent | None
-    loaded: tuple[Tenant, Channel, Conversation] | None = None  # still in the session (fast flows)
-    detached_tenant: Tenant | None = None  # slow flows: as read before the step, re-attached after it
-    # The rows persist_turn wrote, kept referenced until the replies are sent: the session's identity map
-    # holds objects weakly, and sending reads the channel and conversation again.
-    persisted: tuple[Tenant, Channel, Conversation] | None = None
-
-    @property
-    def slow(self) -> bool:
-        return self.loaded is None
+    slow: bool  # the flow may wait on a model or an HTTP integration: the session is closed during the step
+    # The turn's tenant, channel and conversation. Kept referenced until the replies are sent: the session's
+    # identity map holds objects weakly, and sending reads the channel and conversation again.
+    rows: tuple[Tenant, Channel, Conversation]
 
 
 def prepare_turn(tenant: Tenant, channel: Channel, conv: Conversation, tevent: TurnEvent, key_prefix: str,
@@ -354,11 +342,9 @@ def prepare_turn(tenant: Tenant, channel: Channel, conv: Conversation, tevent: T
         return None
     version, flow, reason = picked
     slow = bool(flow.uses)
-    prepared = PreparedTurn(tenant.id, channel.id, conv.id, version, flow, reason,
-                            copy.deepcopy(conv.state) or None, tevent,
+    prepared = PreparedTurn(version, flow, reason, copy.deepcopy(conv.state) or None, tevent,
                             build_services(tenant, channel.type, flow.uses, llm_tokens_used), key_prefix, event_id,
-                            inbound,
-                            None if slow else (tenant, channel, conv), tenant if slow else None)
+                            inbound, slow, (tenant, channel, conv))
     if slow:
         db.session.commit()
         db.session.close()
@@ -372,19 +358,16 @@ def execute_turn(prepared: PreparedTurn) -> StepResult:
 def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Message]:
     """Everything the step produced, in one transaction; the replies are stored already claimed for
     sending (`sending`), so no second transaction is needed before they go out."""
-    if prepared.loaded is not None:
-        tenant, channel, conv = prepared.loaded
-    else:  # the session was closed during the step (which may take a minute): the channel and conversation
-        # as they are now, in one query (its token may have been reconnected, a manager may have taken
-        # over); the tenant as this turn read it (re-attached, no query: as a fast turn uses it)
-        tenant = prepared.detached_tenant or db.session.get(Tenant, prepared.tenant_id)
+    tenant, channel, conv = prepared.rows
+    if prepared.slow:  # the session was closed during the step (which may take a minute): the channel and
+        # conversation as they are now, in one query (its token may have been reconnected, a manager may
+        # have taken over); the tenant as this turn read it (re-attached, no query: as a fast turn uses it)
         db.session.add(tenant)
-        channel, conv = db.session.execute(_RELOAD, {"channel_id": prepared.channel_id,
-                                                     "conversation_id": prepared.conversation_id}).one()
+        channel, conv = db.session.execute(_RELOAD, {"channel_id": channel.id, "conversation_id": conv.id}).one()
+        prepared.rows = (tenant, channel, conv)
         if conv.bot_paused:  # a manager took over while the model was thinking: the bot stays silent
             result = StepResult([], result.state, [e for e in result.effects if e.type == "llm_usage"],
                                 result.trace, result.finished, result.error)
-    prepared.persisted = (tenant, channel, conv)
     conv.flow_id, conv.flow_version_id = prepared.version.flow_id, prepared.version.id
     conv.state = {**result.state, "trace_reason": prepared.reason}
     conv.stage = str(result.state.get("node") or ("finished" if result.finished else conv.stage))[:64]

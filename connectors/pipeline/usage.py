@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 COUNTERS = ("messages_in", "messages_out", "llm_prompt_tokens", "llm_completion_tokens")
 _PENDING = "usage_pending"  # key in Session.info: {tenant_id: {counter: delta}}
+_COMMITTED = "usage_committed"  # the same, once its transaction has committed: added when it has ended
 
 
 _UPSERT = text(
@@ -55,8 +56,6 @@ def add(tenant_id: int, **deltas: int) -> None:
 def _pending(session: Session, tenant_id: int) -> dict[str, int]:
     return session.info.get(_PENDING, {}).get(tenant_id) or dict.fromkeys(COUNTERS, 0)
 
-
-_COMMITTED = "usage_committed"
 
 
 @event.listens_for(db.session, "after_commit")
@@ -123,8 +122,8 @@ def with_pending(tenant_id: int, messages: int, llm_tokens: int) -> Totals:
 
 
 def current(tenant_id: int) -> Totals:
-    """This month's totals, read without locking the counter row (a turn takes that lock only when it
-    commits, so turns of one tenant do not queue behind each other)."""
+    """This month's totals (stored plus what this transaction counted), read without locking the counter
+    row."""
     row = db.session.execute(_CURRENT, {"tenant_id": tenant_id, **month_params()}).one()
     return with_pending(tenant_id, row[0], row[1])
 

@@ -30,16 +30,21 @@ def first_flush_blocks(factor: int):
     return flush, release, batches
 
 
+def wait_until(condition) -> None:
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in 5 s"
+        time.sleep(0.001)
+
+
 def test_callers_arriving_during_a_flush_share_the_next_one():
     flush, release, batches = first_flush_blocks(10)
     group: GroupCommit[int, int] = GroupCommit(flush, concurrency=1)
     with ThreadPoolExecutor(8) as pool:
         first = pool.submit(group.submit, 0)
-        while not batches:
-            time.sleep(0.001)
+        wait_until(lambda: batches)
         rest = [pool.submit(group.submit, i) for i in range(1, 8)]
-        while len(group._pending) < 7:  # all seven queued behind the blocked flush
-            time.sleep(0.001)
+        wait_until(lambda: len(group._pending) >= 7)  # all seven queued behind the blocked flush
         release.set()
         assert first.result(5) == 0
         assert [f.result(5) for f in rest] == [i * 10 for i in range(1, 8)]
@@ -52,8 +57,7 @@ def test_with_two_lanes_a_second_batch_is_flushed_while_the_first_is_still_waiti
     group: GroupCommit[int, int] = GroupCommit(flush, concurrency=2)
     with ThreadPoolExecutor(8) as pool:
         first = pool.submit(group.submit, 0)
-        while not batches:
-            time.sleep(0.001)
+        wait_until(lambda: batches)
         others = [pool.submit(group.submit, i) for i in range(1, 6)]
         assert [f.result(5) for f in others] == [1, 2, 3, 4, 5]  # done while batch [0] is still blocked
         assert not first.done()
@@ -78,11 +82,9 @@ def test_a_failed_flush_reaches_every_caller_of_that_batch_and_the_next_batch_st
     group: GroupCommit[int, int] = GroupCommit(flush, max_batch=3, concurrency=1)
     with ThreadPoolExecutor(8) as pool:
         first = pool.submit(group.submit, 1)
-        while not calls:
-            time.sleep(0.001)
+        wait_until(lambda: calls)
         waiting = [pool.submit(group.submit, i) for i in range(2, 7)]
-        while len(group._pending) < 5:
-            time.sleep(0.001)
+        wait_until(lambda: len(group._pending) >= 5)
         release.set()
         assert first.result(5) == 1
         outcomes = []
