@@ -32,6 +32,14 @@ def _psql(sql: str) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _sessions() -> int:
+    """Connections PostgreSQL has accepted so far into the bench database (pg_stat_database)."""
+    done = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
+                           f"SELECT sessions FROM pg_stat_database WHERE datname = '{DB}'"],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout.strip() or 0)
+
+
 class _TimedGraph:
     """A FakeGraphAPI that also notes when each reply arrived."""
 
@@ -137,12 +145,14 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int)
         graph.arrivals.clear()
         users = [f"user{n}" for n in range(messages)]
         print(f"  burst of {messages} messages at {time.strftime('%H:%M:%S')}", flush=True)
+        sessions_before = _sessions()
         cpu_before = process_cpu()
         sent_at = _burst(env, users)
         deadline = sent_at + 120
         while len(graph.arrivals) < messages and time.time() < deadline:
             time.sleep(0.05)
         cpu = cpu_split(cpu_before, process_cpu(), worker.pid)
+        opened = _sessions() - sessions_before
         cpu["bench (fake LLM, fake Graph API, the burst)"] = cpu_split(cpu_before, process_cpu(), os.getpid())[
             "server"] - cpu["server"]
         got = {user: at for at, user in graph.arrivals}
@@ -162,6 +172,7 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int)
         print(f"  CPU during the burst ({os.cpu_count()} cores): " + ", ".join(
             f"{'workers' if k == 'server' else k} {v:.2f}s" for k, v in cpu.items())
               + f"; workers {cpu['server'] / messages * 1e3:.1f} ms per turn")
+        print(f"  PostgreSQL connections opened during the burst: {opened} (each costs the server a process start)")
         if missing:
             _explain_missing(env, users, got, log.name)
         return p95 if not missing else float("inf")

@@ -66,8 +66,10 @@ from bench._common import (  # noqa: E402
     Counters,
     StatementSites,
     clean_redis,
+    cpu_split,
     ig_dm_body,
     make_app,
+    process_cpu,
     profile_report,
     queue_prefix,
     say,
@@ -236,14 +238,15 @@ def make_worker(app: Any, kind: str, threads: int) -> Any:
 
 
 def run_worker(app: Any, args: argparse.Namespace, profile: cProfile.Profile | None = None
-               ) -> tuple[float, float]:
+               ) -> tuple[float, float, float]:
     """One burst of a fresh worker (outside any app context, like the worker process).
 
     Returns (seconds from the first dequeue to the last finished job, CPU seconds of this process over the
-    whole burst: user + system, all threads)."""
+    whole burst: user + system, all threads, CPU seconds of the PostgreSQL and Redis servers meanwhile)."""
     import resource
 
     worker = make_worker(app, args.worker, args.threads)
+    servers0 = process_cpu()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu0 = usage.ru_utime + usage.ru_stime
     if profile is not None:
@@ -252,9 +255,11 @@ def run_worker(app: Any, args: argparse.Namespace, profile: cProfile.Profile | N
     if profile is not None:
         profile.disable()
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    split = cpu_split(servers0, process_cpu(), os.getpid())
     if worker.first_dequeue is None or worker.last_done is None:
         raise RuntimeError("the worker ran no job")
-    return worker.last_done - worker.first_dequeue, usage.ru_utime + usage.ru_stime - cpu0
+    return (worker.last_done - worker.first_dequeue, usage.ru_utime + usage.ru_stime - cpu0,
+            split["postgres"] + split["redis"])
 
 
 def outcome(app: Any, event_ids: list[int]) -> dict[str, Any]:
@@ -345,19 +350,20 @@ def main() -> int:
             for r in range(args.rounds):
                 say(f"round {r + 1}/{args.rounds}: {messages} no-op jobs")
                 enqueue_noops(app, messages)
-                noop_s, noop_cpu = run_worker(app, args)
+                noop_s, noop_cpu, noop_srv = run_worker(app, args)
                 say(f"round {r + 1}/{args.rounds}: {messages} inbound events")
                 ids = store_events(app, range(next_contact, next_contact + args.contacts), args.turns, f"r{r}")
                 next_contact += args.contacts
                 before = counters.snapshot()
-                pipe_s, pipe_cpu = run_worker(app, args)
+                pipe_s, pipe_cpu, pipe_srv = run_worker(app, args)
                 after = counters.snapshot()
                 results.append({"noop_s": noop_s, "pipe_s": pipe_s, "noop_cpu": noop_cpu, "pipe_cpu": pipe_cpu,
+                                "noop_srv": noop_srv, "pipe_srv": pipe_srv,
                                 "outcome": outcome(app, ids), "db": Counters.describe(before, after, messages, "msg")})
                 if not args.no_floor:
                     say(f"round {r + 1}/{args.rounds}: {messages} floor jobs")
                     enqueue_floor(app, ids)
-                    results[-1]["floor_s"], results[-1]["floor_cpu"] = run_worker(app, args)
+                    results[-1]["floor_s"], results[-1]["floor_cpu"], _ = run_worker(app, args)
 
             if args.profile:
                 say(f"profiled pass: {messages} inbound events")
@@ -366,7 +372,8 @@ def main() -> int:
                 with app.app_context():
                     sites = StatementSites(db.engine)
                 with sites:
-                    wall, _cpu = run_worker(app, argparse.Namespace(**{**vars(args), "worker": "simple"}), profile)
+                    simple = argparse.Namespace(**{**vars(args), "worker": "simple"})
+                    wall, _cpu, _srv = run_worker(app, simple, profile)
                 if args.profile_out:
                     profile.dump_stats(args.profile_out)
                 prof_lines = (sites.report(len(ids), "msg")
@@ -396,6 +403,10 @@ def main() -> int:
         print(f"  worker-process CPU (whole burst, incl. worker start-up): noop "
               f"{res['noop_cpu'] * 1e3 / messages:.2f} ms/job, pipeline {res['pipe_cpu'] * 1e3 / messages:.2f} "
               "ms/msg (the rest of the time is waiting on PostgreSQL, Redis, the fake and the other processes)")
+        print(f"  PostgreSQL + Redis CPU meanwhile: noop {res['noop_srv'] * 1e3 / messages:.2f} ms/job, pipeline "
+              f"{res['pipe_srv'] * 1e3 / messages:.2f} ms/msg; worker + servers per message: noop "
+              f"{(res['noop_cpu'] + res['noop_srv']) * 1e3 / messages:.2f} ms, pipeline "
+              f"{(res['pipe_cpu'] + res['pipe_srv']) * 1e3 / messages:.2f} ms")
         print(f"  events {out['events']}; outbound messages {out['outbound']} ({sends / messages:.2f}/msg); "
               f"{res['db']}")
         for error in out["errors"]:

@@ -34,6 +34,7 @@ from webapp.plans import has_feature
 from . import effects, usage
 from .context import build_services
 from .delivery import deliver_event_messages, record_outbound, send_claimed
+from .finishing import finishing_slot
 from .locks import LockTimeout, contact_lock
 from .routing import pick_flow
 
@@ -357,7 +358,15 @@ def execute_turn(prepared: PreparedTurn) -> StepResult:
 
 def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Message]:
     """Everything the step produced, in one transaction; the replies are stored already claimed for
-    sending (`sending`), so no second transaction is needed before they go out."""
+    sending (`sending`), so no second transaction is needed before they go out. A slow turn does this in
+    one of the process's finishing slots (finishing.py: turns still to start get to the model first)."""
+    if not prepared.slow:
+        return _persist(prepared, result)
+    with finishing_slot():
+        return _persist(prepared, result)
+
+
+def _persist(prepared: PreparedTurn, result: StepResult) -> list[Message]:
     tenant, channel, conv = prepared.rows
     if prepared.slow:  # the session was closed during the step (which may take a minute): the channel and
         # conversation as they are now, in one query (its token may have been reconnected, a manager may

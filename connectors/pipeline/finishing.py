@@ -1,0 +1,53 @@
+"""Finishing slots: a worker process stores the results of at most N slow turns at once.
+
+A slow turn (one that waited on a model or an HTTP integration) has CPU work on both sides of the wait:
+starting it (dequeue, claim, store the message, build and send the prompt) and finishing it (store the
+reply and the state). Python threads share a process's CPU evenly, so when many messages arrive together,
+finishing the first turns slowed down starting the later ones: the last messages reached the model seconds
+late and then waited for it with the CPU idle. With a few finishing slots per process, waiting messages
+get to the model first, their waits overlap, and replies are stored first come, first served.
+
+Sending a reply is outside the slot: a slow channel API never holds one. A turn that never waited (a
+scripted flow) takes no slot. Measured with bench/llm_concurrency.py --backend pipeline (200 messages at
+once, 1 s model): time to the 95th reply over the time the CPU was saturated went from 1.35-1.46 to
+1.06-1.19 with 2 slots per process; docs/deploy.md has the numbers and how to size it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import current_app
+
+_EXTENSION = "finishing_slots"
+_create = threading.Lock()
+_local = threading.local()
+
+
+def _slots() -> threading.BoundedSemaphore | None:
+    """The app's semaphore (one per app: two apps in one process do not share), None when unlimited."""
+    ext = current_app.extensions
+    if _EXTENSION not in ext:
+        with _create:
+            if _EXTENSION not in ext:
+                size = int(current_app.config.get("WORKER_FINISH_SLOTS") or 0)
+                ext[_EXTENSION] = threading.BoundedSemaphore(size) if size > 0 else None
+    return ext[_EXTENSION]
+
+
+@contextmanager
+def finishing_slot() -> Iterator[None]:
+    """Hold one of the process's finishing slots (waiting for one when all are taken). Re-entrant per
+    thread. Take it while holding no database connection, so waiting never keeps one busy."""
+    slots = _slots()
+    if slots is None or getattr(_local, "holding", False):
+        yield
+        return
+    with slots:
+        _local.holding = True
+        try:
+            yield
+        finally:
+            _local.holding = False
