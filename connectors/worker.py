@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -37,6 +38,7 @@ class ThreadPoolWorker(SimpleWorker):
     death_penalty_class = TimerDeathPenalty
     job_class = Job
     HEARTBEAT_EVERY = 1.0
+    SUSPENSION_CHECK_EVERY = 1.0
 
     def __init__(self, *args: Any, pool_size: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -45,6 +47,7 @@ class ThreadPoolWorker(SimpleWorker):
         self._executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix=f"rq-{self.name[:8]}")
         self._running = 0
         self._running_lock = threading.Lock()
+        self._suspension_checked = -self.SUSPENSION_CHECK_EVERY
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         recent = self.last_heartbeat is not None and (
@@ -57,7 +60,18 @@ class ThreadPoolWorker(SimpleWorker):
     def set_state(self, state: str, pipeline: Any = None) -> None:
         if pipeline is None and state == getattr(self, "_state", None):
             return
+        if state == WorkerStatus.IDLE and self._running:  # dequeuing the next job while others run: still busy
+            return
         super().set_state(state, pipeline)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        """`rq suspend` is honoured within SUSPENSION_CHECK_EVERY seconds instead of before every job: the
+        check is a Redis round trip of the one thread that dequeues, which a burst of jobs waits on."""
+        at = time.monotonic()
+        if at - self._suspension_checked < self.SUSPENSION_CHECK_EVERY:
+            return
+        self._suspension_checked = at
+        super().check_for_suspension(burst)
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
         # Wait for a free thread first, heart-beating so the worker doesn't look dead while saturated.

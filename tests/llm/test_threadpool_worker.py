@@ -88,3 +88,44 @@ def test_job_timeout_in_a_thread_fails_that_job_only(redis_conn) -> None:
     quick.refresh()
     assert slow.get_status() == "failed" and "JobTimeoutException" in (slow.latest_result().exc_string or "")
     assert quick.get_status() == "finished" and quick.return_value() == "done"
+
+
+def test_a_suspended_worker_takes_no_job(redis_conn) -> None:
+    from rq.suspension import resume, suspend
+
+    queue = rq.Queue("default", connection=redis_conn)
+    job = queue.enqueue("tests.llm.concurrency_job.busy_for", 0.01)
+    suspend(redis_conn)
+    ThreadPoolWorker([queue], connection=redis_conn, pool_size=4).work(burst=True, logging_level="ERROR")
+    job.refresh()
+    assert job.get_status() == "queued"
+    resume(redis_conn)
+    ThreadPoolWorker([queue], connection=redis_conn, pool_size=4).work(burst=True, logging_level="ERROR")
+    job.refresh()
+    assert job.get_status() == "finished"
+
+
+def test_the_worker_stays_busy_while_a_job_runs_and_the_next_is_dequeued(redis_conn) -> None:
+    import threading
+
+    queue = rq.Queue("default", connection=redis_conn)
+    queue.enqueue("tests.llm.concurrency_job.busy_for", 0.6)
+    for _ in range(3):
+        queue.enqueue("tests.llm.concurrency_job.busy_for", 0.05)
+    worker = ThreadPoolWorker([queue], connection=redis_conn, pool_size=4)
+    seen: list[str] = []
+    done = threading.Event()
+
+    def watch() -> None:  # the worker must run in the main thread (signal handlers): watch from another
+        while not done.is_set():
+            if queue.started_job_registry.count:  # a job is running: the worker must not say it is idle
+                seen.append((redis_conn.hget(worker.key, "state") or b"").decode())
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    worker.work(burst=True, logging_level="ERROR")
+    done.set()
+    watcher.join()
+    assert seen and "idle" not in seen and "busy" in seen
+    assert queue.finished_job_registry.count == 4
