@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from dotenv import load_dotenv
 
@@ -15,6 +16,15 @@ INSTANCE_DIR = PROJECT_ROOT / "instance"
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def _number(name: str, default: str, kind: type[int] | type[float] = int) -> Any:
+    """A numeric setting; a value that is not a number stops the start with a message naming it."""
+    value = _env(name, default) or default
+    try:
+        return kind(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a {'whole ' if kind is int else ''}number, not {value!r}") from None
 
 
 def _normalise_db_url(url: str) -> str:
@@ -52,8 +62,8 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(db_url)
         self.SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
         if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
-            self.SQLALCHEMY_ENGINE_OPTIONS.update(pool_size=int(_env("DB_POOL_SIZE", "10") or 10),
-                                                  max_overflow=int(_env("DB_MAX_OVERFLOW", "20") or 20))
+            self.SQLALCHEMY_ENGINE_OPTIONS.update(pool_size=_number("DB_POOL_SIZE", "10"),
+                                                  max_overflow=_number("DB_MAX_OVERFLOW", "20"))
         self.REDIS_URL = _env("REDIS_URL")
         self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/")
 
@@ -68,7 +78,7 @@ class Config:
         self.OPENAI_API_KEY = _env("OPENAI_API_KEY", "")
         self.OPENAI_BASE_URL = _env("OPENAI_BASE_URL")
         self.OPENAI_MODEL = _env("OPENAI_MODEL", "gpt-4o-mini")
-        self.OUTBOUND_TIMEOUT = float(_env("OUTBOUND_TIMEOUT", "10") or 10)
+        self.OUTBOUND_TIMEOUT = _number("OUTBOUND_TIMEOUT", "10", float)
 
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -86,7 +96,7 @@ class Config:
         self.LANGUAGES = ["en", "ru"]
         self.START_SWEEPER = _env("START_SWEEPER", "0") == "1"
         # Per process: slow turns (model, HTTP integration) storing their results at once; 0 = no limit.
-        self.WORKER_FINISH_SLOTS = int(_env("WORKER_FINISH_SLOTS", "2") or 0)
+        self.WORKER_FINISH_SLOTS = _number("WORKER_FINISH_SLOTS", "2")
         self.QUEUE_PREFIX = _env("QUEUE_PREFIX", "") or ""
         for key, value in os.environ.items():  # connector knobs (timeouts, retries, rate-limit storage)
             if key.startswith("CONNECTOR_") and value:

@@ -138,3 +138,17 @@ def test_language_choice_switches_ui_to_russian(member_client):
     member_client.post("/language", data={"language": "ru", "csrf_token": token, "next": "/leads"})
     page = member_client.get("/leads").get_data(as_text=True)
     assert "Лиды" in page
+
+
+def test_a_numeric_setting_that_is_not_a_number_stops_the_start_with_its_name(monkeypatch):
+    import pytest
+
+    from webapp.config import Config
+
+    monkeypatch.setenv("WORKER_FINISH_SLOTS", "two")
+    with pytest.raises(RuntimeError, match="WORKER_FINISH_SLOTS must be a whole number, not 'two'"):
+        Config()
+    monkeypatch.setenv("WORKER_FINISH_SLOTS", "3")
+    monkeypatch.setenv("OUTBOUND_TIMEOUT", "2.5")
+    config = Config()
+    assert config.WORKER_FINISH_SLOTS == 3 and config.OUTBOUND_TIMEOUT == 2.5
