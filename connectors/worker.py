@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
 from rq.timeouts import TimerDeathPenalty
 from rq.utils import now
 from rq.worker import WorkerStatus
@@ -48,6 +49,7 @@ class ThreadPoolWorker(SimpleWorker):
         self._running = 0
         self._running_lock = threading.Lock()
         self._suspension_checked = -self.SUSPENSION_CHECK_EVERY
+        self._dequeuing = False
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         recent = self.last_heartbeat is not None and (
@@ -74,17 +76,30 @@ class ThreadPoolWorker(SimpleWorker):
         super().check_for_suspension(burst)
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
-        # Wait for a free thread first, heart-beating so the worker doesn't look dead while saturated.
-        while not self._slots.acquire(timeout=max(1, self.worker_ttl // 3)):
-            self.heartbeat()
+        self._dequeuing = True
         try:
-            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
-        except BaseException:
-            self._slots.release()
-            raise
+            # Wait for a free thread first, heart-beating so the worker doesn't look dead while saturated.
+            while not self._slots.acquire(timeout=max(1, self.worker_ttl // 3)):
+                self.heartbeat()
+            try:
+                result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            except BaseException:
+                self._slots.release()
+                raise
+        finally:
+            self._dequeuing = False
         if result is None:
             self._slots.release()
         return result
+
+    def _shutdown(self) -> None:
+        """Warm shutdown (SIGTERM, Ctrl-C). RQ stops at once only when the worker is not busy; this one
+        stays busy while jobs run in its threads, so it also stops at once while its main thread is only
+        waiting for a thread or a job: running jobs finish in `teardown`, no new one is taken."""
+        if self._dequeuing:
+            self._stop_requested = True
+            raise StopRequested()
+        super()._shutdown()
 
     def execute_job(self, job: Any, queue: Any) -> None:
         execution = self.prepare_execution(job)  # registers the execution in Redis (worker is BUSY)

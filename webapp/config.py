@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from pathlib import Path
@@ -18,13 +19,18 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
-def _number(name: str, default: str, kind: type[int] | type[float] = int) -> Any:
-    """A numeric setting; a value that is not a number stops the start with a message naming it."""
+def _number(name: str, default: str, kind: type[int] | type[float] = int, minimum: float = 0) -> Any:
+    """A numeric setting; a value that is not a number, or below `minimum`, stops the start with a message
+    naming it."""
     value = _env(name, default) or default
     try:
-        return kind(value)
+        number = kind(value)
     except ValueError:
-        raise RuntimeError(f"{name} must be a {'whole ' if kind is int else ''}number, not {value!r}") from None
+        number = None
+    if number is None or not math.isfinite(number) or number < minimum:
+        what = "a whole number" if kind is int else "a number"
+        raise RuntimeError(f"{name} must be {what} of at least {minimum:g}, not {value!r}")
+    return number
 
 
 def _normalise_db_url(url: str) -> str:
@@ -78,7 +84,7 @@ class Config:
         self.OPENAI_API_KEY = _env("OPENAI_API_KEY", "")
         self.OPENAI_BASE_URL = _env("OPENAI_BASE_URL")
         self.OPENAI_MODEL = _env("OPENAI_MODEL", "gpt-4o-mini")
-        self.OUTBOUND_TIMEOUT = _number("OUTBOUND_TIMEOUT", "10", float)
+        self.OUTBOUND_TIMEOUT = _number("OUTBOUND_TIMEOUT", "10", float, minimum=0.1)
 
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -7,8 +7,10 @@ finishing the first turns slowed down starting the later ones: the last messages
 late and then waited for it with the CPU idle. With a few finishing slots per process, waiting messages
 get to the model first, their waits overlap, and replies are stored first come, first served.
 
-Sending a reply is outside the slot: a slow channel API never holds one. A turn that never waited (a
-scripted flow) takes no slot. Measured with bench/llm_concurrency.py --backend pipeline (200 messages at
+Sending a reply is outside the slot: a slow channel API never holds one. A turn of a flow that cannot wait
+(no `llm` or `http_request` node) takes no slot. The slot only orders work: a turn that has waited
+SLOT_WAIT seconds for one (a stalled database behind the holders) stores without it, so it never risks the
+person's lock (locks.py) expiring. Measured with bench/llm_concurrency.py --backend pipeline (200 messages at
 once, 1 s model): time to the 95th reply over the time the CPU was saturated went from 1.35-1.46 to
 1.06-1.19 with 2 slots per process; docs/deploy.md has the numbers and how to size it.
 """
@@ -22,6 +24,7 @@ from contextlib import contextmanager
 from flask import current_app
 
 _EXTENSION = "finishing_slots"
+SLOT_WAIT = 10.0  # seconds; storing takes milliseconds, so only a stalled database makes a turn wait this long
 _create = threading.Lock()
 _local = threading.local()
 
@@ -39,15 +42,16 @@ def _slots() -> threading.BoundedSemaphore | None:
 
 @contextmanager
 def finishing_slot() -> Iterator[None]:
-    """Hold one of the process's finishing slots (waiting for one when all are taken). Re-entrant per
-    thread. Take it while holding no database connection, so waiting never keeps one busy."""
+    """Hold one of the process's finishing slots (waiting up to SLOT_WAIT seconds when all are taken, then
+    going on without one). Re-entrant per thread. Take it while holding no database connection, so waiting
+    never keeps one busy."""
     slots = _slots()
-    if slots is None or getattr(_local, "holding", False):
+    if slots is None or getattr(_local, "holding", False) or not slots.acquire(timeout=SLOT_WAIT):
         yield
         return
-    with slots:
-        _local.holding = True
-        try:
-            yield
-        finally:
-            _local.holding = False
+    _local.holding = True
+    try:
+        yield
+    finally:
+        _local.holding = False
+        slots.release()

@@ -118,8 +118,10 @@ def test_the_worker_stays_busy_while_a_job_runs_and_the_next_is_dequeued(redis_c
 
     def watch() -> None:  # the worker must run in the main thread (signal handlers): watch from another
         while not done.is_set():
-            if queue.started_job_registry.count:  # a job is running: the worker must not say it is idle
-                seen.append((redis_conn.hget(worker.key, "state") or b"").decode())
+            with redis_conn.pipeline() as pipe:  # one MULTI: running jobs and the state at the same moment
+                running, state = pipe.zcard(queue.started_job_registry.key).hget(worker.key, "state").execute()
+            if running:  # a job is running: the worker must not say it is idle
+                seen.append((state or b"").decode())
             time.sleep(0.01)
 
     watcher = threading.Thread(target=watch)
@@ -129,3 +131,37 @@ def test_the_worker_stays_busy_while_a_job_runs_and_the_next_is_dequeued(redis_c
     watcher.join()
     assert seen and "idle" not in seen and "busy" in seen
     assert queue.finished_job_registry.count == 4
+
+
+_RUN_WORKER = """
+import sys
+from redis import Redis
+from rq import Queue
+from connectors.worker import ThreadPoolWorker
+conn = Redis(port=int(sys.argv[1]))
+ThreadPoolWorker([Queue("default", connection=conn)], connection=conn, pool_size=4).work(logging_level="ERROR")
+"""
+
+
+def test_sigterm_lets_the_running_job_finish_and_stops_without_waiting_for_more(redis_conn) -> None:
+    import signal
+    import sys
+    from pathlib import Path
+
+    queue = rq.Queue("default", connection=redis_conn)
+    job = queue.enqueue("tests.llm.concurrency_job.busy_for", 1.0)
+    port = redis_conn.connection_pool.connection_kwargs["port"]
+    worker = subprocess.Popen([sys.executable, "-c", _RUN_WORKER, str(port)],
+                              cwd=Path(__file__).resolve().parents[2])
+    try:
+        deadline = time.monotonic() + 20
+        while job.get_status(refresh=True) != "started" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert job.get_status() == "started"
+        worker.send_signal(signal.SIGTERM)  # warm shutdown while the job runs in a pool thread
+        worker.wait(timeout=10)  # RQ alone would keep the busy worker waiting for the next job (minutes)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0
+    assert job.get_status(refresh=True) == "finished"

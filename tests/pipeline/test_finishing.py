@@ -87,6 +87,7 @@ def test_slow_turns_store_their_replies_one_at_a_time_with_one_slot(app, client,
             with guard:
                 storing.add(threading.get_ident())
                 overlap["max"] = max(overlap["max"], len(storing))
+            time.sleep(0.1)  # a slower database: without the slot the other turns would be storing meanwhile
 
     def committed(conn):
         with guard:
@@ -112,3 +113,19 @@ def test_slow_turns_store_their_replies_one_at_a_time_with_one_slot(app, client,
     replies = outbound(db, channel_id)
     assert len(replies) == 5 and {r.delivery_status for r in replies} == {"sent"}
     assert overlap["max"] == 1
+
+
+def test_a_turn_that_waited_too_long_for_a_slot_goes_on_without_one(app, slots, monkeypatch):
+    from connectors.pipeline import finishing
+
+    slots(1)
+    monkeypatch.setattr(finishing, "SLOT_WAIT", 0.2)
+    inside, leave = threading.Event(), threading.Event()
+    holder = _enter_in_thread(app, inside, leave)
+    assert inside.wait(5)
+    started = time.monotonic()
+    with app.app_context(), finishing_slot():  # the only slot stays taken: stores without it after the wait
+        waited = time.monotonic() - started
+    leave.set()
+    holder.join(5)
+    assert 0.15 <= waited < 2
