@@ -1,6 +1,11 @@
 """Unbound extensions: created here, bound to an app in create_app()."""
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
 from authlib.integrations.flask_client import OAuth
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -24,3 +29,17 @@ csrf = CSRFProtect()
 babel = Babel()
 oauth = OAuth()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+_per_app_lock = threading.Lock()
+
+
+def per_app(key: str, build: Callable[[], Any]) -> Any:
+    """The current app's `app.extensions[key]`, built by `build()` on first use, once even when threads race
+    (None is a valid value). One per app: two apps in one process never share it."""
+    ext = current_app.extensions
+    if key not in ext:
+        with _per_app_lock:
+            if key not in ext:
+                ext[key] = build()
+    return ext[key]

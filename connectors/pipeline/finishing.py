@@ -23,21 +23,20 @@ from contextlib import contextmanager
 
 from flask import current_app
 
-_EXTENSION = "finishing_slots"
+from webapp.extensions import per_app
+
 SLOT_WAIT = 10.0  # seconds; storing takes milliseconds, so only a stalled database makes a turn wait this long
-_create = threading.Lock()
 _local = threading.local()
 
 
 def _slots() -> threading.BoundedSemaphore | None:
-    """The app's semaphore (one per app: two apps in one process do not share), None when unlimited."""
-    ext = current_app.extensions
-    if _EXTENSION not in ext:
-        with _create:
-            if _EXTENSION not in ext:
-                size = int(current_app.config.get("WORKER_FINISH_SLOTS") or 0)
-                ext[_EXTENSION] = threading.BoundedSemaphore(size) if size > 0 else None
-    return ext[_EXTENSION]
+    """The app's semaphore, None when unlimited (WORKER_FINISH_SLOTS = 0)."""
+
+    def build() -> threading.BoundedSemaphore | None:
+        size = int(current_app.config.get("WORKER_FINISH_SLOTS") or 0)
+        return threading.BoundedSemaphore(size) if size > 0 else None
+
+    return per_app("finishing_slots", build)
 
 
 @contextmanager

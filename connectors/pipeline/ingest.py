@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Engine, create_engine, event, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 
 from connectors.events import InboundEvent
 from connectors.pipeline.groupcommit import GroupCommit
-from webapp.extensions import db
+from webapp.extensions import db, per_app
 from webapp.models import Channel, Plan, Tenant
 from webapp.models import InboundEvent as EventRow
 from webapp.models.base import utcnow
@@ -164,36 +162,24 @@ def _flush(batches: Sequence[_Batch]) -> list[Ingested]:
     return [Ingested(mine, sum(1 for event_id, _ in mine if event_id not in failed)) for mine in stored]
 
 
-_group_lock = threading.Lock()
-
-
 def _ingest_engine() -> Engine:
     """PostgreSQL: an engine of the webhook's own, in autocommit (the INSERT is one statement, atomic by
     itself: no BEGIN and COMMIT round trips) and without the pool's pre-ping round trip; a connection the
     server dropped is retried once instead. Every round trip counts here: under load the flushing thread
     waits for the GIL after each one while the other request threads parse. SQLite: the app's engine."""
-    ext = current_app.extensions
-    engine = ext.get("ingest_engine")
-    if engine is None:
-        with _group_lock:
-            engine = ext.get("ingest_engine")
-            if engine is None:
-                engine = db.engine
-                if engine.dialect.name == "postgresql":
-                    engine = create_engine(engine.url, pool_size=2, max_overflow=2, pool_pre_ping=False,
-                                           isolation_level="AUTOCOMMIT")
-                ext["ingest_engine"] = engine
-    return engine
+
+    def build() -> Engine:
+        if db.engine.dialect.name != "postgresql":
+            return db.engine
+        return create_engine(db.engine.url, pool_size=2, max_overflow=2, pool_pre_ping=False,
+                             isolation_level="AUTOCOMMIT")
+
+    return per_app("ingest_engine", build)
 
 
 def _group_commit() -> GroupCommit[_Batch, Ingested]:
     """One per app (the flush uses the leader's app context, so two apps in a process must not share)."""
-    ext = current_app.extensions
-    group = ext.get("ingest_group_commit")
-    if group is None:
-        with _group_lock:
-            group = ext.setdefault("ingest_group_commit", GroupCommit(_flush))
-    return group
+    return per_app("ingest_group_commit", lambda: GroupCommit(_flush))
 
 
 def ingest(pairs: list[tuple[RoutedChannel, InboundEvent]], raw_body: bytes, headers: Mapping[str, str]

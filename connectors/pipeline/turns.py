@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -360,9 +361,7 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Message]:
     """Everything the step produced, in one transaction; the replies are stored already claimed for
     sending (`sending`), so no second transaction is needed before they go out. A slow turn does this in
     one of the process's finishing slots (finishing.py: turns still to start get to the model first)."""
-    if not prepared.slow:
-        return _persist(prepared, result)
-    with finishing_slot():
+    with finishing_slot() if prepared.slow else nullcontext():
         return _persist(prepared, result)
 
 
