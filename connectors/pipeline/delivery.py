@@ -1,9 +1,10 @@
 """Outbound: store each reply with an idempotency key, then send it exactly once.
 
-A turn's messages are claimed (`pending`/`failed` → `sending`) with one atomic UPDATE … RETURNING before any
+A turn's replies are inserted already claimed (`sending`); replies sent later (a retry, a manager's
+resend) are claimed (`pending`/`failed` → `sending`) with one atomic UPDATE … RETURNING before any
 connector is called, so a retried job or a second worker never sends them twice; no DB connection is held
-while the channel APIs answer. A private reply's key is the comment id:
-Instagram allows one per comment, so a second one is never even attempted.
+while the channel APIs answer. A private reply's key is the comment id: Instagram allows one per comment,
+so a second one is never even attempted. Written with store.py's Core statements (the hot path).
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
 
 from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.registry import get_connector
 from flows.text_limits import fit_for_channel
 from flows.turn import OutboundMessage
 from webapp.extensions import db
-from webapp.models import Channel, Conversation, Message, Tenant
+from webapp.models import Message
 from webapp.models.base import as_utc, utcnow
 
-from . import usage
+from . import store, usage
+from .autocommit import autocommit
+from .store import ChannelLike, ConversationLike, TenantLike
 
 log = logging.getLogger(__name__)
 
@@ -44,47 +46,52 @@ class DeliverySummary:
         return "done", reason + (f"; flow error: {flow_error}" if flow_error else ""), None
 
 
-def _recipient(channel: Channel, inbound: InboundEvent | None, conv: Conversation) -> str:
+def _recipient(channel: ChannelLike, inbound: InboundEvent | None, conv: ConversationLike) -> str:
     if inbound is not None:
         pick = getattr(get_connector(channel.type), "reply_recipient", None)
         return pick(inbound) if pick else inbound.user_id
     from webapp.models import Contact
 
-    contact = db.session.get(Contact, conv.contact_id)
-    return str((conv.state or {}).get("reply_to") or contact.external_user_id)
+    reply_to = (conv.state or {}).get("reply_to")
+    if reply_to:
+        return str(reply_to)
+    return str(db.session.scalar(select(Contact.external_user_id).where(Contact.id == conv.contact_id)))
 
 
-def record_outbound(tenant: Tenant, channel: Channel, conv: Conversation, outbound: list[OutboundMessage], *,
+def record_outbound(tenant: TenantLike, channel: ChannelLike, conv: ConversationLike,
+                    outbound: list[OutboundMessage], *,
                     key_prefix: str, event_id: int | None, inbound: InboundEvent | None,
-                    claimed: bool = False) -> list[Message]:
+                    claimed: bool = False) -> list[Any]:
     """Store the turn's replies, `pending` (or already `sending` when the caller sends them right after
-    the commit: the insert is the claim)."""
+    the commit: the insert is the claim); returns them as rows with the columns sending reads. The
+    conversation's `reply_to` and `last_outbound_at` are set on `conv`; the caller saves it."""
     recipient = _recipient(channel, inbound, conv)
     if inbound is not None:
         conv.state = {**(conv.state or {}), "reply_to": recipient}
     comment_id = (inbound.meta or {}).get("comment_id") if inbound is not None else None
-    rows: list[Message] = []
+    plain: list[dict[str, Any]] = []
+    once: list[dict[str, Any]] = []
     for index, out in enumerate(_merge_for_comments(outbound, comment_id)):
         kind = ENGINE_TO_CHANNEL_KIND.get(out.kind, "message")
         target = str(out.meta.get("comment_id") or comment_id or "") if kind != "message" else recipient
         key = f"private_reply:{channel.id}:{target}" if kind == "private_reply" else f"{key_prefix}:{index}"
-        text = fit_for_channel(out.text, channel.type)
-        row = Message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=channel.id, event_id=event_id,
-                      direction="out", kind=kind, text=text, idempotency_key=key,
-                      delivery_status="sending" if claimed else "pending",
-                      payload={"buttons": list(out.buttons), "recipient": target, "meta": dict(out.meta)})
+        values = {"tenant_id": tenant.id, "conversation_id": conv.id, "channel_id": channel.id,
+                  "event_id": event_id, "direction": "out", "kind": kind,
+                  "text": fit_for_channel(out.text, channel.type), "idempotency_key": key,
+                  "delivery_status": "sending" if claimed else "pending", "error": None,
+                  "payload": {"buttons": list(out.buttons), "recipient": target, "meta": dict(out.meta)}}
         if not target:
-            row.delivery_status, row.error = "skipped", "no recipient for this reply"
-        if kind == "private_reply":  # the unique key is the claim: one private reply per comment, ever
-            try:
-                with db.session.begin_nested():
-                    db.session.add(row)
-            except IntegrityError:
-                log.info("%s already claimed: a comment gets one private reply", key)
-                continue
+            values.update(delivery_status="skipped", error="no recipient for this reply")
+        # the unique key is the claim of a private reply: one per comment, ever
+        (once if kind == "private_reply" else plain).append(values)
+    rows = store.insert_replies(plain)
+    for values in once:
+        row = store.insert_reply_once(values)
+        if row is None:
+            log.info("%s already claimed: a comment gets one private reply", values["idempotency_key"])
         else:
-            db.session.add(row)
-        rows.append(row)
+            rows.append(row)
+    rows.sort(key=lambda r: r.id)
     usage.add(tenant.id, messages_out=sum(1 for r in rows if r.delivery_status in ("pending", "sending")))
     conv.last_outbound_at = utcnow() if rows else conv.last_outbound_at
     return rows
@@ -108,14 +115,14 @@ def connector_config() -> ConnectorConfig:
     return ConnectorConfig.from_mapping(current_app.config)
 
 
-def send_credentials(channel: Channel) -> dict[str, Any]:
+def send_credentials(channel: ChannelLike) -> dict[str, Any]:
     """Stored credentials in the shape the connectors read (one token key for every channel)."""
     creds = dict(channel.credentials or {})
     token = creds.get("access_token") or creds.get("token")
     return {**creds, "access_token": token, "token": token, "phone_number_id": channel.external_id}
 
 
-def _window_check(channel: Channel, last_inbound_at: Any, claimed: Any) -> Outbound | str | None:
+def _window_check(channel: ChannelLike, last_inbound_at: Any, claimed: Any) -> Outbound | str | None:
     """Outside a channel's reply window: a configured template instead, or the reason nothing is sent."""
     from connectors.whatsapp import within_customer_window
 
@@ -142,31 +149,39 @@ def _claim(condition: Any) -> list[Any]:
     return sorted(rows, key=lambda r: r.id)
 
 
-def _plan(claimed: list[Any]) -> list[tuple[int, Channel, Outbound | str]]:
-    channels: dict[int, Channel] = {}
-    last_inbound: dict[int, Any] = {}
-    plans: list[tuple[int, Channel, Outbound | str]] = []
+def _plan(claimed: list[Any], channel: ChannelLike | None, conversation: ConversationLike | None
+          ) -> list[tuple[int, ChannelLike, Outbound | str]]:
+    """What to send for each claimed message: the channel and conversation rows the caller has (a turn)
+    are used as they are, others are read."""
+    channels: dict[int, ChannelLike | None] = {channel.id: channel} if channel is not None else {}
+    last_inbound: dict[int, Any] = ({conversation.id: conversation.last_inbound_at} if conversation is not None
+                                    else {})
+    plans: list[tuple[int, ChannelLike, Outbound | str]] = []
     for row in claimed:
-        channel = channels.get(row.channel_id) or channels.setdefault(row.channel_id,
-                                                                      db.session.get(Channel, row.channel_id))
+        if row.channel_id not in channels:
+            channels[row.channel_id] = store.channel(row.channel_id)
+        channel_row = channels[row.channel_id]
         if row.conversation_id not in last_inbound:
-            conv = db.session.get(Conversation, row.conversation_id)
-            last_inbound[row.conversation_id] = conv.last_inbound_at if conv else None
+            last_inbound[row.conversation_id] = store.last_inbound_at(row.conversation_id)
         payload = row.payload or {}
         outbound = Outbound(kind=row.kind, recipient=payload.get("recipient", ""), text=row.text,
                             buttons=list(payload.get("buttons") or []), meta=dict(payload.get("meta") or {}),
                             idempotency_key=row.idempotency_key or "")
-        plans.append((row.id, channel, _window_check(channel, last_inbound[row.conversation_id], row) or outbound))
+        plans.append((row.id, channel_row,
+                      _window_check(channel_row, last_inbound[row.conversation_id], row) or outbound))
     return plans
 
 
-def send_claimed(claimed: list[Any]) -> DeliverySummary:
-    """Send messages this worker has claimed (`sending`) and stage the results in one statement; the caller
-    commits them (a turn together with its event's outcome: one commit for both)."""
+def send_claimed(claimed: list[Any], *, channel: ChannelLike | None = None,
+                 conversation: ConversationLike | None = None) -> DeliverySummary:
+    """Send messages this worker has claimed (`sending`) and record the results in one statement per kind,
+    in autocommit (autocommit.py): each is durable when it returns, so the event's outcome that follows
+    needs no transaction either; the caller ends the phase (commit/close). `channel` / `conversation`:
+    rows the caller read already (a turn), so sending does not read them again."""
     summary = DeliverySummary()
     if not claimed:
         return summary
-    plans = _plan(claimed)
+    plans = _plan(claimed, channel, conversation)
     sends = [(mid, ch, send_credentials(ch), out) for mid, ch, out in plans]
     db.session.commit()  # hand the connection back while the channel APIs answer
     config = connector_config()
@@ -179,6 +194,7 @@ def send_claimed(claimed: list[Any]) -> DeliverySummary:
             log.exception("send of message %s failed", message_id)
             result = SendResult(status="failed", error=f"{exc.__class__.__name__}: {str(exc)[:300]}")
         results.append(_record_result(message_id, channel, result, summary))
+    autocommit()
     sent = [r for r in results if "p_external_id" in r]
     for statement, params in ((_SENT, sent), (_NOT_SENT, [r for r in results if "p_external_id" not in r])):
         if params:  # one executemany per statement
@@ -198,7 +214,7 @@ _NOT_SENT = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("p_message_id"))
 _SENT = _NOT_SENT.values(external_id=bindparam("p_external_id"))
 
 
-def _record_result(message_id: int, channel: Channel, result: SendResult, summary: DeliverySummary
+def _record_result(message_id: int, channel: ChannelLike, result: SendResult, summary: DeliverySummary
                    ) -> dict[str, Any]:
     """The message's new columns (`_SENT` or `_NOT_SENT` parameters; a failure keeps an external id a
     channel gave the message earlier)."""
@@ -215,10 +231,10 @@ def _record_result(message_id: int, channel: Channel, result: SendResult, summar
     if result.token_invalid and channel.status != "needs_reconnect":
         from .effects import notify
 
-        channel.status = "needs_reconnect"
-        channel.status_reason = f"the channel's access token was rejected: {result.error}"[:500]
-        notify(channel.tenant_id, "token_invalid", f"Reconnect {channel.name or channel.type}",
-               channel.status_reason, channel_id=channel.id)
+        reason = f"the channel's access token was rejected: {result.error}"[:500]
+        store.mark_needs_reconnect(channel, reason)
+        notify(channel.tenant_id, "token_invalid", f"Reconnect {channel.name or channel.type}", reason,
+               channel_id=channel.id)
     return values
 
 

@@ -1,6 +1,7 @@
 """Apply what a turn asked for: leads, notifications, handoff, follow-up timers, LLM usage.
 
-One small handler per effect type, looked up by name; everything is written in the turn's transaction.
+One small handler per effect type, looked up by name; everything is written in the turn's transaction
+(the rows a turn reads are store.py's plain rows; the records created here are ORM models).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from sqlalchemy import select, update
 
 from flows.turn import Effect
 from webapp.extensions import db
-from webapp.models import Channel, Contact, Conversation, FollowUp, Lead, Notification, Tenant, month_key
+from webapp.models import Contact, FollowUp, Lead, Notification, month_key
 from webapp.models.base import utcnow
 from webapp.plans import has_feature
 
-from . import usage
+from . import store, usage
+from .store import ChannelRow, ConversationRow, TenantRow
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,8 @@ def notify(tenant_id: int, kind: str, title: str, body: str = "", **payload: Any
     return note
 
 
-def _lead(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+def _lead(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, payload: dict[str, Any],
+          services: Any) -> None:
     fields = {k: v for k, v in (payload.get("fields") or {}).items() if v not in (None, "")}
     contact = db.session.get(Contact, conv.contact_id)
     lead = Lead(tenant_id=tenant.id, contact_id=conv.contact_id, conversation_id=conv.id,
@@ -45,18 +48,21 @@ def _lead(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[st
            summary, lead_id=lead.id, conversation_id=conv.id)
 
 
-def _notify(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+def _notify(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, payload: dict[str, Any],
+            services: Any) -> None:
     text = str(payload.get("text") or "")
     notify(tenant.id, "notify", text[:120] or "Flow notification", text, conversation_id=conv.id)
 
 
-def _handoff(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
-    conv.bot_paused = True
+def _handoff(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, payload: dict[str, Any],
+             services: Any) -> None:
+    store.pause_bot(conv)
     notify(tenant.id, "handoff", "A customer asks for a human",
            str(payload.get("reason") or payload.get("text") or ""), conversation_id=conv.id)
 
 
-def _schedule(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+def _schedule(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, payload: dict[str, Any],
+              services: Any) -> None:
     if not has_feature(tenant, "follow_ups"):
         log.info("follow-up not scheduled: tenant %s has no follow_ups feature", tenant.id)
         return
@@ -74,29 +80,32 @@ def _schedule(tenant: Tenant, channel: Channel, conv: Conversation, payload: dic
         log.warning("follow-up %s left for the sweeper (queue down)", fu.id)
 
 
-def _cancel(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+def _cancel(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, payload: dict[str, Any],
+            services: Any) -> None:
     query = update(FollowUp).where(FollowUp.conversation_id == conv.id, FollowUp.status == "scheduled")
     if payload.get("token"):
         query = query.where(FollowUp.token == str(payload["token"]))
     db.session.execute(query.values(status="cancelled"))
 
 
-def _llm_usage(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+def _llm_usage(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, payload: dict[str, Any],
+               services: Any) -> None:
     usage.add(tenant.id, llm_prompt_tokens=int(payload.get("prompt_tokens") or 0),
               llm_completion_tokens=int(payload.get("completion_tokens") or 0))
 
 
-def _http_error(tenant: Tenant, channel: Channel, conv: Conversation, payload: dict[str, Any], services: Any) -> None:
+def _http_error(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, payload: dict[str, Any],
+                services: Any) -> None:
     log.info("integration call failed in conversation %s: %s", conv.id, payload)
 
 
-HANDLERS: dict[str, Callable[[Tenant, Channel, Conversation, dict[str, Any], Any], None]] = {
+HANDLERS: dict[str, Callable[[TenantRow, ChannelRow, ConversationRow, dict[str, Any], Any], None]] = {
     "lead": _lead, "notify": _notify, "handoff": _handoff, "schedule_follow_up": _schedule,
     "cancel_follow_up": _cancel, "llm_usage": _llm_usage, "http_error": _http_error,
 }
 
 
-def apply(tenant: Tenant, channel: Channel, conv: Conversation, effects: list[Effect], services: Any) -> None:
+def apply(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, effects: list[Effect], services: Any) -> None:
     for effect in effects:
         handler = HANDLERS.get(effect.type)
         if handler is None:
@@ -105,7 +114,7 @@ def apply(tenant: Tenant, channel: Channel, conv: Conversation, effects: list[Ef
         handler(tenant, channel, conv, dict(effect.payload or {}), services)
 
 
-def warn_limit_once(tenant: Tenant) -> None:
+def warn_limit_once(tenant: TenantRow) -> None:
     month = month_key()
     exists = db.session.scalar(select(Notification.id).where(Notification.tenant_id == tenant.id,
                                                              Notification.kind == "limit",

@@ -2,10 +2,12 @@
 
 `process_event` claims the event atomically (two workers never process it twice) and takes the contact's
 lock (`locks.contact_lock`), so two quick messages from one person are answered in order: earlier pending
-events are processed first. A turn has three phases: prepare (store the inbound message, pick the flow
-version, gather inputs; commit and release the DB connection), execute (the engine step: may wait seconds
-on a model, holding no connection), persist (messages, state, leads, notifications, usage in one
-transaction). Sending happens after that, still under the contact's lock so replies go out in order.
+events are processed first. A turn has three phases: prepare (claim, read, store the inbound message, pick
+the flow version, gather inputs: single statements in autocommit, autocommit.py; then the DB connection is
+released), execute (the engine step: may wait seconds on a model, holding no connection), persist
+(messages, state, leads, notifications in one transaction). Sending happens after that, still under the
+contact's lock so replies go out in order; the send results and the event's outcome are recorded in
+autocommit again, and the job's usage counts go out in one upsert at its end (usage.one_upsert).
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ import logging
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -27,17 +27,19 @@ from connectors.events import InboundEvent
 from flows.engine import step
 from flows.turn import StepResult, TurnEvent
 from webapp.extensions import db
-from webapp.models import Channel, Contact, Conversation, Message, Tenant
 from webapp.models import InboundEvent as EventRow
+from webapp.models import Message
 from webapp.models.base import utcnow
 from webapp.plans import has_feature
 
-from . import effects, usage
+from . import effects, store, usage
+from .autocommit import autocommit, in_autocommit
 from .context import build_services
-from .delivery import deliver_event_messages, record_outbound, send_claimed
+from .delivery import DeliverySummary, deliver_event_messages, record_outbound, send_claimed
 from .finishing import finishing_slot
 from .locks import LockTimeout, contact_lock
 from .routing import pick_flow
+from .store import ChannelRow, ContactRow, ConversationRow, Loaded, TenantRow
 
 log = logging.getLogger(__name__)
 
@@ -77,68 +79,53 @@ _CLAIM = (
 _FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("p_id")).values(
     status=bindparam("p_status"), reason=bindparam("p_reason"), error=bindparam("p_error"),
     processed_at=bindparam("p_now", type_=_EVENTS.c.processed_at.type))
-_LOAD = (select(Channel, Tenant, Contact, Conversation, *usage.totals_columns(Channel.tenant_id))
-         .join(Tenant, Tenant.id == Channel.tenant_id)
-         .outerjoin(Contact, and_(Contact.channel_id == Channel.id,
-                                  Contact.external_user_id == bindparam("user_id")))
-         .outerjoin(Conversation, and_(Conversation.contact_id == Contact.id, Conversation.status == "open"))
-         .where(Channel.id == bindparam("channel_id")).order_by(Conversation.id.desc()).limit(1))
-_RELOAD = (select(Channel, Conversation).join(Conversation, Conversation.channel_id == Channel.id)
-           .where(Channel.id == bindparam("channel_id"), Conversation.id == bindparam("conversation_id")))
 
 
 def claim_pending(channel_id: int, user_id: str, event_id: int) -> list[Any]:
     """Atomic: exactly one worker moves an event to `processing`. Called under the person's lock, it claims
     this event and the person's earlier ones still waiting in one statement (oldest first: they are answered
-    first), and returns the columns a turn needs (plain rows, not ORM objects: cheaper on the hot path)."""
+    first), and returns the columns a turn needs (plain rows, not ORM objects: cheaper on the hot path).
+    The claim is durable once this returns (one autocommit statement: a crash later leaves the attempt
+    counted, so an event that kills its worker cannot be retried forever)."""
+    autocommit()
     rows = db.session.execute(_CLAIM, {"p_channel_id": channel_id, "p_user_id": user_id, "p_id": event_id,
                                        "p_now": utcnow()}).all()
-    db.session.commit()
     return sorted(rows, key=lambda r: r.id)
 
 
 def finish(event_id: int, status: str, reason: str | None = None, error: str | None = None, *,
            discard: bool = False) -> None:
-    """Record the outcome by id, committing it with whatever the turn left pending (the send results:
-    one commit for both; `discard`: roll that back first, after an error)."""
+    """Record the outcome by id, together with whatever the turn left pending (`discard`: drop that
+    first, after an error). After sending (autocommit) the outcome is one more durable statement and the
+    connection stays for the job's usage upsert; otherwise it is committed with what is pending."""
     if discard:
         db.session.rollback()
+        autocommit()
     db.session.execute(_FINISH, {"p_id": event_id, "p_status": status, "p_reason": reason, "p_error": error,
                                  "p_now": utcnow()})
-    db.session.commit()
+    if in_autocommit():
+        db.session.flush()
+    else:
+        db.session.commit()
 
 
 def process_event(event_id: int) -> None:
     """Take the person's lock first, then claim: `processing` always means "its worker holds the lock",
     so the person's earlier events (still claimable) are answered first, in order."""
-    head = db.session.execute(_HEAD, {"id": event_id}).one_or_none()
-    if head is None or head.status not in CLAIMABLE:
-        return
-    try:
-        with contact_lock(f"{head.channel_id}:{head.user_id}", before_waiting=db.session.rollback):
-            rows = claim_pending(head.channel_id, head.user_id, event_id)
-            for index, row in enumerate(rows):
-                if not _run_claimed(row):  # it waits for a retry: the person's later messages wait too
-                    _requeue([later.id for later in rows[index + 1:]])
-                    break
-    except LockTimeout:  # still claimable: the sweeper enqueues it again
-        log.warning("event %s waits for an earlier turn of the same person; left for the sweeper", event_id)
-
-
-class Loaded(NamedTuple):
-    """What a turn reads before it runs, from one query: the channel, its tenant (with the plan), the
-    person's contact and open conversation when they exist, and this month's usage totals."""
-
-    channel: Channel
-    tenant: Tenant
-    contact: Contact | None
-    conv: Conversation | None
-    totals: usage.Totals
-
-
-def _load(channel_id: int, user_id: str) -> Loaded:
-    row = db.session.execute(_LOAD, {"channel_id": channel_id, "user_id": user_id, **usage.month_params()}).one()
-    return Loaded(row[0], row[1], row[2], row[3], usage.with_pending(row[1].id, row[4], row[5]))
+    with usage.one_upsert():
+        autocommit()
+        head = db.session.execute(_HEAD, {"id": event_id}).one_or_none()
+        if head is None or head.status not in CLAIMABLE:
+            return
+        try:
+            with contact_lock(f"{head.channel_id}:{head.user_id}", before_waiting=db.session.rollback):
+                rows = claim_pending(head.channel_id, head.user_id, event_id)
+                for index, row in enumerate(rows):
+                    if not _run_claimed(row):  # it waits for a retry: the person's later messages wait too
+                        _requeue([later.id for later in rows[index + 1:]])
+                        break
+        except LockTimeout:  # still claimable: the sweeper enqueues it again
+            log.warning("event %s waits for an earlier turn of the same person; left for the sweeper", event_id)
 
 
 def _requeue(event_ids: list[int]) -> None:
@@ -153,8 +140,9 @@ def _run_claimed(row: Any) -> bool:
     caller must not answer the same person's later messages before it)."""
     event_id = row.id
     try:
+        autocommit()  # an earlier event of the person's backlog may have ended in a transaction
         event = InboundEvent.from_dict(row.parsed)
-        loaded = _load(row.channel_id, event.user_id)
+        loaded = store.load(row.channel_id, event.user_id)
         if loaded.tenant.status != "active":
             raise Skip(f"tenant is {loaded.tenant.status}: no bot replies")
         handler = KIND_HANDLERS.get(event.kind, handle_conversation_turn)
@@ -217,61 +205,42 @@ def handle_edit(row: Any, loaded: Loaded, event: InboundEvent) -> Outcome:
     return "done", "stored message updated by an edit; no new reply", None
 
 
-def _contact(found: Contact | None, channel: Channel, event: InboundEvent, now: Any) -> tuple[Contact, bool]:
+def _contact(found: ContactRow | None, channel: ChannelRow, event: InboundEvent, now: Any
+             ) -> tuple[ContactRow, bool]:
     """The person's contact (`found` by the turn's first query), created on their first message; True
     when this turn created it (then it has no conversation yet)."""
     meta = event.meta or {}
     name, username = str(meta.get("name") or "")[:200], str(meta.get("username") or "")[:200]
     if found is None:
-        created = _insert_contact(tenant_id=channel.tenant_id, channel_id=channel.id,
-                                  external_user_id=event.user_id, name=name, username=username, last_seen_at=now)
+        created = store.insert_contact(tenant_id=channel.tenant_id, channel_id=channel.id,
+                                       external_user_id=event.user_id, name=name, username=username,
+                                       last_seen_at=now)
         if created is not None:
             return created, True
-        found = db.session.scalar(select(Contact).where(Contact.channel_id == channel.id,  # created concurrently
-                                                        Contact.external_user_id == event.user_id))
+        found = store.find_contact(channel.id, event.user_id)  # created concurrently
         if found is None:
             raise RuntimeError(f"contact {event.user_id} of channel {channel.id} vanished while being created")
-    found.name = found.name or name
-    found.username = found.username or username
-    found.last_seen_at = now
+    store.touch_contact(found, name, username, now)
     return found, False
 
 
-def _insert_contact(**values: Any) -> Contact | None:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING (PostgreSQL and SQLite): one statement instead of a
-    savepoint around an INSERT; None when another worker created the contact first."""
-    dialect = db.session.get_bind().dialect.name
-    statement = _INSERT_CONTACT["postgresql" if dialect == "postgresql" else "sqlite"]
-    return db.session.scalars(statement, [values]).one_or_none()
-
-
-_INSERT_CONTACT = {name: insert(Contact).on_conflict_do_nothing(index_elements=["channel_id", "external_user_id"])
-                   .returning(Contact) for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
-
-
-def _conversation(loaded: Loaded, contact: Contact, created: bool, channel: Channel, now: Any) -> Conversation:
+def _conversation(loaded: Loaded, contact: ContactRow, created: bool, now: Any) -> ConversationRow:
     """The open conversation (found by the turn's first query when the contact was), or a new one."""
     conv = loaded.conv
     if conv is None and loaded.contact is None and not created:  # another worker created the contact
-        conv = db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id,
-                                                            Conversation.status == "open")
-                                 .order_by(Conversation.id.desc()).limit(1))
+        conv = store.open_conversation(contact.id)
     if conv is not None:
-        conv.last_inbound_at = now
+        store.touch_conversation(conv, now)
         return conv
-    conv = Conversation(tenant_id=contact.tenant_id, contact_id=contact.id, channel_id=channel.id, state={},
-                        last_inbound_at=now)
-    db.session.add(conv)
-    db.session.flush()
-    return conv
+    return store.insert_conversation(contact, now)
 
 
-def contact_dict(contact: Contact, channel: Channel) -> dict[str, Any]:
+def contact_dict(contact: ContactRow, channel: ChannelRow) -> dict[str, Any]:
     return {"name": contact.name, "username": contact.username, "phone": contact.phone,
             "channel": channel.type, "id": contact.external_user_id}
 
 
-def turn_event(event: InboundEvent, channel: Channel, contact: Contact) -> TurnEvent:
+def turn_event(event: InboundEvent, channel: ChannelRow, contact: ContactRow) -> TurnEvent:
     return TurnEvent(kind=event.kind, channel=channel.type, text=event.text,  # type: ignore[arg-type]
                      meta=dict(event.meta or {}), contact=contact_dict(contact, channel), at=utcnow())
 
@@ -290,14 +259,14 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
         raise Skip("comment replies are not in the tenant's plan (feature comment_replies)")
     now = utcnow()
     contact, created = _contact(loaded.contact, channel, event, now)
-    conv = _conversation(loaded, contact, created, channel, now)
+    conv = _conversation(loaded, contact, created, now)
     inbound = 0 if stored_inbound else 1
     if inbound:
-        db.session.add(Message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=channel.id,
-                               event_id=event_id, direction="in", kind=event.kind, text=event.text,
-                               external_id=event.external_id, payload={"media": event.media, "meta": event.meta},
-                               delivery_status="received"))
-        usage.add(tenant.id, messages_in=1)  # counted by whichever commit stores the message
+        store.insert_message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=channel.id,
+                             event_id=event_id, direction="in", kind=event.kind, text=event.text,
+                             external_id=event.external_id, payload={"media": event.media, "meta": event.meta},
+                             delivery_status="received")
+        usage.add(tenant.id, messages_in=1)  # counted by whichever commit ends this phase
     if conv.bot_paused:
         db.session.commit()
         return "done", "bot paused in this conversation (handed off to a human)", None
@@ -311,13 +280,12 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
         db.session.commit()
         return "done", "no published flow answers this event", None
     result = execute_turn(prepared)
-    sending = persist_turn(prepared, result)
-    return send_claimed(sending).outcome(result.error)
+    return send_turn(prepared, persist_turn(prepared, result)).outcome(result.error)
 
 
 @dataclass
 class PreparedTurn:
-    """Everything the engine needs, as plain values: the DB session is closed while the model thinks."""
+    """Everything the engine needs, as plain values: no DB connection is held while the model thinks."""
 
     version: Any
     flow: Any
@@ -328,17 +296,16 @@ class PreparedTurn:
     key_prefix: str
     event_id: int | None
     inbound: InboundEvent | None
-    slow: bool  # the flow may wait on a model or an HTTP integration: the session is closed during the step
-    # The turn's tenant, channel and conversation. Kept referenced until the replies are sent: the session's
-    # identity map holds objects weakly, and sending reads the channel and conversation again.
-    rows: tuple[Tenant, Channel, Conversation]
+    slow: bool  # the flow may wait on a model or an HTTP integration: persist reads what may have changed
+    rows: tuple[TenantRow, ChannelRow, ConversationRow]  # as read for the turn (persist may read them again)
 
 
-def prepare_turn(tenant: Tenant, channel: Channel, conv: Conversation, tevent: TurnEvent, key_prefix: str,
-                 event_id: int | None, inbound: InboundEvent | None, *, llm_tokens_used: int | None = None
-                 ) -> PreparedTurn | None:
-    """Gather the turn's inputs; None when no flow answers. A flow that may wait on a model or an HTTP
-    integration gets the inbound side committed and the DB connection handed back before its step."""
+def prepare_turn(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, tevent: TurnEvent,
+                 key_prefix: str, event_id: int | None, inbound: InboundEvent | None, *,
+                 llm_tokens_used: int | None = None) -> PreparedTurn | None:
+    """Gather the turn's inputs; None when no flow answers. What the phase wrote (in a turn: the inbound
+    side, in autocommit) is committed and the DB connection handed back before the step, which may wait
+    seconds on a model or an HTTP integration."""
     picked = pick_flow(tenant, conv, tevent)
     if picked is None:
         return None
@@ -347,9 +314,7 @@ def prepare_turn(tenant: Tenant, channel: Channel, conv: Conversation, tevent: T
     prepared = PreparedTurn(version, flow, reason, copy.deepcopy(conv.state) or None, tevent,
                             build_services(tenant, channel.type, flow.uses, llm_tokens_used), key_prefix, event_id,
                             inbound, slow, (tenant, channel, conv))
-    if slow:
-        db.session.commit()
-        db.session.close()
+    db.session.commit()
     return prepared
 
 
@@ -357,7 +322,7 @@ def execute_turn(prepared: PreparedTurn) -> StepResult:
     return step(prepared.flow, prepared.state, prepared.event, prepared.services)
 
 
-def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Message]:
+def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Any]:
     """Everything the step produced, in one transaction; the replies are stored already claimed for
     sending (`sending`), so no second transaction is needed before they go out. A slow turn does this in
     one of the process's finishing slots (finishing.py: turns still to start get to the model first)."""
@@ -365,13 +330,12 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Message]:
         return _persist(prepared, result)
 
 
-def _persist(prepared: PreparedTurn, result: StepResult) -> list[Message]:
+def _persist(prepared: PreparedTurn, result: StepResult) -> list[Any]:
     tenant, channel, conv = prepared.rows
-    if prepared.slow:  # the session was closed during the step (which may take a minute): the channel and
-        # conversation as they are now, in one query (its token may have been reconnected, a manager may
-        # have taken over); the tenant as this turn read it (re-attached, no query: as a fast turn uses it)
-        db.session.add(tenant)
-        channel, conv = db.session.execute(_RELOAD, {"channel_id": channel.id, "conversation_id": conv.id}).one()
+    if prepared.slow:  # the step may have taken a minute: the channel and conversation as they are now, in
+        # one query (its token may have been reconnected, a manager may have taken over); the tenant as
+        # this turn read it (as a fast turn uses it)
+        channel, conv = store.reload(channel.id, conv.id)
         prepared.rows = (tenant, channel, conv)
         if conv.bot_paused:  # a manager took over while the model was thinking: the bot stays silent
             result = StepResult([], result.state, [e for e in result.effects if e.type == "llm_usage"],
@@ -382,10 +346,16 @@ def _persist(prepared: PreparedTurn, result: StepResult) -> list[Message]:
     rows = record_outbound(tenant, channel, conv, result.outbound, key_prefix=prepared.key_prefix,
                            event_id=prepared.event_id, inbound=prepared.inbound, claimed=True)
     effects.apply(tenant, channel, conv, result.effects, prepared.services)
+    store.save_conversation(conv)
     if result.error:
         log.warning("flow error in conversation %s: %s", conv.id, result.error)
     db.session.commit()
     return [r for r in rows if r.delivery_status == "sending"]
+
+
+def send_turn(prepared: PreparedTurn, sending: list[Any]) -> DeliverySummary:
+    _tenant, channel, conv = prepared.rows
+    return send_claimed(sending, channel=channel, conversation=conv)
 
 
 KIND_HANDLERS: dict[str, Callable[[Any, Loaded, InboundEvent], Outcome]] = {
@@ -413,12 +383,16 @@ def process_follow_up(follow_up_id: int) -> None:
 
 
 def _fire(fu: Any) -> None:
-    conv = db.session.get(Conversation, fu.conversation_id)
-    channel, tenant = db.session.get(Channel, conv.channel_id), db.session.get(Tenant, conv.tenant_id)
-    contact = db.session.get(Contact, conv.contact_id)
+    loaded = store.load_conversation(fu.conversation_id)
+    if loaded is None:
+        raise RuntimeError(f"conversation {fu.conversation_id} of follow-up {fu.id} no longer exists")
+    channel, contact = loaded.channel, loaded.contact
+    assert contact is not None  # a conversation always has its contact
     with contact_lock(f"{channel.id}:{contact.external_user_id}", before_waiting=db.session.rollback):
-        db.session.refresh(conv)  # (after a wait, the rolled-back rows reload as they are used)
-        if conv.bot_paused or tenant.status != "active" or not usage.has_room_for_reply(tenant, None):
+        loaded = store.load_conversation(fu.conversation_id) or loaded  # as it is now we hold the lock
+        tenant, conv = loaded.tenant, loaded.conv
+        assert conv is not None
+        if conv.bot_paused or tenant.status != "active" or not usage.has_room_for_reply(tenant, loaded.totals):
             fu.status = "cancelled"
             db.session.commit()
             return
@@ -429,7 +403,7 @@ def _fire(fu: Any) -> None:
         db.session.commit()
         if prepared is None:
             return
-        send_claimed(persist_turn(prepared, execute_turn(prepared)))
+        send_turn(prepared, persist_turn(prepared, execute_turn(prepared)))
         db.session.commit()
 
 

@@ -2,14 +2,16 @@
 
 `add` only notes the deltas on the session; when the transaction commits they are sent as one INSERT … ON
 CONFLICT DO UPDATE per tenant, in autocommit right after the commit (see _add_committed for why not inside
-it), and the end of a transaction that rolls back drops them. A rollback uncounts, a commit counts, a turn
-pays one statement for its inbound message, replies and model tokens, and turns of one tenant never wait
-on each other for the counter row.
+it), and the end of a transaction that rolls back drops them. A rollback uncounts, a commit counts, and turns
+of one tenant never wait on each other for the counter row. Inside `one_upsert()` (a job: several commits)
+the committed counts are kept until the block ends and go out in one upsert then.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, bindparam, event, func, select, text
@@ -20,11 +22,14 @@ from webapp.extensions import db
 from webapp.models import Tenant, UsageCounter, month_key
 from webapp.plans import limit_of
 
+from .autocommit import in_autocommit
+
 log = logging.getLogger(__name__)
 
 COUNTERS = ("messages_in", "messages_out", "llm_prompt_tokens", "llm_completion_tokens")
 _PENDING = "usage_pending"  # key in Session.info: {tenant_id: {counter: delta}}
 _COMMITTED = "usage_committed"  # the same, once its transaction has committed: added when it has ended
+_DEFERRED = "usage_deferred"  # set inside one_upsert(): committed counts wait for the end of the block
 
 
 _UPSERT = text(
@@ -54,8 +59,21 @@ def add(tenant_id: int, **deltas: int) -> None:
 
 
 def _pending(session: Session, tenant_id: int) -> dict[str, int]:
-    return session.info.get(_PENDING, {}).get(tenant_id) or dict.fromkeys(COUNTERS, 0)
+    """Counted but not in the counter row yet: this transaction's counts and committed ones still waiting
+    for their upsert (inside one_upsert)."""
+    total = dict.fromkeys(COUNTERS, 0)
+    for key in (_PENDING, _COMMITTED):
+        for counter, delta in (session.info.get(key, {}).get(tenant_id) or {}).items():
+            total[counter] += delta
+    return total
 
+
+def _merge(session: Session, counted: dict[int, dict[str, int]]) -> None:
+    committed = session.info.setdefault(_COMMITTED, {})
+    for tenant_id, deltas in counted.items():
+        into = committed.setdefault(tenant_id, dict.fromkeys(COUNTERS, 0))
+        for counter, delta in deltas.items():
+            into[counter] += delta
 
 
 @event.listens_for(db.session, "after_commit")
@@ -63,10 +81,10 @@ def _mark_committed(session: Session) -> None:
     """What the transaction counted is now committed: added once the transaction has ended."""
     counted = session.info.pop(_PENDING, None)
     if counted:
-        session.info[_COMMITTED] = counted
+        _merge(session, counted)
 
 
-def _add_committed(session: Session) -> None:
+def _add_committed(session: Session, *, on_session: bool = False) -> None:
     """One upsert per counted tenant once the committed transaction has ended, in autocommit (PostgreSQL
     and SQLite share the syntax; the row is created on first use). By then the session has handed its
     connection back to the pool, so this reuses it instead of holding a second one.
@@ -77,7 +95,10 @@ def _add_committed(session: Session) -> None:
     it waited for the GIL between statements and every other turn of the tenant queued behind it (26 ms per
     upsert, most of the time-to-reply of bench/llm_concurrency.py). In autocommit the lock lives only inside
     the server for one statement. The price: a worker killed between the two commits leaves that turn
-    uncounted (never counted twice)."""
+    uncounted (never counted twice).
+
+    `on_session`: the session's own connection is in autocommit (the end of a job): the upsert goes there
+    instead of through a second pool checkout."""
     pending = session.info.pop(_COMMITTED, None)
     if not pending:
         return
@@ -85,6 +106,10 @@ def _add_committed(session: Session) -> None:
     if not rows:
         return
     try:
+        if on_session:
+            for row in rows:
+                session.execute(_UPSERT, row)
+            return
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for row in rows:
                 conn.execute(_UPSERT, row)
@@ -96,7 +121,33 @@ def _add_committed(session: Session) -> None:
 def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction: savepoints never hold counts apart
         session.info.pop(_PENDING, None)  # still here only if the transaction did not commit
-        _add_committed(session)
+        if not session.info.get(_DEFERRED):
+            _add_committed(session)
+
+
+@contextmanager
+def one_upsert() -> Iterator[None]:
+    """The counts of every transaction committed inside the block, in one upsert per tenant at its end (a
+    job commits a few times; each commit would otherwise cost an upsert and a pool checkout). The end of
+    the block in autocommit (autocommit.py) counts what that phase counted too (its writes are durable)
+    and reuses its connection. Re-entrant: an inner block leaves the upsert to the outer one."""
+    session = db.session()
+    if session.info.get(_DEFERRED):
+        yield
+        return
+    session.info[_DEFERRED] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_DEFERRED, None)
+        if in_autocommit(session):
+            counted = session.info.pop(_PENDING, None)
+            if counted:
+                _merge(session, counted)
+            _add_committed(session, on_session=True)
+        elif not session.in_transaction():
+            _add_committed(session)
+        # else: a transaction is still open; its commit (or the end of the session) adds the counts
 
 
 def totals_columns(tenant_id: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:

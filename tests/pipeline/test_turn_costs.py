@@ -140,9 +140,12 @@ def test_a_contact_created_by_another_worker_meanwhile_is_reused(shop, db):
     fresh, created = _contact(None, shop.ig, InboundEvent("instagram", shop.ig.external_id, "dm", "mid.new",
                                                           "U-new", "hi"), utcnow())
     assert created and fresh.id != existing.id and fresh.external_user_id == "U-new"
-    assert fresh.created_at is not None and fresh.profile == {} and fresh.last_seen_at is not None
     db.session.commit()
     assert db.session.query(Contact).filter_by(channel_id=shop.ig.id).count() == 2
+    stored = db.session.get(Contact, fresh.id)  # the column defaults of a Core insert are applied
+    assert stored.created_at is not None and stored.profile == {} and stored.last_seen_at is not None
+    db.session.expire_all()
+    assert db.session.get(Contact, existing.id).name == "Anna"
 
 
 def test_a_message_waiting_for_the_persons_earlier_turn_holds_no_connection(app, client, shop, wired, db):
