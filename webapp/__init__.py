@@ -40,6 +40,10 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     crypto.init_app(app)
     db.init_app(app)
+    with app.app_context():
+        from .db_ping import ping_idle_connections
+
+        ping_idle_connections(db.engine, float(app.config.get("DB_PING_IDLE", 1.0)))
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
