@@ -30,9 +30,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import httpx2
 import openai
 from openai import OpenAI
-from openai.types.chat import ChatCompletion
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from flows.prompt import estimate_messages_tokens, estimate_tokens
@@ -167,13 +167,19 @@ class OpenAIProvider:
         )
         return retrying(self._post, kwargs)
 
-    def _post(self, body: dict[str, Any]) -> ChatCompletion:
-        """`chat.completions.create` minus its request transform: the client's documented `post` with the
-        same path, auth, errors and response type. The transform walks every message against the params'
-        TypedDicts to rename aliased keys and encode files, none of which our JSON-ready bodies have, and it
-        was the client's largest CPU cost per call (bench/llm_concurrency.py: every worker core is busy)."""
-        return self.client.post("/chat/completions", body=body, cast_to=ChatCompletion,
-                                options={"security": {"bearer_auth": True}})  # the auth create() asks for
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`chat.completions.create` minus its request transform and its response models: the client's
+        documented `post` for "undocumented endpoints" with the same path, auth, retries and errors (an
+        HTTP error still raises `APIStatusError`), answering the raw response, whose JSON we read as a dict.
+        The transform walks every message against the params' TypedDicts to rename aliased keys and encode
+        files, none of which our JSON-ready bodies have, and building the pydantic `ChatCompletion` was
+        another ~15% of a call; both were CPU every worker core pays per AI turn (bench/llm_concurrency.py)."""
+        response = self.client.post("/chat/completions", body=body, cast_to=httpx2.Response,
+                                    options={"security": {"bearer_auth": True}})  # the auth create() asks for
+        data = response.json()
+        if not isinstance(data, dict):
+            raise ValueError("the chat completion is not a JSON object")
+        return data
 
     # -- the call ---------------------------------------------------------------------------------------
     def complete(
@@ -245,21 +251,22 @@ class OpenAIProvider:
         out.update({"messages": messages, token_param: max_tokens})
         return out
 
-    def _result(self, completion: Any, messages: list[dict], schema: dict | None) -> LLMResult:
-        model = getattr(completion, "model", None) or self.model
-        choices = getattr(completion, "choices", None) or []
-        message = choices[0].message if choices else None
-        content = (getattr(message, "content", None) or "").strip()
-        usage = getattr(completion, "usage", None)
-        prompt_tokens = getattr(usage, "prompt_tokens", None)
-        completion_tokens = getattr(usage, "completion_tokens", None)
+    def _result(self, completion: dict[str, Any], messages: list[dict], schema: dict | None) -> LLMResult:
+        model = completion.get("model") or self.model
+        choices = completion.get("choices") or []
+        message = (choices[0] or {}).get("message") or {} if choices else {}
+        content = message.get("content") or ""
+        content = content.strip() if isinstance(content, str) else ""
+        usage = completion.get("usage") or {}
+        prompt_tokens = usage.get("prompt_tokens")
+        completion_tokens = usage.get("completion_tokens")
         if prompt_tokens is None:  # some compatible servers omit usage; plan limits still need a number
             prompt_tokens = estimate_messages_tokens(messages)
         if completion_tokens is None:
             completion_tokens = estimate_tokens(content)
         result = LLMResult(prompt_tokens=int(prompt_tokens), completion_tokens=int(completion_tokens),
                            model=model)
-        refusal = getattr(message, "refusal", None)
+        refusal = message.get("refusal")
         if refusal:
             result.error = f"refusal: {str(refusal)[:200]}"
             return result
