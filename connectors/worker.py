@@ -8,10 +8,10 @@ waits would need ~100 processes; threads overlap the waits at a few hundred KB e
 
 How it fits RQ: `perform_job(job, queue, execution)` receives its execution explicitly, so running it from
 pool threads keeps RQ's registries, results, retries and callbacks correct. A thread slot is taken BEFORE
-dequeuing (a busy worker leaves jobs for other workers), job timeouts use `TimerDeathPenalty` (the signal
-based one only works in the main thread), teardown waits for in-flight jobs (warm shutdown), and the
-worker-level heartbeat is throttled (it dominated the Redis round-trips of a short job). Sizing:
-docs/deploy.md.
+dequeuing (a busy worker leaves jobs for other workers), job timeouts are raised in the job's thread by one
+watchdog thread (watchdog.py; the signal based penalty only works in the main thread), teardown waits for
+in-flight jobs (warm shutdown), and the worker-level heartbeat is throttled (it dominated the Redis
+round-trips of a short job). Sizing: docs/deploy.md.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from typing import Any
 
 from rq import SimpleWorker
 from rq.exceptions import StopRequested
-from rq.timeouts import TimerDeathPenalty
 from rq.utils import now
 from rq.worker import WorkerStatus
 
 from .rq_job import Job
+from .watchdog import WatchdogDeathPenalty
 
 DEFAULT_THREADS = 32
 
@@ -36,7 +36,7 @@ DEFAULT_THREADS = 32
 class ThreadPoolWorker(SimpleWorker):
     """`SimpleWorker` that executes up to `pool_size` jobs concurrently in threads of one process."""
 
-    death_penalty_class = TimerDeathPenalty
+    death_penalty_class = WatchdogDeathPenalty
     job_class = Job
     HEARTBEAT_EVERY = 1.0
     SUSPENSION_CHECK_EVERY = 1.0

@@ -165,3 +165,24 @@ def test_sigterm_lets_the_running_job_finish_and_stops_without_waiting_for_more(
             worker.kill()
     assert worker.returncode == 0
     assert job.get_status(refresh=True) == "finished"
+
+
+def test_job_timeouts_take_no_thread_per_job(redis_conn, monkeypatch) -> None:
+    """Timeouts are watched by one thread per process, not a timer thread started for each job."""
+    import threading
+
+    started: list[str] = []  # thread names: the pool's are "rq-…", a timer's "Thread-N"
+    real_start = threading.Thread.start
+
+    def counting_start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    queue = rq.Queue("default", connection=redis_conn)
+    for _ in range(20):
+        queue.enqueue("tests.llm.concurrency_job.busy_for", 0.01, job_timeout=30)
+    ThreadPoolWorker([queue], connection=redis_conn, pool_size=4).work(burst=True, logging_level="ERROR")
+    assert queue.finished_job_registry.count == 20
+    assert len([name for name in started if name.startswith("Thread-")]) <= 2  # RQ's own helpers, not one per job
+    assert sum(t.name == "rq-job-watchdog" for t in threading.enumerate()) == 1
