@@ -139,3 +139,33 @@ def test_a_channel_reconnected_while_the_model_thinks_replies_with_the_new_token
     assert sent.header("Authorization") == "Bearer tok-reconnected"
     db.session.expire_all()
     assert db.session.get(Channel, channel_id).status != "needs_reconnect"
+
+
+def test_each_message_moves_the_conversations_last_inbound_time(client, wired, ai_shop, openai_fake, db):
+    """Stored with the turn's one conversation update (after the model), or on its own when the bot does
+    not answer (a manager took over): the reply windows of WhatsApp and Instagram start from it."""
+    from datetime import timedelta
+
+    from connectors.jobs import handle_inbound
+    from tests.pipeline.conftest import events
+    from webapp.models import Conversation
+    from webapp.models.base import utcnow
+
+    def message(mid: str):
+        post(client, mp.ig_dm_body(ACCOUNT, "U-window", mid, "how much for a haircut?"), IG_SECRET)
+        [row] = [e for e in events(db) if e.external_id == mid]
+        handle_inbound(row.id)
+        db.session.expire_all()
+        return db.session.query(Conversation).one()
+
+    conv = message("mid.w1")
+    long_ago = utcnow() - timedelta(days=3)
+    conv.last_inbound_at = long_ago
+    db.session.commit()
+    conv = message("mid.w2")  # a slow (model) turn
+    assert conv.last_inbound_at > long_ago + timedelta(days=2)
+    conv.last_inbound_at, conv.bot_paused = long_ago, True
+    db.session.commit()
+    conv = message("mid.w3")  # no turn: the bot is paused
+    assert conv.last_inbound_at > long_ago + timedelta(days=2)
+    assert len(outbound(db, ai_shop[1].id)) == 2
