@@ -131,7 +131,10 @@ class ThreadPoolWorker(SimpleWorker):
         super().teardown()
 
 
-def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int | None = None) -> None:
+def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int | None = None,
+               log_level: str = "WARNING") -> None:
+    """`log_level` is RQ's: INFO writes three lines per job (which a busy worker pays for in CPU), WARNING
+    only failures; the turns' own warnings and errors are logged either way."""
     from rq import Queue
 
     from . import jobs
@@ -148,22 +151,22 @@ def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int
     prefix = app.config.get("QUEUE_PREFIX", "")
     worker = ThreadPoolWorker([Queue(prefix + q, connection=connection, job_class=Job) for q in queues],
                               connection=connection, pool_size=threads)
-    worker.work(burst=burst, with_scheduler=not burst)
+    worker.work(burst=burst, with_scheduler=not burst, logging_level=log_level)
 
 
-def _child(queues: list[str], burst: bool, threads: int | None) -> None:
+def _child(queues: list[str], burst: bool, threads: int | None, log_level: str) -> None:
     from webapp import create_app
 
-    run_worker(create_app(), queues, burst=burst, threads=threads)
+    run_worker(create_app(), queues, burst=burst, threads=threads, log_level=log_level)
 
 
 def run_worker_processes(processes: int, queues: list[str], *, burst: bool = False,
-                         threads: int | None = None) -> None:
+                         threads: int | None = None, log_level: str = "WARNING") -> None:
     """N independent worker processes (each builds its own app and DB pool); Ctrl-C / SIGTERM stops all."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
-    children = [ctx.Process(target=_child, args=(queues, burst, threads), name=f"worker-{n}")
+    children = [ctx.Process(target=_child, args=(queues, burst, threads, log_level), name=f"worker-{n}")
                 for n in range(processes)]
     for child in children:
         child.start()

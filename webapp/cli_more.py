@@ -94,17 +94,23 @@ def register_more(app: Flask) -> None:
                   help="jobs run at once in each process (default 32)")
     @click.option("--processes", type=click.IntRange(1, 64), default=1, envvar="WORKER_PROCESSES",
                   help="worker processes to start (each with --threads threads)")
-    def worker(queues: str, burst: bool, threads: int | None, processes: int) -> None:
+    @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+                  default="WARNING", envvar="WORKER_LOG_LEVEL", show_default=True,
+                  help="RQ's own log lines; INFO logs every job (three lines each), WARNING only problems")
+    def worker(queues: str, burst: bool, threads: int | None, processes: int, log_level: str) -> None:
         """Run RQ worker process(es) for this app (needs REDIS_URL)."""
         from connectors.worker import run_worker, run_worker_processes
 
         if not current_app.config.get("REDIS_URL"):
             raise click.ClickException("REDIS_URL is not set: the embedded queue runs jobs inside `flask run`")
         names = [q.strip() for q in queues.split(",") if q.strip()]
+        click.echo(f"worker: {processes} process(es) x {threads or 'default'} threads on queues {','.join(names)}, "
+                   f"log level {log_level.upper()}", err=True)
         try:
             if processes > 1:
-                run_worker_processes(processes, names, burst=burst, threads=threads)
+                run_worker_processes(processes, names, burst=burst, threads=threads, log_level=log_level.upper())
             else:
-                run_worker(current_app._get_current_object(), names, burst=burst, threads=threads)
+                run_worker(current_app._get_current_object(), names, burst=burst, threads=threads,
+                           log_level=log_level.upper())
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None

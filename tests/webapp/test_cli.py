@@ -122,3 +122,8 @@ def test_layers_seed_adds_the_library_layers_once_and_keeps_staff_edits(run, mak
     assert layers[("platform", "base")] == "Staff's own."  # the newest version, not the shipped text
     assert "specialist" in layers[("niche", "beauty")]
     assert ("niche", "real_estate") not in layers and ("niche", "retail") not in layers
+
+
+def test_worker_log_level_must_be_a_known_level(run):
+    result = run("worker", "--burst", "--log-level", "LOUD")
+    assert result.exit_code == 2 and "LOUD" in result.output
