@@ -42,15 +42,14 @@ class _Watchdog:
         while True:
             time.sleep(RESOLUTION)
             now = time.monotonic()
-            with self._lock:
+            with self._lock:  # delivered under the lock: a job that unwatches first is never hit
                 due = [penalty for deadline, penalty in self._deadlines.values() if deadline <= now]
                 for penalty in due:
                     del self._deadlines[id(penalty)]
-            for penalty in due:
-                try:
-                    penalty.handle_death_penalty()
-                except Exception:  # the job's thread is gone already: nothing left to stop
-                    log.warning("job timeout not delivered", exc_info=True)
+                    try:
+                        penalty.handle_death_penalty()
+                    except Exception:  # the job's thread is gone already: nothing left to stop
+                        log.warning("job timeout not delivered", exc_info=True)
 
 
 _watchdog = _Watchdog()

@@ -69,8 +69,7 @@ def record_outbound(tenant: TenantLike, channel: ChannelLike, conv: Conversation
     if inbound is not None:
         conv.state = {**(conv.state or {}), "reply_to": recipient}
     comment_id = (inbound.meta or {}).get("comment_id") if inbound is not None else None
-    plain: list[dict[str, Any]] = []
-    once: list[dict[str, Any]] = []
+    replies: list[dict[str, Any]] = []
     for index, out in enumerate(_merge_for_comments(outbound, comment_id)):
         kind = ENGINE_TO_CHANNEL_KIND.get(out.kind, "message")
         target = str(out.meta.get("comment_id") or comment_id or "") if kind != "message" else recipient
@@ -82,16 +81,21 @@ def record_outbound(tenant: TenantLike, channel: ChannelLike, conv: Conversation
                   "payload": {"buttons": list(out.buttons), "recipient": target, "meta": dict(out.meta)}}
         if not target:
             values.update(delivery_status="skipped", error="no recipient for this reply")
-        # the unique key is the claim of a private reply: one per comment, ever
-        (once if kind == "private_reply" else plain).append(values)
-    rows = store.insert_replies(plain)
-    for values in once:
-        row = store.insert_reply_once(values)
+        replies.append(values)
+    rows: list[Any] = []
+    plain: list[dict[str, Any]] = []  # consecutive replies inserted in one statement, in the flow's order
+    for values in replies:
+        if values["kind"] != "private_reply":
+            plain.append(values)
+            continue
+        rows += store.insert_replies(plain)
+        plain = []
+        row = store.insert_reply_once(values)  # the unique key is the claim: one per comment, ever
         if row is None:
             log.info("%s already claimed: a comment gets one private reply", values["idempotency_key"])
         else:
             rows.append(row)
-    rows.sort(key=lambda r: r.id)
+    rows += store.insert_replies(plain)
     usage.add(tenant.id, messages_out=sum(1 for r in rows if r.delivery_status in ("pending", "sending")))
     conv.last_outbound_at = utcnow() if rows else conv.last_outbound_at
     return rows
@@ -186,6 +190,7 @@ def send_claimed(claimed: list[Any], *, channel: ChannelLike | None = None,
     db.session.commit()  # hand the connection back while the channel APIs answer
     config = connector_config()
     results: list[dict[str, Any]] = []
+    rejected: dict[int, tuple[ChannelLike, str]] = {}  # channels whose token a send was refused with
     for message_id, channel, credentials, out in sends:
         try:
             result = SendResult.skipped(out) if isinstance(out, str) else get_connector(channel.type).send(
@@ -193,12 +198,16 @@ def send_claimed(claimed: list[Any], *, channel: ChannelLike | None = None,
         except Exception as exc:  # one broken send must not strand the others in `sending`
             log.exception("send of message %s failed", message_id)
             result = SendResult(status="failed", error=f"{exc.__class__.__name__}: {str(exc)[:300]}")
-        results.append(_record_result(message_id, channel, result, summary))
-    autocommit()
+        results.append(_record_result(message_id, result, summary))
+        if result.token_invalid and channel.status != "needs_reconnect":
+            rejected.setdefault(channel.id, (channel, f"the channel's access token was rejected: {result.error}"))
+    autocommit()  # nothing is written while the channel APIs answer: no connection, no row lock held
     sent = [r for r in results if "p_external_id" in r]
     for statement, params in ((_SENT, sent), (_NOT_SENT, [r for r in results if "p_external_id" not in r])):
         if params:  # one executemany per statement
             db.session.execute(statement, params)
+    for rejected_channel, reason in rejected.values():
+        _needs_reconnect(rejected_channel, reason)
     return summary
 
 
@@ -214,8 +223,7 @@ _NOT_SENT = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("p_message_id"))
 _SENT = _NOT_SENT.values(external_id=bindparam("p_external_id"))
 
 
-def _record_result(message_id: int, channel: ChannelLike, result: SendResult, summary: DeliverySummary
-                   ) -> dict[str, Any]:
+def _record_result(message_id: int, result: SendResult, summary: DeliverySummary) -> dict[str, Any]:
     """The message's new columns (`_SENT` or `_NOT_SENT` parameters; a failure keeps an external id a
     channel gave the message earlier)."""
     values: dict[str, Any] = {"p_message_id": message_id}
@@ -228,14 +236,16 @@ def _record_result(message_id: int, channel: ChannelLike, result: SendResult, su
     else:
         values.update(p_status="failed", p_error=f"{result.error} (code {result.error_code})")
         summary.failed.append(f"message {message_id}: {result.error}")
-    if result.token_invalid and channel.status != "needs_reconnect":
-        from .effects import notify
-
-        reason = f"the channel's access token was rejected: {result.error}"[:500]
-        store.mark_needs_reconnect(channel, reason)
-        notify(channel.tenant_id, "token_invalid", f"Reconnect {channel.name or channel.type}", reason,
-               channel_id=channel.id)
     return values
+
+
+def _needs_reconnect(channel: ChannelLike, reason: str) -> None:
+    """A rejected token: the channel shows "needs reconnection" and the tenant's inbox says so."""
+    from .effects import notify
+
+    store.mark_needs_reconnect(channel, reason)
+    notify(channel.tenant_id, "token_invalid", f"Reconnect {channel.name or channel.type}", reason[:500],
+           channel_id=channel.id)
 
 
 def deliver_message(message_id: int) -> DeliverySummary:

@@ -225,7 +225,6 @@ _TOUCH_CONVERSATION = update(_V).where(_V.c.id == bindparam("p_id")).values(
 _SAVE_CONVERSATION = update(_V).where(_V.c.id == bindparam("p_id")).values(
     flow_id=bindparam("p_flow_id"), flow_version_id=bindparam("p_flow_version_id"),
     state=bindparam("p_state", type_=_V.c.state.type), stage=bindparam("p_stage"),
-    last_inbound_at=bindparam("p_last_inbound_at", type_=_V.c.last_inbound_at.type),
     last_outbound_at=bindparam("p_last_outbound_at", type_=_V.c.last_outbound_at.type))
 _PAUSE_BOT = update(_V).where(_V.c.id == bindparam("p_id")).values(bot_paused=True)
 
@@ -249,12 +248,11 @@ def touch_conversation(conv: ConversationRow, now: datetime) -> None:
 
 def save_conversation(conv: ConversationRow) -> None:
     """What a turn changes on its conversation: the flow it runs on, the engine's state, the stage, when
-    the person and the bot last wrote (`bot_paused` is only ever set by pause_bot: a manager's switch is
-    not overwritten)."""
+    the bot last wrote (`bot_paused` is only ever set by pause_bot: a manager's switch is not
+    overwritten; the last inbound time is stored with the person's message: touch_conversation)."""
     db.session.execute(_SAVE_CONVERSATION, {
         "p_id": conv.id, "p_flow_id": conv.flow_id, "p_flow_version_id": conv.flow_version_id,
-        "p_state": conv.state, "p_stage": conv.stage, "p_last_inbound_at": conv.last_inbound_at,
-        "p_last_outbound_at": conv.last_outbound_at})
+        "p_state": conv.state, "p_stage": conv.stage, "p_last_outbound_at": conv.last_outbound_at})
 
 
 def pause_bot(conv: ConversationRow) -> None:

@@ -225,13 +225,14 @@ def _contact(found: ContactRow | None, channel: ChannelRow, event: InboundEvent,
 
 
 def _conversation(loaded: Loaded, contact: ContactRow, created: bool, now: Any) -> ConversationRow:
-    """The open conversation (found by the turn's first query when the contact was), or a new one. Its
-    last inbound time is `now` on the row; the turn stores it (save_conversation, or _no_turn)."""
+    """The open conversation (found by the turn's first query when the contact was), or a new one; its
+    last inbound time (the reply windows start from it) is stored with the person's message, whatever
+    becomes of the turn."""
     conv = loaded.conv
     if conv is None and loaded.contact is None and not created:  # another worker created the contact
         conv = store.open_conversation(contact.id)
     if conv is not None:
-        conv.last_inbound_at = now
+        store.touch_conversation(conv, now)
         return conv
     return store.insert_conversation(contact, now)
 
@@ -269,24 +270,19 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
                              delivery_status="received")
         usage.add(tenant.id, messages_in=1)  # counted by whichever commit ends this phase
     if conv.bot_paused:
-        return _no_turn(conv, now, ("done", "bot paused in this conversation (handed off to a human)", None))
+        db.session.commit()
+        return "done", "bot paused in this conversation (handed off to a human)", None
     if not usage.has_room_for_reply(tenant, loaded.totals, uncounted=inbound):
         effects.warn_limit_once(tenant)
-        return _no_turn(conv, now, ("skipped", "monthly message limit of the plan reached: no bot reply", None))
+        db.session.commit()
+        return "skipped", "monthly message limit of the plan reached: no bot reply", None
     prepared = prepare_turn(tenant, channel, conv, turn_event(event, channel, contact), f"e{event_id}",
-                            event_id, event, llm_tokens_used=loaded.totals.llm_tokens, inbound_at=now)
+                            event_id, event, llm_tokens_used=loaded.totals.llm_tokens)
     if prepared is None:
-        return _no_turn(conv, now, ("done", "no published flow answers this event", None))
+        db.session.commit()
+        return "done", "no published flow answers this event", None
     result = execute_turn(prepared)
     return send_turn(prepared, persist_turn(prepared, result)).outcome(result.error)
-
-
-def _no_turn(conv: ConversationRow, now: Any, outcome: Outcome) -> Outcome:
-    """The person's message is stored but the bot does not answer it: only the conversation's last
-    inbound time changes (a turn stores it with the rest of the conversation, save_conversation)."""
-    store.touch_conversation(conv, now)
-    db.session.commit()
-    return outcome
 
 
 @dataclass
@@ -304,12 +300,11 @@ class PreparedTurn:
     inbound: InboundEvent | None
     slow: bool  # the flow may wait on a model or an HTTP integration: persist reads what may have changed
     rows: tuple[TenantRow, ChannelRow, ConversationRow]  # as read for the turn (persist may read them again)
-    inbound_at: Any = None  # when the person's message arrived: persist stores it on the conversation
 
 
 def prepare_turn(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, tevent: TurnEvent,
                  key_prefix: str, event_id: int | None, inbound: InboundEvent | None, *,
-                 llm_tokens_used: int | None = None, inbound_at: Any = None) -> PreparedTurn | None:
+                 llm_tokens_used: int | None = None) -> PreparedTurn | None:
     """Gather the turn's inputs; None when no flow answers. What the phase wrote (in a turn: the inbound
     side, in autocommit) is committed and the DB connection handed back before the step, which may wait
     seconds on a model or an HTTP integration."""
@@ -320,7 +315,7 @@ def prepare_turn(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, 
     slow = bool(flow.uses)
     prepared = PreparedTurn(version, flow, reason, copy.deepcopy(conv.state) or None, tevent,
                             build_services(tenant, channel.type, flow.uses, llm_tokens_used), key_prefix, event_id,
-                            inbound, slow, (tenant, channel, conv), inbound_at)
+                            inbound, slow, (tenant, channel, conv))
     db.session.commit()
     return prepared
 
@@ -344,8 +339,6 @@ def _persist(prepared: PreparedTurn, result: StepResult) -> list[Any]:
         # this turn read it (as a fast turn uses it)
         channel, conv = store.reload(channel.id, conv.id)
         prepared.rows = (tenant, channel, conv)
-        if prepared.inbound_at is not None:
-            conv.last_inbound_at = prepared.inbound_at
         if conv.bot_paused:  # a manager took over while the model was thinking: the bot stays silent
             result = StepResult([], result.state, [e for e in result.effects if e.type == "llm_usage"],
                                 result.trace, result.finished, result.error)

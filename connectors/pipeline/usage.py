@@ -50,12 +50,19 @@ class Totals(NamedTuple):
 
 
 def add(tenant_id: int, **deltas: int) -> None:
-    """Count in the current transaction: sent with its commit, forgotten with its rollback."""
+    """Count in the current transaction: sent with its commit, forgotten with its rollback. In an
+    autocommit phase (autocommit.py) the write being counted is durable already, so the count is too: a
+    failure later in the phase must not leave a stored message uncounted."""
     if not any(deltas.values()):
         return
-    pending = db.session.info.setdefault(_PENDING, {}).setdefault(tenant_id, dict.fromkeys(COUNTERS, 0))
-    for counter, delta in deltas.items():
-        pending[counter] += int(delta or 0)
+    counts = {counter: int(delta or 0) for counter, delta in deltas.items()}
+    session = db.session()
+    if in_autocommit(session):
+        _merge(session, {tenant_id: counts})
+        return
+    pending = session.info.setdefault(_PENDING, {}).setdefault(tenant_id, dict.fromkeys(COUNTERS, 0))
+    for counter, delta in counts.items():
+        pending[counter] += delta
 
 
 def _pending(session: Session, tenant_id: int) -> dict[str, int]:
@@ -128,9 +135,10 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
 @contextmanager
 def one_upsert() -> Iterator[None]:
     """The counts of every transaction committed inside the block, in one upsert per tenant at its end (a
-    job commits a few times; each commit would otherwise cost an upsert and a pool checkout). The end of
-    the block in autocommit (autocommit.py) counts what that phase counted too (its writes are durable)
-    and reuses its connection. Re-entrant: an inner block leaves the upsert to the outer one."""
+    job commits a few times; each commit would otherwise cost an upsert and a pool checkout). Ending in
+    autocommit (autocommit.py), the upsert reuses that connection. Re-entrant: an inner block leaves the
+    upsert to the outer one. The price: a worker killed during the job (a model call may take seconds)
+    leaves the whole job uncounted, never counted twice."""
     session = db.session()
     if session.info.get(_DEFERRED):
         yield
@@ -141,9 +149,6 @@ def one_upsert() -> Iterator[None]:
     finally:
         session.info.pop(_DEFERRED, None)
         if in_autocommit(session):
-            counted = session.info.pop(_PENDING, None)
-            if counted:
-                _merge(session, counted)
             _add_committed(session, on_session=True)
         elif not session.in_transaction():
             _add_committed(session)

@@ -66,3 +66,26 @@ def outbound(db, channel_id: int) -> list[Any]:
     db.session.expire_all()
     return list(db.session.scalars(select(Message).where(Message.channel_id == channel_id,
                                                          Message.direction == "out").order_by(Message.id)))
+
+
+def handle_with_one_driver_error(db, event_id: int, matches: Any) -> bool:
+    """Run the event's job with the first statement for which `matches(statement, parameters)` is true
+    failing at the driver boundary, as a dropped server connection does; True when it did fail."""
+    from sqlalchemy import event as sa_event
+
+    from connectors.jobs import handle_inbound
+
+    driver_error = db.engine.dialect.dbapi.OperationalError  # psycopg or sqlite3
+    broken = {"left": 1}
+
+    def fail_once(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if broken["left"] and matches(statement.lstrip(), parameters):
+            broken["left"] -= 1
+            raise driver_error("server closed the connection unexpectedly")
+
+    sa_event.listen(db.engine, "before_cursor_execute", fail_once)
+    try:
+        handle_inbound(event_id)
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", fail_once)
+    return broken["left"] == 0

@@ -70,3 +70,17 @@ def test_a_comment_gets_one_private_reply_even_if_a_flow_asks_twice(wired, shop,
     db.session.commit()
     assert len(first) == 1 and second == []
     assert [m.text for m in outbound(db, shop.ig.id)] == ["DM 1"]
+
+
+def test_replies_are_stored_and_sent_in_the_flows_order_around_a_private_reply(wired, shop, db):
+    from connectors.pipeline.delivery import record_outbound
+
+    conv = _conversation(db, shop.tenant, shop.ig, "IGSID-10", last_inbound_hours_ago=0)
+    meta = {"comment_id": "C-78"}
+    rows = record_outbound(shop.tenant, shop.ig, conv, [
+        OutboundMessage("public 1", kind="comment_reply", meta=meta),
+        OutboundMessage("DM", kind="private_reply", meta=meta),
+        OutboundMessage("public 2", kind="comment_reply", meta=meta)], key_prefix="o", event_id=None, inbound=None)
+    db.session.commit()
+    assert [r.text for r in rows] == ["public 1", "DM", "public 2"]
+    assert [m.text for m in outbound(db, shop.ig.id)] == ["public 1", "DM", "public 2"]  # by id: send order

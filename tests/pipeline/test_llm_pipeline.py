@@ -141,11 +141,13 @@ def test_a_channel_reconnected_while_the_model_thinks_replies_with_the_new_token
     assert db.session.get(Channel, channel_id).status != "needs_reconnect"
 
 
-def test_each_message_moves_the_conversations_last_inbound_time(client, wired, ai_shop, openai_fake, db):
-    """Stored with the turn's one conversation update (after the model), or on its own when the bot does
-    not answer (a manager took over): the reply windows of WhatsApp and Instagram start from it."""
+def test_each_message_moves_the_conversations_last_inbound_time(client, wired, ai_shop, openai_fake, db,
+                                                                 monkeypatch):
+    """Stored with the person's message, whatever becomes of the turn (a model turn, a paused bot, a turn
+    that dies in the step): the reply windows of WhatsApp and Instagram start from it."""
     from datetime import timedelta
 
+    import connectors.pipeline.turns as turns
     from connectors.jobs import handle_inbound
     from tests.pipeline.conftest import events
     from webapp.models import Conversation
@@ -169,3 +171,13 @@ def test_each_message_moves_the_conversations_last_inbound_time(client, wired, a
     conv = message("mid.w3")  # no turn: the bot is paused
     assert conv.last_inbound_at > long_ago + timedelta(days=2)
     assert len(outbound(db, ai_shop[1].id)) == 2
+    conv.last_inbound_at, conv.bot_paused = long_ago, False
+    db.session.commit()
+
+    def dies(prepared):  # e.g. the job's timeout hits while the model thinks
+        raise RuntimeError("Task exceeded maximum timeout value")
+
+    monkeypatch.setattr(turns, "execute_turn", dies)
+    conv = message("mid.w4")
+    assert conv.last_inbound_at > long_ago + timedelta(days=2)
+    assert [e.status for e in events(db) if e.external_id == "mid.w4"] == ["failed"]

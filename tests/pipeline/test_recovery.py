@@ -118,29 +118,15 @@ def test_a_database_error_during_a_turn_is_retried_not_failed(client, shop, wire
     """The driver raises an OperationalError (as when the server restarts or runs out of connections)
     while the turn stores its replies: the event goes back to `queued` for the sweeper, and the next run
     answers once. Errors of other kinds still fail the event (test above)."""
-    from sqlalchemy import event as sa_event
-
-    from connectors.jobs import handle_inbound
-
-    driver_error = db.engine.dialect.dbapi.OperationalError  # psycopg or sqlite3
-    broken = {"left": 1}
-
-    def fail_once(conn, cursor, statement, *args):  # fault injected at the driver boundary
-        replies = statement.lstrip().startswith("INSERT INTO messages") and "'out'" in repr(args[0])
-        if broken["left"] and replies:
-            broken["left"] -= 1
-            raise driver_error("server closed the connection unexpectedly")
+    from tests.pipeline.conftest import handle_with_one_driver_error
 
     post(client, mp.ig_dm_body(IG_ACCOUNT, "U-db", "mid.db", "hi"), IG_SECRET)
     [stored] = events(db)
-    sa_event.listen(db.engine, "before_cursor_execute", fail_once)
-    try:
-        handle_inbound(stored.id)
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", fail_once)
+    failed = handle_with_one_driver_error(  # the replies' INSERT
+        db, stored.id, lambda sql, params: sql.startswith("INSERT INTO messages") and "'out'" in repr(params))
     db.session.expire_all()
     [event] = events(db)
-    assert broken["left"] == 0
+    assert failed
     assert (event.status, event.reason) == ("queued", "retrying after a database error")
     assert "OperationalError" in event.error and outbound(db, shop.ig.id) == []
     from connectors.pipeline.sweeper import sweep
@@ -162,28 +148,15 @@ def test_a_database_error_during_a_turn_is_retried_not_failed(client, shop, wire
 def test_after_a_database_error_the_persons_later_message_waits_for_the_retry(client, shop, wired, db):
     """Two messages of one person are claimed together; a database error on the first sends it back to
     `queued`, and the second is not answered before it: both go back, and are answered in order."""
-    from sqlalchemy import event as sa_event
-
-    from connectors.jobs import handle_inbound
     from connectors.pipeline.sweeper import sweep
+    from tests.pipeline.conftest import handle_with_one_driver_error
     from webapp.models import InboundEvent, Message
-
-    driver_error = db.engine.dialect.dbapi.OperationalError
-    broken = {"left": 1}
-
-    def fail_once(conn, cursor, statement, *args):
-        if broken["left"] and statement.lstrip().startswith("INSERT INTO messages") and "'out'" in repr(args[0]):
-            broken["left"] -= 1
-            raise driver_error("server closed the connection unexpectedly")
 
     post(client, mp.ig_dm_body(IG_ACCOUNT, "U-two", "mid.two1", "hi"), IG_SECRET)
     post(client, mp.ig_dm_body(IG_ACCOUNT, "U-two", "mid.two2", "Anna"), IG_SECRET)
     first, second = events(db)
-    sa_event.listen(db.engine, "before_cursor_execute", fail_once)
-    try:
-        handle_inbound(second.id)  # claims the person's backlog: the first message, then this one
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", fail_once)
+    assert handle_with_one_driver_error(  # claims the person's backlog: the first message, then this one
+        db, second.id, lambda sql, params: sql.startswith("INSERT INTO messages") and "'out'" in repr(params))
     db.session.expire_all()
     assert [e.status for e in events(db)] == ["queued", "queued"] and outbound(db, shop.ig.id) == []
     db.session.query(InboundEvent).update({"created_at": first.created_at - timedelta(minutes=5)})

@@ -60,6 +60,33 @@ def test_token_error_marks_channel_for_reconnection(client, shop, wired, db, mem
     assert db.session.query(Notification).filter_by(kind="token_invalid").count() == 1
 
 
+def test_no_connection_is_held_while_the_replies_after_a_token_error_are_sent(client, shop, wired, db,
+                                                                              monkeypatch):
+    """The channel is marked for reconnection after the sends, not between them (a row lock and a pool
+    connection would be held while the channel API answers)."""
+    from connectors import registry
+    from webapp.extensions import db as session_db
+
+    holding: list[bool] = []
+    connector = registry.get_connector("instagram")
+    real_send = connector.send
+
+    def send(credentials, outbound_message, config):
+        transaction = session_db.session().get_transaction()
+        holding.append(transaction is not None and bool(transaction._connections))
+        return real_send(credentials, outbound_message, config)
+
+    monkeypatch.setattr(connector, "send", send)
+    wired.graph.expire_token("IGQV-test-token")
+    dm(client, "mid.r4b")
+    wired.queue.drain()
+    assert holding == [False, False]  # the lead_capture greeting sends two replies
+    from webapp.models import Channel
+
+    db.session.expire_all()
+    assert db.session.get(Channel, shop.ig.id).status == "needs_reconnect"
+
+
 def test_redis_down_during_webhook_loses_nothing(client, shop, wired, db, app):
     from connectors.pipeline.sweeper import sweep
     from connectors.queue import RedisQueue

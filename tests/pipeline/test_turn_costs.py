@@ -178,3 +178,28 @@ def test_a_message_waiting_for_the_persons_earlier_turn_holds_no_connection(app,
     assert done.wait(10)
     worker.join(5)
     assert events(db)[0].status == "done" and len(wired.graph.messages) == 2
+
+
+def test_a_message_stored_before_a_database_error_is_counted_once(client, shop, wired, db):
+    """The person's message is stored (autocommit) before the turn hits a database error: it is counted
+    then, and the retry, which finds it stored, does not count it again."""
+    from datetime import timedelta
+
+    from connectors.pipeline.sweeper import sweep
+    from tests.pipeline.conftest import handle_with_one_driver_error
+    from webapp.models import InboundEvent, Message
+
+    dm(client, "mid.count", sender="U-count")
+    [stored] = events(db)
+    assert handle_with_one_driver_error(  # the published flows' query, after the message is stored
+        db, stored.id, lambda sql, params: sql.startswith("SELECT") and "published_version_id" in sql)
+    [event_row] = events(db)
+    assert event_row.status == "queued"
+    assert db.session.query(Message).filter_by(direction="in").count() == 1
+    assert counters(db, shop.tenant.id)[:2] == (1, 0)
+    db.session.query(InboundEvent).update({"created_at": event_row.created_at - timedelta(minutes=5)})
+    db.session.commit()
+    sweep()
+    wired.queue.drain()
+    assert events(db)[0].status == "done"
+    assert counters(db, shop.tenant.id)[:2] == (1, 2)
