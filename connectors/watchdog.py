@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
 
 from rq.timeouts import TimerDeathPenalty
 
@@ -65,6 +64,3 @@ class WatchdogDeathPenalty(TimerDeathPenalty):
     def cancel_death_penalty(self) -> None:
         if self._timeout > 0:
             _watchdog.unwatch(self)
-
-    def new_timer(self) -> Any:  # pragma: no cover - the watchdog replaces per-job timers
-        raise NotImplementedError("WatchdogDeathPenalty uses the shared watchdog thread")

@@ -104,13 +104,13 @@ def register_more(app: Flask) -> None:
         if not current_app.config.get("REDIS_URL"):
             raise click.ClickException("REDIS_URL is not set: the embedded queue runs jobs inside `flask run`")
         names = [q.strip() for q in queues.split(",") if q.strip()]
+        level = log_level.upper()
         click.echo(f"worker: {processes} process(es) x {threads or 'default'} threads on queues {','.join(names)}, "
-                   f"log level {log_level.upper()}", err=True)
+                   f"log level {level}", err=True)
         try:
             if processes > 1:
-                run_worker_processes(processes, names, burst=burst, threads=threads, log_level=log_level.upper())
+                run_worker_processes(processes, names, burst=burst, threads=threads, log_level=level)
             else:
-                run_worker(current_app._get_current_object(), names, burst=burst, threads=threads,
-                           log_level=log_level.upper())
+                run_worker(current_app._get_current_object(), names, burst=burst, threads=threads, log_level=level)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
