@@ -7,8 +7,8 @@ alone were ~16% of an AI turn's CPU), so the hot path reads them into the small 
 writes back exactly the columns it changes. The back-office, Flask-Admin and the rarer effects (leads,
 notifications, follow-up timers) keep using the ORM models; both see the same tables.
 
-Statements are built once at import and run through `db.session`, in whatever phase the session is in
-(autocommit.py); parameters of an UPDATE are named `p_*` (one named like a column would join its SET).
+Statements are built once at import and run on the session's connection (`run`), in whatever phase the
+session is in (autocommit.py); parameters of an UPDATE are named `p_*` (one named like a column would join its SET).
 """
 
 from __future__ import annotations
@@ -150,32 +150,31 @@ _INBOUND_AT = select(_V.c.last_inbound_at).where(_V.c.id == bindparam("conversat
 
 
 def load(channel_id: int, user_id: str) -> Loaded:
-    row = db.session.execute(_LOAD, {"channel_id": channel_id, "user_id": user_id, **usage.month_params()}).one()
+    row = run(_LOAD, {"channel_id": channel_id, "user_id": user_id, **usage.month_params()}).one()
     return _loaded(row)
 
 
 def load_conversation(conversation_id: int) -> Loaded | None:
     """The same rows for a known conversation (a follow-up timer)."""
-    row = db.session.execute(_LOAD_CONVERSATION, {"conversation_id": conversation_id,
-                                                  **usage.month_params()}).one_or_none()
+    row = run(_LOAD_CONVERSATION, {"conversation_id": conversation_id, **usage.month_params()}).one_or_none()
     return _loaded(row) if row is not None else None
 
 
 def reload(channel_id: int, conversation_id: int) -> tuple[ChannelRow, ConversationRow]:
     """The channel and conversation as they are now (after a model call: a token may have been
     reconnected, a manager may have taken over)."""
-    values = tuple(db.session.execute(_RELOAD, {"channel_id": channel_id, "conversation_id": conversation_id}).one())
+    values = tuple(run(_RELOAD, {"channel_id": channel_id, "conversation_id": conversation_id}).one())
     split = len(_CHANNEL_COLUMNS)
     return ChannelRow(*values[:split]), ConversationRow(*values[split:])
 
 
 def channel(channel_id: int) -> ChannelRow | None:
-    row = db.session.execute(_CHANNEL, {"channel_id": channel_id}).one_or_none()
+    row = run(_CHANNEL, {"channel_id": channel_id}).one_or_none()
     return ChannelRow(*row) if row is not None else None
 
 
 def last_inbound_at(conversation_id: int) -> datetime | None:
-    return db.session.execute(_INBOUND_AT, {"conversation_id": conversation_id}).scalar()
+    return run(_INBOUND_AT, {"conversation_id": conversation_id}).scalar()
 
 
 # -- the person ----------------------------------------------------------------------------------------
@@ -191,6 +190,14 @@ _TOUCH_CONTACT = update(_K).where(_K.c.id == bindparam("p_id")).values(
     last_seen_at=bindparam("p_now", type_=_K.c.last_seen_at.type))
 
 
+def run(statement: Any, params: Any = None) -> Any:
+    """Execute a prebuilt Core statement on the session's connection (its current phase and transaction),
+    skipping the ORM layer of `Session.execute`: no ORM compile state and no autoflush, which these
+    statements of plain rows never need (what the ORM has pending is flushed by the commit that ends the
+    phase)."""
+    return db.session.connection().execute(statement, params)
+
+
 def _dialect() -> str:
     return "postgresql" if db.session.get_bind().dialect.name == "postgresql" else "sqlite"
 
@@ -198,18 +205,18 @@ def _dialect() -> str:
 def insert_contact(**values: Any) -> ContactRow | None:
     """INSERT … ON CONFLICT DO NOTHING RETURNING (PostgreSQL and SQLite); None when another worker
     created the contact first."""
-    row = db.session.execute(_INSERT_CONTACT[_dialect()], [values]).one_or_none()
+    row = run(_INSERT_CONTACT[_dialect()], [values]).one_or_none()
     return ContactRow(*row) if row is not None else None
 
 
 def find_contact(channel_id: int, user_id: str) -> ContactRow | None:
-    row = db.session.execute(_FIND_CONTACT, {"channel_id": channel_id, "user_id": user_id}).one_or_none()
+    row = run(_FIND_CONTACT, {"channel_id": channel_id, "user_id": user_id}).one_or_none()
     return ContactRow(*row) if row is not None else None
 
 
 def touch_contact(contact: ContactRow, name: str, username: str, now: datetime) -> None:
     """A known person wrote again: profile fields they lacked are filled in, last seen moves."""
-    db.session.execute(_TOUCH_CONTACT, {"p_id": contact.id, "p_name": name, "p_username": username, "p_now": now})
+    run(_TOUCH_CONTACT, {"p_id": contact.id, "p_name": name, "p_username": username, "p_now": now})
     contact.name = contact.name or name
     contact.username = contact.username or username
 
@@ -230,19 +237,19 @@ _PAUSE_BOT = update(_V).where(_V.c.id == bindparam("p_id")).values(bot_paused=Tr
 
 
 def insert_conversation(contact: ContactRow, now: datetime) -> ConversationRow:
-    row = db.session.execute(_INSERT_CONVERSATION, [{
+    row = run(_INSERT_CONVERSATION, [{
         "tenant_id": contact.tenant_id, "contact_id": contact.id, "channel_id": contact.channel_id, "state": {},
         "last_inbound_at": now}]).one()
     return ConversationRow(*row)
 
 
 def open_conversation(contact_id: int) -> ConversationRow | None:
-    row = db.session.execute(_OPEN_CONVERSATION, {"contact_id": contact_id}).one_or_none()
+    row = run(_OPEN_CONVERSATION, {"contact_id": contact_id}).one_or_none()
     return ConversationRow(*row) if row is not None else None
 
 
 def touch_conversation(conv: ConversationRow, now: datetime) -> None:
-    db.session.execute(_TOUCH_CONVERSATION, {"p_id": conv.id, "p_now": now})
+    run(_TOUCH_CONVERSATION, {"p_id": conv.id, "p_now": now})
     conv.last_inbound_at = now
 
 
@@ -250,13 +257,13 @@ def save_conversation(conv: ConversationRow) -> None:
     """What a turn changes on its conversation: the flow it runs on, the engine's state, the stage, when
     the bot last wrote (`bot_paused` is only ever set by pause_bot: a manager's switch is not
     overwritten; the last inbound time is stored with the person's message: touch_conversation)."""
-    db.session.execute(_SAVE_CONVERSATION, {
+    run(_SAVE_CONVERSATION, {
         "p_id": conv.id, "p_flow_id": conv.flow_id, "p_flow_version_id": conv.flow_version_id,
         "p_state": conv.state, "p_stage": conv.stage, "p_last_outbound_at": conv.last_outbound_at})
 
 
 def pause_bot(conv: ConversationRow) -> None:
-    db.session.execute(_PAUSE_BOT, {"p_id": conv.id})
+    run(_PAUSE_BOT, {"p_id": conv.id})
     conv.bot_paused = True
 
 
@@ -271,18 +278,18 @@ _INSERT_ONCE = {name: make(_M).on_conflict_do_nothing(index_elements=["idempoten
 
 
 def insert_message(**values: Any) -> None:
-    db.session.execute(_INSERT_MESSAGE, [values])
+    run(_INSERT_MESSAGE, [values])
 
 
 def insert_replies(rows: list[dict[str, Any]]) -> list[Any]:
     """Outbound messages in one statement, returned in the order given (with their ids)."""
-    return list(db.session.execute(_INSERT_REPLIES, rows).all()) if rows else []
+    return list(run(_INSERT_REPLIES, rows).all()) if rows else []
 
 
 def insert_reply_once(values: dict[str, Any]) -> Any | None:
     """A reply whose idempotency key may exist already (a private reply: one per comment, ever); None
     when it does."""
-    return db.session.execute(_INSERT_ONCE[_dialect()], [values]).one_or_none()
+    return run(_INSERT_ONCE[_dialect()], [values]).one_or_none()
 
 
 # -- channel -------------------------------------------------------------------------------------------
@@ -291,5 +298,5 @@ _NEEDS_RECONNECT = update(_C).where(_C.c.id == bindparam("p_id")).values(
 
 
 def mark_needs_reconnect(channel_row: ChannelLike, reason: str) -> None:
-    db.session.execute(_NEEDS_RECONNECT, {"p_id": channel_row.id, "p_reason": reason[:500]})
+    run(_NEEDS_RECONNECT, {"p_id": channel_row.id, "p_reason": reason[:500]})
     channel_row.status = "needs_reconnect"

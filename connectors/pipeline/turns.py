@@ -15,11 +15,10 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, literal_column, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -36,7 +35,6 @@ from . import effects, store, usage
 from .autocommit import autocommit, in_autocommit
 from .context import build_services
 from .delivery import DeliverySummary, deliver_event_messages, record_outbound, send_claimed
-from .finishing import finishing_slot
 from .locks import LockTimeout, contact_lock
 from .routing import pick_flow
 from .store import ChannelRow, ContactRow, ConversationRow, Loaded, TenantRow
@@ -71,7 +69,7 @@ _HEAD = select(_EVENTS.c.channel_id, _EVENTS.c.user_id, _EVENTS.c.status).where(
 _CLAIM = (
     update(_EVENTS).where(_EVENTS.c.channel_id == bindparam("p_channel_id"),
                           _EVENTS.c.user_id == bindparam("p_user_id"), _EVENTS.c.id <= bindparam("p_id"),
-                          _EVENTS.c.status.in_(CLAIMABLE))
+                          _EVENTS.c.status.in_([literal_column(f"'{s}'") for s in CLAIMABLE]))  # no per-run expansion
     .values(status="processing", attempts=_EVENTS.c.attempts + 1,
             locked_at=bindparam("p_now", type_=_EVENTS.c.locked_at.type))
     .returning(_EVENTS.c.id, _EVENTS.c.channel_id, _EVENTS.c.tenant_id, _EVENTS.c.user_id, _EVENTS.c.parsed,
@@ -88,7 +86,7 @@ def claim_pending(channel_id: int, user_id: str, event_id: int) -> list[Any]:
     The claim is durable once this returns (one autocommit statement: a crash later leaves the attempt
     counted, so an event that kills its worker cannot be retried forever)."""
     autocommit()
-    rows = db.session.execute(_CLAIM, {"p_channel_id": channel_id, "p_user_id": user_id, "p_id": event_id,
+    rows = store.run(_CLAIM, {"p_channel_id": channel_id, "p_user_id": user_id, "p_id": event_id,
                                        "p_now": utcnow()}).all()
     return sorted(rows, key=lambda r: r.id)
 
@@ -101,7 +99,7 @@ def finish(event_id: int, status: str, reason: str | None = None, error: str | N
     if discard:
         db.session.rollback()
         autocommit()
-    db.session.execute(_FINISH, {"p_id": event_id, "p_status": status, "p_reason": reason, "p_error": error,
+    store.run(_FINISH, {"p_id": event_id, "p_status": status, "p_reason": reason, "p_error": error,
                                  "p_now": utcnow()})
     if in_autocommit():
         db.session.flush()
@@ -114,7 +112,7 @@ def process_event(event_id: int) -> None:
     so the person's earlier events (still claimable) are answered first, in order."""
     with usage.one_upsert():
         autocommit()
-        head = db.session.execute(_HEAD, {"id": event_id}).one_or_none()
+        head = store.run(_HEAD, {"id": event_id}).one_or_none()
         if head is None or head.status not in CLAIMABLE:
             return
         try:
@@ -326,13 +324,7 @@ def execute_turn(prepared: PreparedTurn) -> StepResult:
 
 def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Any]:
     """Everything the step produced, in one transaction; the replies are stored already claimed for
-    sending (`sending`), so no second transaction is needed before they go out. A slow turn does this in
-    one of the process's finishing slots (finishing.py: turns still to start get to the model first)."""
-    with finishing_slot() if prepared.slow else nullcontext():
-        return _persist(prepared, result)
-
-
-def _persist(prepared: PreparedTurn, result: StepResult) -> list[Any]:
+    sending (`sending`), so no second transaction is needed before they go out."""
     tenant, channel, conv = prepared.rows
     if prepared.slow:  # the step may have taken a minute: the channel and conversation as they are now, in
         # one query (its token may have been reconnected, a manager may have taken over); the tenant as
