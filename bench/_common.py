@@ -98,10 +98,11 @@ class Child:
 
 # --- PostgreSQL ------------------------------------------------------------------------------------
 
-def process_cpu() -> dict[int, tuple[int, str, float]]:
-    """pid -> (parent pid, command name, CPU seconds so far) for every process (Linux /proc)."""
+def process_cpu() -> dict[int, tuple[int, str, float, float]]:
+    """pid -> (parent pid, command name, CPU seconds so far, of which in the kernel) for every process
+    (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
-    found: dict[int, tuple[int, str, float]] = {}
+    found: dict[int, tuple[int, str, float, float]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -112,28 +113,33 @@ def process_cpu() -> dict[int, tuple[int, str, float]]:
             continue
         name = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        found[int(entry)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / tick)
+        found[int(entry)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / tick,
+                             int(fields[12]) / tick)
     return found
 
 
-def cpu_split(before: dict[int, tuple[int, str, float]], after: dict[int, tuple[int, str, float]],
-              root: int) -> dict[str, float]:
+def cpu_split(before: dict[int, tuple[int, str, float, float]],
+              after: dict[int, tuple[int, str, float, float]], root: int) -> dict[str, float]:
     """CPU seconds spent between two process_cpu() snapshots by the process tree under `root`, and by the
-    PostgreSQL and Redis servers (every process with that name: their work is done for the tree)."""
+    PostgreSQL and Redis servers (every process with that name: their work is done for the tree);
+    "server kernel" is the part of the tree's that the kernel spent on its behalf (system calls)."""
     tree, grew = {root}, True
     while grew:
-        kids = {pid for pid, (ppid, _, _) in after.items() if ppid in tree} - tree
+        kids = {pid for pid, (ppid, *_) in after.items() if ppid in tree} - tree
         tree |= kids
         grew = bool(kids)
     split = {"server": 0.0, "postgres": 0.0, "redis": 0.0}
-    for pid, (_, name, cpu) in after.items():
+    kernel = 0.0
+    for pid, (_, name, cpu, sys_cpu) in after.items():
         used = cpu - (before[pid][2] if pid in before else 0.0)
         if pid in tree:
             split["server"] += used
+            kernel += sys_cpu - (before[pid][3] if pid in before else 0.0)
         elif name == "postgres":
             split["postgres"] += used
         elif name.startswith("redis-server"):
             split["redis"] += used
+    split["server kernel"] = kernel
     return split
 
 

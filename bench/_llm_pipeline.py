@@ -1,10 +1,10 @@
 """The `pipeline` backend of bench/llm_concurrency.py: the real thing end to end.
 
 200 customers each send one message at the same moment; every message is stored and enqueued the way the
-webhook does it, `flask worker --processes P --threads T` runs `handle_inbound` (PostgreSQL, Redis, the
-engine's `llm` node, the real `openai` client against a fake answering after 1 s), and the reply is sent to a
-fake Instagram Graph API. Time-to-reply = the moment the fake Graph API receives the reply − the moment
-the message was stored.
+webhook does it, `flask worker` (as it starts by default, or with --processes P --threads T) runs
+`handle_inbound` (PostgreSQL, Redis, the engine's `llm` node, the real `openai` client against a fake
+answering after 1 s), and the reply is sent to a fake Instagram Graph API. Time-to-reply = the moment the
+fake Graph API receives the reply − the moment the message was stored.
 """
 
 from __future__ import annotations
@@ -32,12 +32,15 @@ def _psql(sql: str) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _sessions() -> int:
-    """Connections PostgreSQL has accepted so far into the bench database (pg_stat_database)."""
-    done = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
-                           f"SELECT sessions FROM pg_stat_database WHERE datname = '{DB}'"],
+def _count(sql: str) -> int:
+    done = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", sql],
                           capture_output=True, text=True, check=True)
     return int(done.stdout.strip() or 0)
+
+
+def _sessions() -> int:
+    """Connections PostgreSQL has accepted so far into the bench database (pg_stat_database)."""
+    return _count(f"SELECT sessions FROM pg_stat_database WHERE datname = '{DB}'")
 
 
 class _TimedGraph:
@@ -115,7 +118,8 @@ def _phases(env: dict[str, str], sent_at: float) -> None:
           f"claim → reply stored p50 {stored[mid]:.2f}s / max {stored[-1]:.2f}s")
 
 
-def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int) -> float:
+def run_pipeline(fake_llm_url: str, messages: int, processes: int | None, threads: int | None) -> float:
+    """`processes` / `threads`: None leaves them to `flask worker`'s defaults (its database pool too)."""
     from redis import Redis
 
     graph = _TimedGraph().start()
@@ -124,16 +128,23 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int)
     env = {"DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DB}", "REDIS_URL": redis_url,
            "QUEUE_PREFIX": prefix, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake_llm_url,
            "OPENAI_MODEL": "fake-gpt", "INSTAGRAM_GRAPH_URL": graph.url, "META_GRAPH_URL": graph.url,
-           "CONNECTOR_RATELIMIT_STORAGE": "none://", "FLASK_APP": "wsgi", "APP_ENV": "development",
-           "DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "10"}
+           "CONNECTOR_RATELIMIT_STORAGE": "none://", "FLASK_APP": "wsgi", "APP_ENV": "development"}
+    from connectors.worker import DEFAULT_THREADS, default_processes
+
+    sizing: list[str] = []
+    for flag, value in (("--processes", processes), ("--threads", threads)):
+        if value:
+            sizing += [flag, str(value)]
+    described = " ".join(sizing) or f"(defaults: {default_processes()} processes x {DEFAULT_THREADS} threads)"
+    processes, threads = processes or default_processes(), threads or DEFAULT_THREADS
     _psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     _psql(f"CREATE DATABASE {DB}")
     worker = None
     log = tempfile.NamedTemporaryFile("w+", prefix="bench-llm-worker-", suffix=".log")  # noqa: SIM115
     try:
         _setup(env, messages)
-        worker = subprocess.Popen([str(ROOT / ".venv/bin/flask"), "worker", "--processes", str(processes),
-                                   "--threads", str(threads)], cwd=ROOT, env={**os.environ, **env},
+        worker = subprocess.Popen([str(ROOT / ".venv/bin/flask"), "worker", *sizing], cwd=ROOT,
+                                  env={**os.environ, **env},
                                   stdout=log, stderr=subprocess.STDOUT)
         # Warm every worker thread once (its DB connection, HTTP pools, compiled flow): the burst hits a
         # running system, not one that opens 200 connections while the customers wait.
@@ -153,6 +164,8 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int)
             time.sleep(0.05)
         cpu = cpu_split(cpu_before, process_cpu(), worker.pid)
         opened = _sessions() - sessions_before
+        held = _count(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{DB}'") - 1  # minus this query's
+        kernel = cpu.pop("server kernel")
         cpu["bench (fake LLM, fake Graph API, the burst)"] = cpu_split(cpu_before, process_cpu(), os.getpid())[
             "server"] - cpu["server"]
         got = {user: at for at, user in graph.arrivals}
@@ -163,7 +176,7 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int)
             return float("inf")
         p50 = statistics.median(latencies)
         p95 = latencies[min(len(latencies) - 1, int(round(0.95 * len(latencies))) - 1)]
-        print(f"pipeline: flask worker --processes {processes} --threads {threads} "
+        print(f"pipeline: flask worker {described} "
               f"(PostgreSQL + Redis + handle_inbound + llm node + Graph API send)")
         print(f"  replies: {len(latencies)} received by the fake Graph API, {missing} missing")
         print(f"  time-to-reply p50 {p50:.2f}s  p95 {p95:.2f}s  max {latencies[-1]:.2f}s")
@@ -171,8 +184,10 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int, threads: int)
         _phases(env, sent_at)
         print(f"  CPU during the burst ({os.cpu_count()} cores): " + ", ".join(
             f"{'workers' if k == 'server' else k} {v:.2f}s" for k, v in cpu.items())
-              + f"; workers {cpu['server'] / messages * 1e3:.1f} ms per turn")
-        print(f"  PostgreSQL connections opened during the burst: {opened} (each costs the server a process start)")
+              + f"; workers {cpu['server'] / messages * 1e3:.1f} ms per turn "
+              f"({kernel / messages * 1e3:.1f} of it in the kernel)")
+        print(f"  PostgreSQL connections opened during the burst: {opened} (each costs the server a process start); "
+              f"open after it: {held} (the workers' pools and the bench's own)")
         if missing:
             _explain_missing(env, users, got, log.name)
         return p95 if not missing else float("inf")

@@ -278,6 +278,7 @@ def load(port: int, bodies: Path, args: argparse.Namespace, duration: float, ser
     result["rps"] = result["requests"] / result["duration_s"] if result["duration_s"] else 0.0
     if server is not None and result["requests"]:
         split = cpu_split(before, process_cpu(), server.proc.pid)
+        split.pop("server kernel")
         result["cpu_us"] = {k: v / result["requests"] * 1e6 for k, v in split.items()}
     return result
 

@@ -8,12 +8,17 @@ the loopback fake (`tests/fakes/openai_server.py`, delay 1.0 s) — the LLM-boun
 without the database (see docs/llm.md "Concurrency" for how the pipeline's job slots in).
 
 Backends:
-  rq        (default when `redis-server` is installed or REDIS_URL is set) — PROCESSES worker processes,
-            each a thread-pool RQ worker with THREADS threads, all started before the burst.
+  pipeline  (default when `psql` and `redis-server` are installed) — the whole turn: stored events,
+            `flask worker` with its default settings (2 processes per core x 50 threads, 2 run slots per
+            process) unless --processes / --threads are given, PostgreSQL, the reply sent to a fake
+            Graph API (bench/_llm_pipeline.py).
+  rq        (default when only `redis-server` is installed or REDIS_URL is set) — PROCESSES worker
+            processes, each a thread-pool RQ worker with THREADS threads, all started before the burst.
   embedded  — one in-process ThreadPoolExecutor with PROCESSES × THREADS threads (the embedded queue).
 
-    .venv/bin/python bench/llm_concurrency.py                     # defaults: 200 msgs, 2 procs × 50 threads
-    .venv/bin/python bench/llm_concurrency.py --backend embedded --threads 8 --processes 1   # old default
+    .venv/bin/python bench/llm_concurrency.py                     # 200 msgs, `flask worker` as it starts
+    .venv/bin/python bench/llm_concurrency.py --processes 2 --threads 100
+    .venv/bin/python bench/llm_concurrency.py --backend embedded --threads 8 --processes 1
 """
 
 from __future__ import annotations
@@ -160,9 +165,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--delay", type=float, default=1.0, help="seconds the fake LLM takes per reply")
-    parser.add_argument("--processes", type=int, default=2 * (os.cpu_count() or 1),
-                        help="worker processes (default: 2 per CPU core)")
-    parser.add_argument("--threads", type=int, default=50, help="threads per worker process")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="worker processes (default: flask worker's, 2 per CPU core)")
+    parser.add_argument("--threads", type=int, default=None, help="threads per worker process (default: 50)")
     default_backend = "pipeline" if shutil.which("psql") and shutil.which("redis-server") else (
         "rq" if (os.environ.get("REDIS_URL") or shutil.which("redis-server")) else "embedded")
     parser.add_argument("--backend", choices=("pipeline", "rq", "embedded"), default=default_backend,
@@ -173,6 +178,11 @@ def main() -> None:
     parser.add_argument("--queue", help=argparse.SUPPRESS)
     parser.add_argument("--fake-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.backend != "pipeline" or args.worker:  # the pipeline backend leaves unset sizes to `flask worker`
+        from connectors.worker import DEFAULT_THREADS, default_processes
+
+        args.processes = args.processes or default_processes()
+        args.threads = args.threads or DEFAULT_THREADS
     if args.worker:
         worker_main(args)
         return

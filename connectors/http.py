@@ -14,6 +14,7 @@ import logging
 import random
 import re
 import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from connectors.events import ConnectorConfig
+from connectors.run_slots import waiting
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,16 @@ def _decode(response: requests.Response) -> Any:
         return None
 
 
+def _waiting_sleep(sleep: Callable[[float], None]) -> Callable[[float], None]:
+    """A retry's backoff is a wait too: the worker's run slot goes to another job meanwhile."""
+
+    def wait(seconds: float) -> None:
+        with waiting():
+            sleep(seconds)
+
+    return wait
+
+
 def request(
     method: str,
     url: str,
@@ -140,9 +152,10 @@ def request(
         nonlocal attempts
         attempts += 1
         try:
-            response = get_session().request(
-                method, url, json=json, params=params, data=data, headers=headers, timeout=config.timeout
-            )
+            with waiting():  # the worker's run slot goes to another job meanwhile (run_slots.py)
+                response = get_session().request(
+                    method, url, json=json, params=params, data=data, headers=headers, timeout=config.timeout
+                )
         except (requests.ConnectionError, requests.Timeout) as exc:
             # ConnectTimeout is a ConnectionError too: the request never left, so retrying is safe.
             unknown = isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectionError)
@@ -200,6 +213,6 @@ def request(
         stop=stop,
         retry_error_callback=give_up,
         reraise=False,
-        **({"sleep": sleep} if sleep is not None else {}),
+        sleep=_waiting_sleep(sleep or time.sleep),
     )
     return retrying(attempt)

@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -57,6 +58,13 @@ class EmbeddedQueue:
         self._pending: deque[tuple[int, float, str, tuple[Any, ...]]] = deque()
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job") if autostart else None
+        self._slots: Any = None  # jobs run in threads, so they share run slots as a worker process's do
+        slots = int(app.config.get("WORKER_RUN_SLOTS") or 0)
+        if autostart and slots:
+            from .pipeline.autocommit import holds_connection
+            from .run_slots import RunSlots
+
+            self._slots = RunSlots(slots, busy=holds_connection)
 
     def enqueue(self, func: str, *args: Any, priority: str = "default", delay: float | None = None,
                 job_id: str | None = None) -> None:
@@ -78,7 +86,7 @@ class EmbeddedQueue:
             self.enqueue(func, *args, priority=priority)
 
     def _run(self, func: str, args: tuple[Any, ...]) -> None:
-        with self.app.app_context():
+        with self.app.app_context(), self._slots.running() if self._slots is not None else nullcontext():
             try:
                 resolve(func)(*args)
             except Exception:  # a failed job is recorded by the job itself; keep the worker alive

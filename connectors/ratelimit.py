@@ -20,6 +20,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from connectors.events import ConnectorConfig, SendResult
+from connectors.run_slots import waiting
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ def acquire(
                        for item, name, key in blocked)
             if time.monotonic() + wait > deadline:
                 return round(wait, 3)
-            sleep(wait)
+            with waiting():
+                sleep(wait)
     except Exception as exc:  # storage down: fail open, see module docstring
         log.warning("rate limiter storage %s unavailable, not limiting: %s", config.ratelimit_storage, exc)
         return None

@@ -20,6 +20,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
 from rq import SimpleWorker
@@ -28,9 +29,20 @@ from rq.utils import now
 from rq.worker import WorkerStatus
 
 from .rq_job import Job
+from .run_slots import RunSlots
 from .watchdog import WatchdogDeathPenalty
 
-DEFAULT_THREADS = 32
+DEFAULT_THREADS = 50
+
+
+def default_processes() -> int:
+    """Two per CPU core this process may run on: a process uses at most one core at a time (the GIL), and
+    a second one per core keeps the core busy while the first waits on PostgreSQL or Redis."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return 2 * max(1, cores)
 
 
 class ThreadPoolWorker(SimpleWorker):
@@ -41,9 +53,11 @@ class ThreadPoolWorker(SimpleWorker):
     HEARTBEAT_EVERY = 1.0
     SUSPENSION_CHECK_EVERY = 1.0
 
-    def __init__(self, *args: Any, pool_size: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, pool_size: int | None = None, run_slots: RunSlots | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pool_size = int(pool_size or os.environ.get("WORKER_THREADS") or DEFAULT_THREADS)
+        self.run_slots = run_slots  # None: every thread runs whenever it can
         self._slots = threading.BoundedSemaphore(self.pool_size)
         self._executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix=f"rq-{self.name[:8]}")
         self._running = 0
@@ -113,7 +127,8 @@ class ThreadPoolWorker(SimpleWorker):
 
     def _perform(self, job: Any, queue: Any, execution: Any) -> None:
         try:
-            self.perform_job(job, queue, execution)  # records success/failure itself, never raises
+            with self.run_slots.running() if self.run_slots is not None else nullcontext():
+                self.perform_job(job, queue, execution)  # records success/failure itself, never raises
         finally:
             self._release()
 
@@ -138,6 +153,7 @@ def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int
     from rq import Queue
 
     from . import jobs
+    from .pipeline.autocommit import holds_connection
     from .pipeline.sweeper import start_sweeper
     from .queue import PRIORITIES, get_queue
 
@@ -149,32 +165,43 @@ def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int
         start_sweeper(app)
     connection = get_queue(app).connection  # type: ignore[attr-defined]
     prefix = app.config.get("QUEUE_PREFIX", "")
+    slots = int(app.config.get("WORKER_RUN_SLOTS") or 0)
     worker = ThreadPoolWorker([Queue(prefix + q, connection=connection, job_class=Job) for q in queues],
-                              connection=connection, pool_size=threads)
+                              connection=connection, pool_size=threads,
+                              run_slots=RunSlots(slots, busy=holds_connection) if slots else None)
     worker.work(burst=burst, with_scheduler=not burst, logging_level=log_level)
 
 
 def _child(queues: list[str], burst: bool, threads: int | None, log_level: str) -> None:
     from webapp import create_app
 
+    os.setpgid(0, 0)  # a terminal's Ctrl-C reaches the parent only, which passes on one SIGTERM (below)
     run_worker(create_app(), queues, burst=burst, threads=threads, log_level=log_level)
 
 
 def run_worker_processes(processes: int, queues: list[str], *, burst: bool = False,
                          threads: int | None = None, log_level: str = "WARNING") -> None:
-    """N independent worker processes (each builds its own app and DB pool); Ctrl-C / SIGTERM stops all."""
+    """N independent worker processes (each builds its own app and DB pool). SIGTERM or Ctrl-C stops them
+    all the way RQ stops one: the first passes one SIGTERM to every child (warm shutdown: running jobs
+    finish), a second one another (cold shutdown)."""
     import multiprocessing
+    import signal
 
     ctx = multiprocessing.get_context("spawn")
     children = [ctx.Process(target=_child, args=(queues, burst, threads, log_level), name=f"worker-{n}")
                 for n in range(processes)]
-    for child in children:
-        child.start()
+
+    def stop(_signum: int, _frame: Any) -> None:
+        for child in children:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         for child in children:
+            child.start()
+        for child in children:
             child.join()
-    except KeyboardInterrupt:
-        for child in children:
-            child.terminate()
-        for child in children:
-            child.join(timeout=30)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -104,8 +104,9 @@ class Config:
         self.BABEL_DEFAULT_LOCALE = "en"
         self.LANGUAGES = ["en", "ru"]
         self.START_SWEEPER = _env("START_SWEEPER", "0") == "1"
-        # Per process: slow turns (model, HTTP integration) storing their results at once; 0 = no limit.
-        self.WORKER_FINISH_SLOTS = _number("WORKER_FINISH_SLOTS", "2")
+        # Per worker process: jobs doing CPU/database work at once, between waits (connectors/run_slots.py);
+        # 0 = no limit.
+        self.WORKER_RUN_SLOTS = _number("WORKER_RUN_SLOTS", "2")
         self.QUEUE_PREFIX = _env("QUEUE_PREFIX", "") or ""
         for key, value in os.environ.items():  # connector knobs (timeouts, retries, rate-limit storage)
             if key.startswith("CONNECTOR_") and value:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -34,6 +35,13 @@ def autocommit() -> None:
 
 def in_autocommit(session: Session | None = None) -> bool:
     return bool((session or db.session()).info.get(_FLAG))
+
+
+def holds_connection() -> bool:
+    """True while this thread's session may hold a database connection (from its first statement to its
+    commit, rollback or close), in a transaction or in autocommit. The worker's run slots (run_slots.py)
+    are only given up without one."""
+    return has_app_context() and db.session().in_transaction()
 
 
 @event.listens_for(db.session, "after_transaction_end")

@@ -15,6 +15,8 @@ from weakref import WeakValueDictionary
 
 from flask import current_app
 
+from connectors.run_slots import waiting
+
 _local = threading.local()
 _thread_locks: WeakValueDictionary[str, threading.Lock] = WeakValueDictionary()
 _registry_lock = threading.Lock()
@@ -43,21 +45,22 @@ def contact_lock(key: str, *, timeout: float = 180.0, wait: float = 120.0,
     lock: Any
     if getattr(queue, "backend", "") == "rq":
         lock = queue.connection.lock(f"temoweb:lock:{key}", timeout=timeout, blocking_timeout=wait)
-        acquired = lock.acquire(blocking=False)
-        if not acquired:
-            if before_waiting is not None:
-                before_waiting()
-            acquired = lock.acquire()
+        block: Callable[[], bool] = lock.acquire
     else:
         with _registry_lock:
             lock = _thread_locks.get(key)
             if lock is None:
                 lock = _thread_locks[key] = threading.Lock()
-        acquired = lock.acquire(blocking=False)
-        if not acquired:
-            if before_waiting is not None:
-                before_waiting()
-            acquired = lock.acquire(timeout=wait)
+
+        def block() -> bool:
+            return lock.acquire(timeout=wait)
+
+    acquired = lock.acquire(blocking=False)
+    if not acquired:
+        if before_waiting is not None:
+            before_waiting()
+        with waiting():  # the worker's run slot goes to another job meanwhile (connectors/run_slots.py)
+            acquired = block()
     if not acquired:
         raise LockTimeout(f"another turn for {key} is still running")
     held.add(key)

@@ -59,3 +59,32 @@ def busy_for(seconds: float) -> str:
     while time.monotonic() < end:
         time.sleep(0.02)
     return "done"
+
+
+_working = {"now": 0, "most": 0}
+_working_lock = __import__("threading").Lock()
+
+
+def _work(seconds: float) -> None:
+    with _working_lock:
+        _working["now"] += 1
+        _working["most"] = max(_working["most"], _working["now"])
+    time.sleep(seconds)  # stands for CPU and database work: it keeps the thread's run slot
+    with _working_lock:
+        _working["now"] -= 1
+
+
+def worked_at_once(reset: bool = False) -> int:
+    """The most `slotted_turn` jobs of this process that were working (not waiting) at the same time."""
+    most = _working["most"]
+    if reset:
+        _working["most"] = 0
+    return most
+
+
+def slotted_turn(base_url: str, conversation: int) -> dict[str, Any]:
+    """Work, an LLM turn through the real provider (its HTTP wait gives the run slot up), work again."""
+    _work(0.03)
+    result = llm_turn(base_url, conversation)
+    _work(0.03)
+    return result

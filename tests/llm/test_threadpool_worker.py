@@ -77,6 +77,27 @@ def test_pool_size_bounds_concurrency(redis_conn, openai_fake: FakeOpenAI) -> No
     assert queue.finished_job_registry.count == 12
 
 
+def test_run_slots_let_jobs_work_one_at_a_time_while_their_model_waits_overlap(redis_conn,
+                                                                             openai_fake: FakeOpenAI) -> None:
+    from connectors.run_slots import RunSlots
+    from tests.llm.concurrency_job import worked_at_once
+
+    openai_fake.delay = 0.5
+    queue = rq.Queue("default", connection=redis_conn)
+    jobs = [queue.enqueue("tests.llm.concurrency_job.slotted_turn", openai_fake.url, n) for n in range(20)]
+    worked_at_once(reset=True)
+    started = time.monotonic()
+    ThreadPoolWorker([queue], connection=redis_conn, pool_size=32, run_slots=RunSlots(1)).work(
+        burst=True, logging_level="WARNING")
+    elapsed = time.monotonic() - started
+    assert worked_at_once() == 1  # never two jobs working at once...
+    assert openai_fake.max_in_flight >= 15  # ...while nearly all of them waited on the model together
+    assert elapsed < 4.5, f"20 jobs took {elapsed:.1f}s (serial: 11 s; work alone 1.2 s)"
+    for job in jobs:
+        job.refresh()
+        assert job.get_status() == "finished" and job.return_value()["replies"] == ["Hello from the fake model."]
+
+
 def test_job_timeout_in_a_thread_fails_that_job_only(redis_conn) -> None:
     queue = rq.Queue("default", connection=redis_conn)
     slow = queue.enqueue("tests.llm.concurrency_job.busy_for", 5, job_timeout=1)
@@ -186,3 +207,40 @@ def test_job_timeouts_take_no_thread_per_job(redis_conn, monkeypatch) -> None:
     assert queue.finished_job_registry.count == 20
     assert len([name for name in started if name.startswith("Thread-")]) <= 2  # RQ's own helpers, not one per job
     assert sum(t.name == "rq-job-watchdog" for t in threading.enumerate()) == 1
+
+
+_RUN_PROCESSES = """
+from connectors.worker import run_worker_processes
+run_worker_processes(2, ["default"], threads=4, log_level="ERROR")
+"""
+
+
+def test_sigterm_to_the_parent_stops_every_worker_process_after_its_running_job(redis_conn, tmp_path) -> None:
+    """`flask worker` starts several processes by default; a service manager signals only the parent."""
+    import os
+    import signal
+    import sys
+    from pathlib import Path
+
+    port = redis_conn.connection_pool.connection_kwargs["port"]
+    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "QUEUE_PREFIX": "",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'worker.db'}"}
+    parent = subprocess.Popen([sys.executable, "-c", _RUN_PROCESSES], cwd=Path(__file__).resolve().parents[2],
+                              env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while rq.Worker.count(connection=redis_conn) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert rq.Worker.count(connection=redis_conn) == 2
+        job = rq.Queue("default", connection=redis_conn).enqueue("tests.llm.concurrency_job.busy_for", 1.0)
+        while job.get_status(refresh=True) != "started" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert job.get_status() == "started"
+        parent.send_signal(signal.SIGTERM)
+        parent.wait(timeout=15)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    assert parent.returncode == 0
+    assert job.get_status(refresh=True) == "finished"  # warm: the running job was not cut off
+    assert rq.Worker.count(connection=redis_conn) == 0  # and no child is left running

@@ -145,13 +145,13 @@ def test_a_numeric_setting_that_is_not_a_number_stops_the_start_with_its_name(mo
 
     from webapp.config import Config
 
-    for name, value in (("WORKER_FINISH_SLOTS", "two"), ("WORKER_FINISH_SLOTS", "-1"), ("OUTBOUND_TIMEOUT", "inf"),
+    for name, value in (("WORKER_RUN_SLOTS", "two"), ("WORKER_RUN_SLOTS", "-1"), ("OUTBOUND_TIMEOUT", "inf"),
                         ("OUTBOUND_TIMEOUT", "0")):
         monkeypatch.setenv(name, value)
         with pytest.raises(RuntimeError, match=f"{name} must be a .*number of at least .*, not '{value}'"):
             Config()
         monkeypatch.delenv(name)
-    monkeypatch.setenv("WORKER_FINISH_SLOTS", "3")
+    monkeypatch.setenv("WORKER_RUN_SLOTS", "3")
     monkeypatch.setenv("OUTBOUND_TIMEOUT", "2.5")
     config = Config()
-    assert config.WORKER_FINISH_SLOTS == 3 and config.OUTBOUND_TIMEOUT == 2.5
+    assert config.WORKER_RUN_SLOTS == 3 and config.OUTBOUND_TIMEOUT == 2.5

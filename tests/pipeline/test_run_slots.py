@@ -1,0 +1,76 @@
+"""Run slots in the pipeline: turns do their database work one slot at a time, their model waits overlap,
+and a turn never gives its slot up while it holds a database connection."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import event, text
+
+from connectors.pipeline.autocommit import autocommit, holds_connection
+from connectors.run_slots import RunSlots
+from tests.fakes import meta_payloads as mp
+from tests.pipeline.conftest import outbound
+from tests.pipeline.test_llm_pipeline import ACCOUNT, ai_shop  # noqa: F401  (fixture)
+from tests.pipeline.test_meta_webhooks import IG_SECRET, post
+
+
+def test_turns_work_one_slot_at_a_time_and_wait_on_the_model_together(app, client, wired, ai_shop,  # noqa: F811
+                                                                      openai_fake, db):
+    from connectors.jobs import handle_inbound
+    from tests.pipeline.conftest import events
+
+    channel_id = ai_shop[1].id
+    openai_fake.delay = 0.4
+    for n in range(5):
+        post(client, mp.ig_dm_body(ACCOUNT, f"S{n}", f"mid.slot{n}", "how much for a haircut?"), IG_SECRET)
+    event_ids = [row.id for row in events(db)]
+    slots = RunSlots(1, busy=holds_connection)
+    running: set[int] = set()
+    overlap = {"max": 0}
+    guard = threading.Lock()
+
+    def before_execute(conn, cursor, statement, *_):
+        with guard:
+            running.add(threading.get_ident())
+            overlap["max"] = max(overlap["max"], len(running))
+        time.sleep(0.01)  # a slower database: without the slot another turn's statement would run meanwhile
+
+    def after_execute(conn, cursor, statement, *_):
+        with guard:
+            running.discard(threading.get_ident())
+
+    def turn(event_id: int) -> None:
+        with app.app_context(), slots.running():
+            handle_inbound(event_id)
+
+    event.listen(db.engine, "before_cursor_execute", before_execute)
+    event.listen(db.engine, "after_cursor_execute", after_execute)
+    try:
+        threads = [threading.Thread(target=turn, args=(event_id,)) for event_id in event_ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before_execute)
+        event.remove(db.engine, "after_cursor_execute", after_execute)
+    replies = outbound(db, channel_id)
+    assert len(replies) == 5 and {r.delivery_status for r in replies} == {"sent"}
+    assert overlap["max"] == 1  # no two turns' statements at once...
+    assert openai_fake.max_in_flight >= 4  # ...yet the model calls overlapped
+
+
+def test_a_session_holds_a_connection_from_its_first_statement_to_its_commit(app, db):
+    with app.app_context():
+        assert not holds_connection()
+        db.session.execute(text("SELECT 1"))
+        assert holds_connection()
+        db.session.commit()
+        assert not holds_connection()
+        autocommit()
+        db.session.execute(text("SELECT 1"))
+        assert holds_connection()  # autocommit still keeps the connection checked out
+        db.session.rollback()
+        assert not holds_connection()
