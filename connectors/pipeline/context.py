@@ -9,6 +9,7 @@ import requests
 from flask import current_app
 from sqlalchemy import event
 
+from connectors.run_slots import waiting
 from flows.services import Context, HttpResult, Services, SystemClock
 from webapp.models import PromptLayer, Tenant
 from webapp.plans import features_of, within_limit
@@ -25,8 +26,9 @@ class RequestsHttp:
         if not url.startswith(("http://", "https://")):
             return HttpResult(status=0, error="only http(s) URLs are allowed")
         try:
-            resp = self.session.request(method.upper(), url, json=json, headers=headers or {},
-                                        timeout=min(float(timeout), 30.0), allow_redirects=False)
+            with waiting():  # the worker's run slot goes to another job meanwhile (connectors/run_slots.py)
+                resp = self.session.request(method.upper(), url, json=json, headers=headers or {},
+                                            timeout=min(float(timeout), 30.0), allow_redirects=False)
         except requests.RequestException as exc:
             return HttpResult(status=0, error=f"{exc.__class__.__name__}: request failed")
         try:

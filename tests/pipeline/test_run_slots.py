@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import event, text
 
@@ -74,3 +76,83 @@ def test_a_session_holds_a_connection_from_its_first_statement_to_its_commit(app
         assert holds_connection()  # autocommit still keeps the connection checked out
         db.session.rollback()
         assert not holds_connection()
+
+
+def _slot_is_free_while(slots: RunSlots, wait: Callable[[], Any], started: Callable[[], bool]) -> bool:
+    """Run `wait` inside a job (slot held) in another thread; once it has started waiting, can a second job
+    get the only slot?"""
+    done = threading.Event()
+
+    def job() -> None:
+        with slots.running():
+            wait()
+        done.set()
+
+    waiter = threading.Thread(target=job)
+    waiter.start()
+    deadline = time.monotonic() + 5
+    while not started() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    got = threading.Event()
+
+    def second() -> None:
+        with slots.running():
+            got.set()
+
+    other = threading.Thread(target=second)
+    other.start()
+    free = got.wait(0.5) and not done.is_set()  # the second job ran while the first still waited
+    waiter.join(10)
+    other.join(15)
+    return free
+
+
+def test_every_outside_wait_of_a_job_gives_its_slot_up(app, openai_fake):
+    """The model, a channel API call (connectors/http.py) and an `http_request` node's call: each lets
+    another job of the process work meanwhile."""
+    from connectors.events import ConnectorConfig
+    from connectors.http import request
+    from connectors.llm import get_provider
+    from connectors.pipeline.context import RequestsHttp
+
+    openai_fake.delay = 1.5
+    url = openai_fake.url + "/chat/completions"
+    body = {"model": "fake-gpt", "messages": [{"role": "user", "content": "hi"}]}
+    provider = get_provider(openai_fake.url, "sk-test", "fake-gpt", timeout=10, max_retries=0)
+    config = ConnectorConfig(ratelimit_storage="none://", max_attempts=1)
+    waits = {
+        "model": lambda: provider.complete([{"role": "user", "content": "hi"}]),
+        "channel API": lambda: request("POST", url, json=body, config=config),
+        "http_request node": lambda: RequestsHttp().request("POST", url, json=body),
+    }
+    for name, wait in waits.items():
+        before = len(openai_fake.requests)  # a request is recorded when it arrives, before the delay
+        assert _slot_is_free_while(RunSlots(1), wait, lambda b=before: len(openai_fake.requests) > b), name
+
+
+def test_waiting_for_another_turns_lock_gives_the_slot_up(app):
+    from connectors.pipeline.locks import contact_lock
+
+    holder_in, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with app.app_context(), contact_lock("1:someone"):
+            holder_in.set()
+            release.wait(5)
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert holder_in.wait(5)
+    waiting_for_lock = threading.Event()
+
+    def turn() -> None:
+        with app.app_context():
+            waiting_for_lock.set()
+            with contact_lock("1:someone"):
+                pass
+
+    try:
+        assert _slot_is_free_while(RunSlots(1), turn, waiting_for_lock.is_set)
+    finally:
+        release.set()
+        first.join(5)
