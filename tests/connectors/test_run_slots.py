@@ -39,7 +39,8 @@ def _run_all(target: Callable[[], None], count: int) -> float:
     return time.monotonic() - started
 
 
-def _another_thread_gets_a_slot(slots: RunSlots, within: float = 5) -> bool:
+def another_thread_gets_a_slot(slots: RunSlots, within: float = 5) -> bool:
+    """Does a job in another thread get a slot within `within` seconds?"""
     entered = threading.Event()
 
     def other() -> None:
@@ -101,7 +102,7 @@ def test_waiting_without_a_slot_and_nested_running_change_nothing() -> None:
         pass
     with slots.running(), slots.running(), waiting():  # re-entrant: no deadlock on the thread's own slot
         pass
-    assert _another_thread_gets_a_slot(slots)  # the slot was given back exactly once and is free
+    assert another_thread_gets_a_slot(slots)  # the slot was given back exactly once and is free
 
 
 def test_a_job_that_waited_too_long_for_a_slot_goes_on_without_one(monkeypatch) -> None:
@@ -125,7 +126,7 @@ def test_a_job_that_waited_too_long_for_a_slot_goes_on_without_one(monkeypatch) 
     leave.set()
     t.join(5)
     assert 0.15 <= waited < 2
-    assert _another_thread_gets_a_slot(slots, within=1)  # the slot count is intact
+    assert another_thread_gets_a_slot(slots, within=1)  # the slot count is intact
 
 
 def test_a_slot_count_below_one_is_refused() -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import event, text
 
 from connectors.pipeline.autocommit import autocommit, holds_connection
 from connectors.run_slots import RunSlots
+from tests.connectors.test_run_slots import another_thread_gets_a_slot
 from tests.fakes import meta_payloads as mp
 from tests.pipeline.conftest import outbound
 from tests.pipeline.test_llm_pipeline import ACCOUNT, ai_shop  # noqa: F401  (fixture)
@@ -93,17 +94,8 @@ def _slot_is_free_while(slots: RunSlots, wait: Callable[[], Any], started: Calla
     deadline = time.monotonic() + 5
     while not started() and time.monotonic() < deadline:
         time.sleep(0.01)
-    got = threading.Event()
-
-    def second() -> None:
-        with slots.running():
-            got.set()
-
-    other = threading.Thread(target=second)
-    other.start()
-    free = got.wait(0.5) and not done.is_set()  # the second job ran while the first still waited
+    free = another_thread_gets_a_slot(slots, within=0.5) and not done.is_set()  # while the first still waited
     waiter.join(10)
-    other.join(15)
     return free
 
 
