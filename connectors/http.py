@@ -24,7 +24,7 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from connectors.events import ConnectorConfig
-from connectors.run_slots import waiting
+from connectors.run_slots import a_wait, waiting
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +112,6 @@ def _decode(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return None
-
-
-def _waiting_sleep(sleep: Callable[[float], None]) -> Callable[[float], None]:
-    """A retry's backoff is a wait too: the worker's run slot goes to another job meanwhile."""
-
-    def wait(seconds: float) -> None:
-        with waiting():
-            sleep(seconds)
-
-    return wait
 
 
 def request(
@@ -213,6 +203,6 @@ def request(
         stop=stop,
         retry_error_callback=give_up,
         reraise=False,
-        sleep=_waiting_sleep(sleep or time.sleep),
+        sleep=a_wait(sleep or time.sleep),  # a retry's backoff gives the run slot up too
     )
     return retrying(attempt)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
+
+if TYPE_CHECKING:
+    from .run_slots import RunSlots
 
 F = TypeVar("F", bound=Callable[..., Any])
 _bound_app: Flask | None = None
@@ -29,6 +32,16 @@ def _app() -> Flask:
 
         _bound_app = create_app()
     return _bound_app
+
+
+def run_slots(app: Flask) -> RunSlots | None:
+    """The run slots (connectors/run_slots.py) for a process running `app`'s jobs in threads; None with
+    WORKER_RUN_SLOTS = 0."""
+    from .pipeline.autocommit import holds_connection
+    from .run_slots import RunSlots
+
+    size = int(app.config.get("WORKER_RUN_SLOTS") or 0)
+    return RunSlots(size, busy=holds_connection) if size else None
 
 
 def app_job(fn: F) -> F:

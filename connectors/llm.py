@@ -35,7 +35,7 @@ import openai
 from openai import OpenAI
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from connectors.run_slots import waiting
+from connectors.run_slots import a_wait, waiting
 from flows.prompt import estimate_messages_tokens, estimate_tokens
 from flows.services import LLMResult
 
@@ -163,14 +163,10 @@ class OpenAIProvider:
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
             retry=retry_if_exception(self._retryable),
-            sleep=self._wait_sleep,
+            sleep=a_wait(self._sleep),  # a backoff gives the worker's run slot up too
             reraise=True,
         )
         return retrying(self._post, kwargs)
-
-    def _wait_sleep(self, seconds: float) -> None:
-        with waiting():
-            self._sleep(seconds)
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         """`chat.completions.create` minus its request transform and its response models: the client's

@@ -14,9 +14,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any, Protocol
+
+from .jobs import run_slots as _run_slots
+from .run_slots import job_slot
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +60,8 @@ class EmbeddedQueue:
         self._pending: deque[tuple[int, float, str, tuple[Any, ...]]] = deque()
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job") if autostart else None
-        self._slots: Any = None  # jobs run in threads, so they share run slots as a worker process's do
-        slots = int(app.config.get("WORKER_RUN_SLOTS") or 0)
-        if autostart and slots:
-            from .pipeline.autocommit import holds_connection
-            from .run_slots import RunSlots
-
-            self._slots = RunSlots(slots, busy=holds_connection)
+        # jobs run in threads, so they share run slots as a worker process's do
+        self._slots = _run_slots(app) if autostart else None
 
     def enqueue(self, func: str, *args: Any, priority: str = "default", delay: float | None = None,
                 job_id: str | None = None) -> None:
@@ -86,7 +83,7 @@ class EmbeddedQueue:
             self.enqueue(func, *args, priority=priority)
 
     def _run(self, func: str, args: tuple[Any, ...]) -> None:
-        with self.app.app_context(), self._slots.running() if self._slots is not None else nullcontext():
+        with self.app.app_context(), job_slot(self._slots):
             try:
                 resolve(func)(*args)
             except Exception:  # a failed job is recorded by the job itself; keep the worker alive

@@ -25,9 +25,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import ParamSpec, TypeVar
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 SLOT_WAIT = 10.0  # seconds; work between two waits takes milliseconds, so only a stalled database gets here
 _local = threading.local()
 
@@ -84,3 +87,13 @@ def waiting() -> Iterator[None]:
         yield
     finally:
         slots._take()
+
+
+def a_wait(fn: Callable[P, R]) -> Callable[P, R]:
+    """`fn` (a sleep, a blocking call), run inside `waiting()` on every call."""
+    return waiting()(fn)
+
+
+def job_slot(slots: RunSlots | None) -> AbstractContextManager[None]:
+    """A slot of `slots` for one job; nothing when the process runs without slots (None)."""
+    return slots.running() if slots is not None else nullcontext()

@@ -20,7 +20,6 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from typing import Any
 
 from rq import SimpleWorker
@@ -29,7 +28,7 @@ from rq.utils import now
 from rq.worker import WorkerStatus
 
 from .rq_job import Job
-from .run_slots import RunSlots
+from .run_slots import RunSlots, job_slot
 from .watchdog import WatchdogDeathPenalty
 
 DEFAULT_THREADS = 50
@@ -58,7 +57,7 @@ class ThreadPoolWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self.pool_size = int(pool_size or os.environ.get("WORKER_THREADS") or DEFAULT_THREADS)
         self.run_slots = run_slots  # None: every thread runs whenever it can
-        self._slots = threading.BoundedSemaphore(self.pool_size)
+        self._free_threads = threading.BoundedSemaphore(self.pool_size)
         self._executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix=f"rq-{self.name[:8]}")
         self._running = 0
         self._running_lock = threading.Lock()
@@ -93,17 +92,17 @@ class ThreadPoolWorker(SimpleWorker):
         self._dequeuing = True
         try:
             # Wait for a free thread first, heart-beating so the worker doesn't look dead while saturated.
-            while not self._slots.acquire(timeout=max(1, self.worker_ttl // 3)):
+            while not self._free_threads.acquire(timeout=max(1, self.worker_ttl // 3)):
                 self.heartbeat()
             try:
                 result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
             except BaseException:
-                self._slots.release()
+                self._free_threads.release()
                 raise
         finally:
             self._dequeuing = False
         if result is None:
-            self._slots.release()
+            self._free_threads.release()
         return result
 
     def _shutdown(self) -> None:
@@ -127,7 +126,7 @@ class ThreadPoolWorker(SimpleWorker):
 
     def _perform(self, job: Any, queue: Any, execution: Any) -> None:
         try:
-            with self.run_slots.running() if self.run_slots is not None else nullcontext():
+            with job_slot(self.run_slots):
                 self.perform_job(job, queue, execution)  # records success/failure itself, never raises
         finally:
             self._release()
@@ -136,7 +135,7 @@ class ThreadPoolWorker(SimpleWorker):
         with self._running_lock:
             self._running -= 1
             idle = self._running == 0
-        self._slots.release()
+        self._free_threads.release()
         if idle:
             self.set_state(WorkerStatus.IDLE)
 
@@ -153,7 +152,6 @@ def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int
     from rq import Queue
 
     from . import jobs
-    from .pipeline.autocommit import holds_connection
     from .pipeline.sweeper import start_sweeper
     from .queue import PRIORITIES, get_queue
 
@@ -165,10 +163,8 @@ def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int
         start_sweeper(app)
     connection = get_queue(app).connection  # type: ignore[attr-defined]
     prefix = app.config.get("QUEUE_PREFIX", "")
-    slots = int(app.config.get("WORKER_RUN_SLOTS") or 0)
     worker = ThreadPoolWorker([Queue(prefix + q, connection=connection, job_class=Job) for q in queues],
-                              connection=connection, pool_size=threads,
-                              run_slots=RunSlots(slots, busy=holds_connection) if slots else None)
+                              connection=connection, pool_size=threads, run_slots=jobs.run_slots(app))
     worker.work(burst=burst, with_scheduler=not burst, logging_level=log_level)
 
 

@@ -87,7 +87,7 @@ def claim_pending(channel_id: int, user_id: str, event_id: int) -> list[Any]:
     counted, so an event that kills its worker cannot be retried forever)."""
     autocommit()
     rows = store.run(_CLAIM, {"p_channel_id": channel_id, "p_user_id": user_id, "p_id": event_id,
-                                       "p_now": utcnow()}).all()
+                              "p_now": utcnow()}).all()
     return sorted(rows, key=lambda r: r.id)
 
 
@@ -100,7 +100,7 @@ def finish(event_id: int, status: str, reason: str | None = None, error: str | N
         db.session.rollback()
         autocommit()
     store.run(_FINISH, {"p_id": event_id, "p_status": status, "p_reason": reason, "p_error": error,
-                                 "p_now": utcnow()})
+                        "p_now": utcnow()})
     if in_autocommit():
         db.session.flush()
     else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 import pytest
 
@@ -37,6 +39,21 @@ def _run_all(target: Callable[[], None], count: int) -> float:
         t.join(10)
     assert not any(t.is_alive() for t in threads)
     return time.monotonic() - started
+
+
+def held_in_a_thread(enter: Callable[[], AbstractContextManager[Any]]) -> tuple[threading.Thread, threading.Event]:
+    """A thread inside `enter()` until the returned event is set (it is inside when this returns)."""
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with enter():
+            inside.set()
+            leave.wait(5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert inside.wait(5)
+    return thread, leave
 
 
 def another_thread_gets_a_slot(slots: RunSlots, within: float = 5) -> bool:
@@ -108,16 +125,7 @@ def test_waiting_without_a_slot_and_nested_running_change_nothing() -> None:
 def test_a_job_that_waited_too_long_for_a_slot_goes_on_without_one(monkeypatch) -> None:
     monkeypatch.setattr(run_slots, "SLOT_WAIT", 0.2)
     slots = RunSlots(1)
-    holder_in, leave = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with slots.running():
-            holder_in.set()
-            leave.wait(5)
-
-    t = threading.Thread(target=holder)
-    t.start()
-    assert holder_in.wait(5)
+    t, leave = held_in_a_thread(slots.running)
     started = time.monotonic()
     with slots.running():  # the only slot stays taken: runs without it after the wait
         waited = time.monotonic() - started

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event, text
 
 from connectors.pipeline.autocommit import autocommit, holds_connection
 from connectors.run_slots import RunSlots
-from tests.connectors.test_run_slots import another_thread_gets_a_slot
+from tests.connectors.test_run_slots import another_thread_gets_a_slot, held_in_a_thread
 from tests.fakes import meta_payloads as mp
 from tests.pipeline.conftest import outbound
 from tests.pipeline.test_llm_pipeline import ACCOUNT, ai_shop  # noqa: F401  (fixture)
@@ -125,16 +126,12 @@ def test_every_outside_wait_of_a_job_gives_its_slot_up(app, openai_fake):
 def test_waiting_for_another_turns_lock_gives_the_slot_up(app):
     from connectors.pipeline.locks import contact_lock
 
-    holder_in, release = threading.Event(), threading.Event()
-
-    def holder() -> None:
+    @contextmanager
+    def holding_the_lock() -> Iterator[None]:
         with app.app_context(), contact_lock("1:someone"):
-            holder_in.set()
-            release.wait(5)
+            yield
 
-    first = threading.Thread(target=holder)
-    first.start()
-    assert holder_in.wait(5)
+    first, release = held_in_a_thread(holding_the_lock)
     waiting_for_lock = threading.Event()
 
     def turn() -> None:
