@@ -6,6 +6,7 @@ Everything here is plain data (frozen dataclasses) so an InboundEvent can be sto
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
@@ -13,6 +14,27 @@ from typing import Any, Literal
 EventKind = Literal["dm", "comment", "message", "edit", "status", "webchat"]
 OutboundKind = Literal["message", "comment_reply", "private_reply", "template"]
 SendStatus = Literal["sent", "failed", "skipped"]
+
+# NUL and UTF-16 surrogates (in a Python str they are always unpaired: JSON's escaped pairs decode to one
+# character): PostgreSQL's text and jsonb refuse them, and psycopg cannot even encode a lone surrogate.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` with the characters no database column can hold replaced by U+FFFD."""
+    return UNSTORABLE.sub("\ufffd", text) if UNSTORABLE.search(text) else text
+
+
+def clean_json(value: Any) -> Any:
+    """`clean_text` applied to every string of a JSON value, object keys included."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k) if isinstance(k, str) else k: clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    return value
+
 
 EVENT_KINDS: frozenset[str] = frozenset({"dm", "comment", "message", "edit", "status", "webchat"})
 OUTBOUND_KINDS: frozenset[str] = frozenset({"message", "comment_reply", "private_reply", "template"})
@@ -93,6 +115,8 @@ class SendResult:
 
     ``retryable``: the job may try again later (after ``retry_after`` seconds when given).
     ``token_invalid``: the channel needs re-connection (Graph code 190, Telegram 401).
+    ``outcome_unknown``: the request may have reached the channel (no answer after it was sent): never
+    repeated on our own, since the channels have no idempotency keys.
     """
 
     status: SendStatus
@@ -102,6 +126,7 @@ class SendResult:
     retryable: bool = False
     token_invalid: bool = False
     retry_after: float | None = None
+    outcome_unknown: bool = False
 
     @property
     def ok(self) -> bool:

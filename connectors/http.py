@@ -10,6 +10,7 @@ error text is masked because Telegram puts the bot token in the URL path.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import re
@@ -91,6 +92,24 @@ def header_retry_after(response: requests.Response, data: Any) -> float | None:
 
 
 _local = threading.local()
+_before_send: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("before_send", default=None)
+
+
+class before_send:  # noqa: N801 - used like contextlib's context managers
+    """`with before_send(fn):` — `fn()` runs once, right before the first request of the next `request()`
+    call in this thread leaves (not when a connector answers without calling out: a local rate limit, a
+    missing token). The pipeline marks a message `sending` there, so a worker killed before that moment
+    left a message that is safe to send again, and only one killed during the call leaves its outcome
+    unknown."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+
+    def __enter__(self) -> None:
+        self._token = _before_send.set(self.fn)
+
+    def __exit__(self, *exc: object) -> None:
+        _before_send.reset(self._token)
 
 
 def get_session() -> requests.Session:
@@ -141,6 +160,10 @@ def request(
     def attempt() -> HttpResult:
         nonlocal attempts
         attempts += 1
+        hook = _before_send.get()
+        if hook is not None:
+            _before_send.set(None)
+            hook()
         try:
             with waiting():  # the worker's run slot goes to another job meanwhile (run_slots.py)
                 response = get_session().request(

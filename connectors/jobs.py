@@ -113,3 +113,10 @@ def fire_follow_up(follow_up_id: int) -> None:
     from .pipeline.turns import process_follow_up
 
     process_follow_up(follow_up_id)
+
+
+@app_job
+def deliver_conversation(conversation_id: int) -> None:
+    from .pipeline.delivery import deliver_conversation as deliver
+
+    deliver(conversation_id)

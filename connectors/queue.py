@@ -171,8 +171,15 @@ class RedisQueue:
         def done() -> int:
             return sum(q.finished_job_registry.count + q.failed_job_registry.count for q in queues)
 
+        from .pipeline import liveness
+
         before = done()
-        SimpleWorker(queues, connection=self.connection).work(burst=True, logging_level="WARNING")
+        worker = SimpleWorker(queues, connection=self.connection)
+        liveness.set_owner(worker.name)
+        try:
+            worker.work(burst=True, logging_level="WARNING")
+        finally:
+            liveness.set_owner(None)
         return done() - before
 
 

@@ -27,6 +27,7 @@ from rq.exceptions import StopRequested
 from rq.utils import now
 from rq.worker import WorkerStatus
 
+from .pipeline import liveness
 from .rq_job import Job
 from .run_slots import RunSlots, job_slot
 from .watchdog import WatchdogDeathPenalty
@@ -63,6 +64,18 @@ class ThreadPoolWorker(SimpleWorker):
         self._running_lock = threading.Lock()
         self._suspension_checked = -self.SUSPENSION_CHECK_EVERY
         self._dequeuing = False
+
+    def register_birth(self) -> None:
+        """Once registered, the worker's heartbeat comes from the process's heartbeat thread as well (this
+        main thread may wait minutes for a job or a free thread), and what its jobs claim names it: the
+        sweeper recovers a killed worker's events and sends within seconds (pipeline/liveness.py)."""
+        super().register_birth()
+        liveness.set_owner(self.name)
+        liveness.on_beat("worker", lambda: self.heartbeat(timeout=int(liveness.DEAD_AFTER * 3)))
+
+    def register_death(self) -> None:
+        liveness.off_beat("worker")
+        super().register_death()
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         recent = self.last_heartbeat is not None and (

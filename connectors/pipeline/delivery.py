@@ -1,48 +1,76 @@
-"""Outbound: store each reply with an idempotency key, then send it exactly once.
+"""Outbound: store each reply with an idempotency key, send it at most once on our own, and keep trying
+what the channel asked us to try later.
 
-A turn's replies are inserted already claimed (`sending`); replies sent later (a retry, a manager's
-resend) are claimed (`pending`/`failed` → `sending`) with one atomic UPDATE … RETURNING before any
-connector is called, so a retried job or a second worker never sends them twice; no DB connection is held
-while the channel APIs answer. A private reply's key is the comment id: Instagram allows one per comment,
-so a second one is never even attempted. Written with store.py's Core statements (the hot path).
+Message states (docs/architecture.md, "Message states"):
+- a turn stores its replies `claimed` by its worker (the insert is the claim); other senders (a retry, a
+  manager's "send again", the sweeper) claim `pending`/`retrying` rows with one atomic UPDATE … RETURNING;
+- right before a message's request leaves (connectors.http.before_send) it becomes `sending`: a worker that
+  dies before that point leaves a message the sweeper can safely send again; one that dies after it leaves
+  the message `unknown`, because the channels have no idempotency keys: never re-sent automatically, shown
+  on the conversation, the owner notified, settled by a later WhatsApp status, or re-sent by a person's
+  explicit "send again";
+- the channel's answer makes it `sent` (then `delivered`/`read` from statuses), `skipped` (outside a reply
+  window, one private reply per comment…), `failed` (refused), `unknown` (no answer after sending) or
+  `retrying` (429/5xx/not reached: sent again after the channel's `retry_after` or a jittered backoff, in
+  order within the conversation, until 24 h after the customer's message, then `failed` and the owner told).
+
+No DB connection is held while the channel APIs answer. Written with store.py's Core statements where the
+turn is hot.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.http import before_send
 from connectors.registry import get_connector
 from flows.text_limits import fit_for_channel
 from flows.turn import OutboundMessage
 from webapp.extensions import db
-from webapp.models import Message
+from webapp.models import Contact, Conversation, Message
 from webapp.models.base import as_utc, utcnow
 
-from . import store, usage
+from . import liveness, store, usage
 from .autocommit import autocommit
-from .store import ChannelLike, ConversationLike, TenantLike
+from .store import TRANSIENT_ERRORS, ChannelLike, ConversationLike, TenantLike
 
 log = logging.getLogger(__name__)
 
 ENGINE_TO_CHANNEL_KIND = {"reply": "message", "comment_reply": "comment_reply", "private_reply": "private_reply"}
+RETRY_FOR = timedelta(hours=24)  # the channels' reply window, from the customer's message
+PRIVATE_REPLY_FOR = timedelta(days=7)  # Instagram: a private reply within 7 days of the comment
+BACKOFF_BASE, BACKOFF_MAX = 5.0, 600.0  # seconds, for retries without the channel's retry_after
+RESULT_WRITE_FOR = 60.0  # seconds a send result keeps being written through a database outage
 
 
 @dataclass
 class DeliverySummary:
     sent: int = 0
     skipped: int = 0
+    retrying: int = 0
+    unknown: int = 0
     failed: list[str] = field(default_factory=list)
 
     def outcome(self, flow_error: str | None = None) -> tuple[str, str | None, str | None]:
         if self.failed:
             return "failed", None, f"{len(self.failed)} message(s) not sent: " + "; ".join(self.failed)[:900]
         reason = f"sent {self.sent}, skipped {self.skipped}"
+        if self.retrying:
+            reason += f", {self.retrying} to retry later"
+        if self.unknown:
+            reason += f", {self.unknown} with an unknown outcome"
         return "done", reason + (f"; flow error: {flow_error}" if flow_error else ""), None
 
 
@@ -50,8 +78,6 @@ def _recipient(channel: ChannelLike, inbound: InboundEvent | None, conv: Convers
     if inbound is not None:
         pick = getattr(get_connector(channel.type), "reply_recipient", None)
         return pick(inbound) if pick else inbound.user_id
-    from webapp.models import Contact
-
     reply_to = (conv.state or {}).get("reply_to")
     if reply_to:
         return str(reply_to)
@@ -62,25 +88,30 @@ def record_outbound(tenant: TenantLike, channel: ChannelLike, conv: Conversation
                     outbound: list[OutboundMessage], *,
                     key_prefix: str, event_id: int | None, inbound: InboundEvent | None,
                     claimed: bool = False) -> list[Any]:
-    """Store the turn's replies, `pending` (or already `sending` when the caller sends them right after
-    the commit: the insert is the claim); returns them as rows with the columns sending reads. The
+    """Store the turn's replies, `pending` (or `claimed` by this worker when the caller sends them right
+    after the commit: the insert is the claim); returns them as rows with the columns sending reads. The
     conversation's `reply_to` and `last_outbound_at` are set on `conv`; the caller saves it."""
     recipient = _recipient(channel, inbound, conv)
     if inbound is not None:
         conv.state = {**(conv.state or {}), "reply_to": recipient}
     comment_id = (inbound.meta or {}).get("comment_id") if inbound is not None else None
+    comment_at = inbound.timestamp if comment_id and inbound is not None else None
+    owner = liveness.owner() if claimed else None
     replies: list[dict[str, Any]] = []
     for index, out in enumerate(_merge_for_comments(outbound, comment_id)):
         kind = ENGINE_TO_CHANNEL_KIND.get(out.kind, "message")
         target = str(out.meta.get("comment_id") or comment_id or "") if kind != "message" else recipient
         key = f"private_reply:{channel.id}:{target}" if kind == "private_reply" else f"{key_prefix}:{index}"
+        meta = dict(out.meta)
+        if kind == "private_reply" and comment_at is not None:
+            meta.setdefault("comment_at", comment_at)
         values = {"tenant_id": tenant.id, "conversation_id": conv.id, "channel_id": channel.id,
                   "event_id": event_id, "direction": "out", "kind": kind,
                   "text": fit_for_channel(out.text, channel.type), "idempotency_key": key,
-                  "delivery_status": "sending" if claimed else "pending", "error": None,
-                  "payload": {"buttons": list(out.buttons), "recipient": target, "meta": dict(out.meta)}}
+                  "delivery_status": "claimed" if claimed else "pending", "claimed_by": owner, "error": None,
+                  "payload": {"buttons": list(out.buttons), "recipient": target, "meta": meta}}
         if not target:
-            values.update(delivery_status="skipped", error="no recipient for this reply")
+            values.update(delivery_status="skipped", claimed_by=None, error="no recipient for this reply")
         replies.append(values)
     rows: list[Any] = []
     plain: list[dict[str, Any]] = []  # consecutive replies inserted in one statement, in the flow's order
@@ -96,7 +127,7 @@ def record_outbound(tenant: TenantLike, channel: ChannelLike, conv: Conversation
         else:
             rows.append(row)
     rows += store.insert_replies(plain)
-    usage.add(tenant.id, messages_out=sum(1 for r in rows if r.delivery_status in ("pending", "sending")))
+    usage.add(tenant.id, messages_out=sum(1 for r in rows if r.delivery_status in ("pending", "claimed")))
     conv.last_outbound_at = utcnow() if rows else conv.last_outbound_at
     return rows
 
@@ -126,14 +157,20 @@ def send_credentials(channel: ChannelLike) -> dict[str, Any]:
     return {**creds, "access_token": token, "token": token, "phone_number_id": channel.external_id}
 
 
-def _window_check(channel: ChannelLike, last_inbound_at: Any, claimed: Any) -> Outbound | str | None:
-    """Outside a channel's reply window: a configured template instead, or the reason nothing is sent."""
+def _not_sendable(channel: ChannelLike, last_inbound_at: Any, claimed: Any) -> Outbound | str | None:
+    """A reason not to send now (a skip), a replacement to send instead (a template outside a reply window),
+    or None."""
     from connectors.whatsapp import within_customer_window
 
+    now = utcnow()
+    meta = (claimed.payload or {}).get("meta") or {}
+    comment_at = meta.get("comment_at") if claimed.kind == "private_reply" else None
+    if isinstance(comment_at, int | float) and now - datetime.fromtimestamp(comment_at, now.tzinfo) > PRIVATE_REPLY_FOR:
+        return "Instagram allows a private reply only within 7 days of the comment"
     hours = getattr(get_connector(channel.type), "reply_window_hours", None)
     if not hours or claimed.kind != "message":
         return None
-    if within_customer_window(as_utc(last_inbound_at), utcnow(), hours):
+    if within_customer_window(as_utc(last_inbound_at), now, hours):
         return None
     template = (channel.settings or {}).get("reengagement_template")
     if template:
@@ -142,25 +179,39 @@ def _window_check(channel: ChannelLike, last_inbound_at: Any, claimed: Any) -> O
     return f"outside the {hours}-hour reply window and no re-engagement template is configured"
 
 
-def _claim(condition: Any) -> list[Any]:
+_MESSAGES = Message.__table__
+_CLAIMED = (_MESSAGES.c.id, _MESSAGES.c.kind, _MESSAGES.c.text, _MESSAGES.c.payload, _MESSAGES.c.idempotency_key,
+            _MESSAGES.c.channel_id, _MESSAGES.c.conversation_id, _MESSAGES.c.attempts, _MESSAGES.c.tenant_id,
+            _MESSAGES.c.created_at)
+
+
+def _claim(condition: Any, states: tuple[str, ...]) -> list[Any]:
     rows = db.session.execute(
-        update(Message).where(condition, Message.direction == "out",
-                              Message.delivery_status.in_(("pending", "failed")))
-        .values(delivery_status="sending").execution_options(synchronize_session=False)
-        .returning(Message.id, Message.kind, Message.text, Message.payload, Message.idempotency_key,
-                   Message.channel_id, Message.conversation_id)).all()
+        update(_MESSAGES).where(condition, _MESSAGES.c.direction == "out", _MESSAGES.c.delivery_status.in_(states))
+        .values(delivery_status="claimed", claimed_by=liveness.owner())
+        .returning(*_CLAIMED)).all()
     db.session.commit()
     return sorted(rows, key=lambda r: r.id)
 
 
-def _plan(claimed: list[Any], channel: ChannelLike | None, conversation: ConversationLike | None
-          ) -> list[tuple[int, ChannelLike, Outbound | str]]:
+@dataclass
+class _Send:
+    message_id: int
+    channel: ChannelLike
+    outbound: Outbound | str  # a str: the reason it is skipped
+    attempts: int
+    give_up_at: datetime
+    conversation_id: int
+    tenant_id: int
+
+
+def _plan(claimed: list[Any], channel: ChannelLike | None, conversation: ConversationLike | None) -> list[_Send]:
     """What to send for each claimed message: the channel and conversation rows the caller has (a turn)
     are used as they are, others are read."""
     channels: dict[int, ChannelLike | None] = {channel.id: channel} if channel is not None else {}
     last_inbound: dict[int, Any] = ({conversation.id: conversation.last_inbound_at} if conversation is not None
                                     else {})
-    plans: list[tuple[int, ChannelLike, Outbound | str]] = []
+    plans: list[_Send] = []
     for row in claimed:
         if row.channel_id not in channels:
             channels[row.channel_id] = store.channel(row.channel_id)
@@ -171,90 +222,259 @@ def _plan(claimed: list[Any], channel: ChannelLike | None, conversation: Convers
         outbound = Outbound(kind=row.kind, recipient=payload.get("recipient", ""), text=row.text,
                             buttons=list(payload.get("buttons") or []), meta=dict(payload.get("meta") or {}),
                             idempotency_key=row.idempotency_key or "")
-        plans.append((row.id, channel_row,
-                      _window_check(channel_row, last_inbound[row.conversation_id], row) or outbound))
+        since = as_utc(last_inbound[row.conversation_id]) or as_utc(row.created_at) or utcnow()
+        plans.append(_Send(row.id, channel_row, _not_sendable(channel_row, last_inbound[row.conversation_id], row)
+                           or outbound, row.attempts or 0, since + RETRY_FOR, row.conversation_id, row.tenant_id))
     return plans
 
 
+_MARK_SENDING = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("p_id"),
+                                        _MESSAGES.c.delivery_status == "claimed").values(delivery_status="sending")
+
+
+def _mark_sending(message_id: int) -> None:
+    """Durable before the request leaves, on a connection of its own (the session holds none while the
+    channel answers)."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(_MARK_SENDING, {"p_id": message_id})
+
+
 def send_claimed(claimed: list[Any], *, channel: ChannelLike | None = None,
-                 conversation: ConversationLike | None = None) -> DeliverySummary:
-    """Send messages this worker has claimed (`sending`) and record the results in one statement per kind,
-    in autocommit (autocommit.py): each is durable when it returns, so the event's outcome that follows
-    needs no transaction either; the caller ends the phase (commit/close). `channel` / `conversation`:
-    rows the caller read already (a turn), so sending does not read them again."""
+                 conversation: ConversationLike | None = None, behind_backlog: bool = False) -> DeliverySummary:
+    """Send messages this worker has claimed, in order, and record the results. `channel` /
+    `conversation`: rows the caller read already (a turn). `behind_backlog`: earlier replies of the
+    conversation wait for a retry, so these wait behind them instead of overtaking them."""
     summary = DeliverySummary()
     if not claimed:
         return summary
     plans = _plan(claimed, channel, conversation)
-    sends = [(mid, ch, send_credentials(ch), out) for mid, ch, out in plans]
+    credentials = {p.channel.id: send_credentials(p.channel) for p in plans}
     db.session.commit()  # hand the connection back while the channel APIs answer
     config = connector_config()
+    now = utcnow()
     results: list[dict[str, Any]] = []
+    waiting_until: dict[int, datetime | None] = {}  # conversations whose earlier reply waits for a retry
+    if behind_backlog and plans:
+        waiting_until[plans[0].conversation_id] = None
     rejected: dict[int, tuple[ChannelLike, str]] = {}  # channels whose token a send was refused with
-    for message_id, channel, credentials, out in sends:
-        try:
-            result = SendResult.skipped(out) if isinstance(out, str) else get_connector(channel.type).send(
-                credentials, out, config)
-        except Exception as exc:  # one broken send must not strand the others in `sending`
-            log.exception("send of message %s failed", message_id)
-            result = SendResult(status="failed", error=f"{exc.__class__.__name__}: {str(exc)[:300]}")
-        results.append(_record_result(message_id, result, summary))
-        if result.token_invalid and channel.status != "needs_reconnect":
-            rejected.setdefault(channel.id, (channel, f"the channel's access token was rejected: {result.error}"))
-    autocommit()  # nothing is written while the channel APIs answer: no connection, no row lock held
-    sent = [r for r in results if "p_external_id" in r]
-    for statement, params in ((_SENT, sent), (_NOT_SENT, [r for r in results if "p_external_id" not in r])):
-        if params:  # one executemany per statement
-            db.session.execute(statement, params)
+    told: list[tuple[int, str, str]] = []  # (tenant, kind, text) for the owner
+    for send in plans:
+        if send.conversation_id in waiting_until:  # keep the conversation's order
+            results.append({"p_message_id": send.message_id, "p_status": "retrying", "p_error": "waiting for an "
+                            "earlier reply's retry", "p_next": waiting_until[send.conversation_id],
+                            "p_attempts": send.attempts})
+            summary.retrying += 1
+            continue
+        result = _send_one(send, credentials[send.channel.id], config)
+        values = _result_values(send, result, summary, now, told)
+        if values["p_status"] == "retrying":
+            waiting_until[send.conversation_id] = values["p_next"]
+        results.append(values)
+        if result.token_invalid and send.channel.status != "needs_reconnect":
+            rejected.setdefault(send.channel.id, (send.channel, f"the channel's access token was rejected: "
+                                                                f"{result.error}"))
+    _write_results(results)
     for rejected_channel, reason in rejected.values():
         _needs_reconnect(rejected_channel, reason)
+    tell_owners(told)
+    _schedule_retries({cid: due for cid, due in waiting_until.items() if due is not None}, now)
     return summary
 
 
-def _deliver(condition: Any) -> DeliverySummary:
-    summary = send_claimed(_claim(condition))
-    db.session.commit()
-    return summary
+def _send_one(send: _Send, credentials: dict[str, Any], config: ConnectorConfig) -> SendResult:
+    if isinstance(send.outbound, str):
+        return SendResult.skipped(send.outbound)
+    try:
+        with before_send(lambda: _mark_sending(send.message_id)):
+            return get_connector(send.channel.type).send(credentials, send.outbound, config)
+    except Exception as exc:  # one broken send must not strand the others; whether it left is unknown
+        log.exception("send of message %s failed", send.message_id)
+        return SendResult(status="failed", error=f"{exc.__class__.__name__}: {str(exc)[:300]}", outcome_unknown=True)
 
 
-_MESSAGES = Message.__table__
-_NOT_SENT = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("p_message_id")).values(
-    delivery_status=bindparam("p_status"), error=bindparam("p_error"))
-_SENT = _NOT_SENT.values(external_id=bindparam("p_external_id"))
-
-
-def _record_result(message_id: int, result: SendResult, summary: DeliverySummary) -> dict[str, Any]:
-    """The message's new columns (`_SENT` or `_NOT_SENT` parameters; a failure keeps an external id a
-    channel gave the message earlier)."""
-    values: dict[str, Any] = {"p_message_id": message_id}
+def _result_values(send: _Send, result: SendResult, summary: DeliverySummary, now: datetime,
+                   told: list[tuple[int, str, str]]) -> dict[str, Any]:
+    """The message's new columns, as parameters of `_RESULT`."""
+    values: dict[str, Any] = {"p_message_id": send.message_id, "p_next": None, "p_attempts": send.attempts + 1,
+                              "p_error": None}
     if result.status == "sent":
-        values.update(p_status="sent", p_external_id=result.external_id, p_error=None)
+        values.update(p_status="sent", p_external_id=result.external_id)
         summary.sent += 1
     elif result.status == "skipped":
-        values.update(p_status="skipped", p_error=result.error)
+        values.update(p_status="skipped", p_error=result.error, p_attempts=send.attempts)
         summary.skipped += 1
+    elif result.outcome_unknown:
+        values.update(p_status="unknown", p_error=f"outcome unknown: {result.error}")
+        summary.unknown += 1
+        told.append((send.tenant_id, "delivery_unknown", f"message {send.message_id}: {result.error}"))
+    elif result.retryable and (due := _next_attempt(send.attempts + 1, result.retry_after, now)) < send.give_up_at:
+        values.update(p_status="retrying", p_error=f"{result.error} (code {result.error_code}); retrying", p_next=due)
+        summary.retrying += 1
     else:
-        values.update(p_status="failed", p_error=f"{result.error} (code {result.error_code})")
-        summary.failed.append(f"message {message_id}: {result.error}")
+        gave_up = " (no delivery within 24 h of the customer's message)" if result.retryable else ""
+        values.update(p_status="failed", p_error=f"{result.error} (code {result.error_code}){gave_up}")
+        summary.failed.append(f"message {send.message_id}: {result.error}{gave_up}")
+        if result.retryable:
+            told.append((send.tenant_id, "delivery_failed", f"message {send.message_id}: {result.error}{gave_up}"))
     return values
+
+
+def _next_attempt(attempt: int, retry_after: float | None, now: datetime) -> datetime:
+    """The channel's retry_after when it gave one (plus a little jitter, so a burst of retries does not hit
+    the channel at one instant), else an exponential backoff with full jitter."""
+    if retry_after is not None:
+        delay = float(retry_after) + random.uniform(0, min(5.0, 0.2 * float(retry_after) + 1))
+    else:
+        delay = random.uniform(BACKOFF_BASE / 2, min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 1)))
+    return now + timedelta(seconds=delay)
+
+
+_RESULT = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("p_message_id")).values(
+    delivery_status=bindparam("p_status"), error=bindparam("p_error"), claimed_by=None,
+    attempts=bindparam("p_attempts"), next_attempt_at=bindparam("p_next", type_=_MESSAGES.c.next_attempt_at.type))
+_RESULT_SENT = _RESULT.values(external_id=bindparam("p_external_id"))
+
+
+def _write_results(results: list[dict[str, Any]]) -> None:
+    """One executemany per statement, in autocommit (each result is durable when it returns: nothing is
+    written while the channel APIs answer). A database outage is waited out for RESULT_WRITE_FOR seconds (a
+    delivered reply must not be reported failed, nor be sent again); an id the channel gave twice is kept
+    off the second message rather than failing the others."""
+    sent = [r for r in results if "p_external_id" in r]
+    rest = [r for r in results if "p_external_id" not in r]
+
+    def write() -> None:
+        autocommit()
+        try:
+            for statement, params in ((_RESULT_SENT, sent), (_RESULT, rest)):
+                if params:
+                    db.session.execute(statement, params)
+        except IntegrityError:
+            db.session.rollback()
+            _write_one_by_one(sent, rest)
+        except BaseException:
+            db.session.rollback()
+            raise
+
+    for attempt in Retrying(retry=retry_if_exception_type(TRANSIENT_ERRORS), stop=stop_after_delay(RESULT_WRITE_FOR),
+                            wait=wait_exponential(multiplier=0.2, max=5), reraise=True):
+        with attempt:
+            write()
+
+
+def _write_one_by_one(sent: list[dict[str, Any]], rest: list[dict[str, Any]]) -> None:
+    autocommit()
+    if rest:
+        db.session.execute(_RESULT, rest)
+    for params in sent:
+        try:
+            db.session.execute(_RESULT_SENT, params)
+        except IntegrityError:
+            db.session.rollback()
+            autocommit()
+            log.error("message %s: the channel's id %s is already recorded on another message", params["p_message_id"],
+                      params["p_external_id"])
+            db.session.execute(_RESULT, {**params, "p_error": f"the channel's id {params['p_external_id']} is "
+                                                              "already recorded on another message"})
+
+
+def _schedule_retries(due: dict[int, datetime], now: datetime) -> None:
+    """A delayed delivery job per conversation (the sweeper sends whatever is due too: delayed jobs live in
+    Redis, which may lose them)."""
+    from connectors.queue import QueueUnavailable, get_queue
+
+    for conversation_id, at in due.items():
+        try:
+            get_queue().enqueue("connectors.jobs.deliver_conversation", conversation_id,
+                                delay=max(0.0, (at - now).total_seconds()))
+        except QueueUnavailable:
+            log.warning("retry of conversation %s left for the sweeper (queue down)", conversation_id)
+
+
+def tell_owners(told: list[tuple[int, str, str]]) -> None:
+    """One in-app notification per tenant and kind for what a person has to look at."""
+    from .effects import notify
+
+    titles = {"delivery_unknown": "Replies whose delivery is unknown: check before sending again",
+              "delivery_failed": "Replies that could not be delivered"}
+    by_key: dict[tuple[int, str], list[str]] = {}
+    for tenant_id, kind, text in told:
+        by_key.setdefault((tenant_id, kind), []).append(text)
+    if not by_key:
+        return
+    autocommit()
+    for (tenant_id, kind), lines in by_key.items():
+        notify(tenant_id, kind, titles[kind], "\n".join(lines)[:2000], messages=len(lines))
+    db.session.commit()
 
 
 def _needs_reconnect(channel: ChannelLike, reason: str) -> None:
     """A rejected token: the channel shows "needs reconnection" and the tenant's inbox says so."""
     from .effects import notify
 
+    autocommit()
     store.mark_needs_reconnect(channel, reason)
     notify(channel.tenant_id, "token_invalid", f"Reconnect {channel.name or channel.type}", reason[:500],
            channel_id=channel.id)
 
 
+def _deliver(condition: Any, states: tuple[str, ...]) -> DeliverySummary:
+    summary = send_claimed(_claim(condition, states))
+    db.session.commit()
+    return summary
+
+
 def deliver_message(message_id: int) -> DeliverySummary:
-    return _deliver(Message.id == message_id)
+    """A person's explicit "send again" (a failed or unknown message: the page said it may duplicate)."""
+    return _deliver(_MESSAGES.c.id == message_id, ("pending", "failed", "unknown", "retrying"))
 
 
 def deliver_event_messages(event_id: int) -> DeliverySummary:
-    return _deliver(Message.event_id == event_id)
+    """An event's replies not sent yet or refused (a retried event); never the ones whose outcome is unknown
+    nor those waiting for their retry."""
+    return _deliver(_MESSAGES.c.event_id == event_id, ("pending", "failed"))
 
 
-def deliver_conversation_pending(conversation_id: int) -> DeliverySummary:
-    return _deliver(Message.conversation_id == conversation_id)
+@contextmanager
+def _conversation_lock(conversation_id: int) -> Iterator[bool]:
+    from .locks import contact_lock
+
+    row = db.session.execute(select(Conversation.channel_id, Contact.external_user_id)
+                             .join(Contact, Contact.id == Conversation.contact_id)
+                             .where(Conversation.id == conversation_id)).one_or_none()
+    db.session.commit()
+    if row is None:
+        yield False
+        return
+    with contact_lock(f"{row.channel_id}:{row.external_user_id}"):
+        yield True
+
+
+def deliver_conversation(conversation_id: int) -> DeliverySummary:
+    """Send the conversation's replies that wait (`pending`, or `retrying` and due), oldest first, under the
+    person's lock (so they keep their order with the bot's next turn); stops at the first one not due yet."""
+    total = DeliverySummary()
+    with _conversation_lock(conversation_id) as found:
+        if not found:
+            return total
+        while True:
+            now = utcnow()
+            waiting = db.session.execute(
+                select(_MESSAGES.c.id, _MESSAGES.c.delivery_status, _MESSAGES.c.next_attempt_at)
+                .where(_MESSAGES.c.conversation_id == conversation_id, _MESSAGES.c.direction == "out",
+                       _MESSAGES.c.delivery_status.in_(("pending", "retrying"))).order_by(_MESSAGES.c.id)).all()
+            due: list[int] = []
+            for row in waiting:
+                if row.next_attempt_at is not None and as_utc(row.next_attempt_at) > now:
+                    break
+                due.append(row.id)
+            if not due:
+                db.session.commit()
+                return total
+            summary = send_claimed(_claim(_MESSAGES.c.id.in_(due), ("pending", "retrying")))
+            db.session.commit()
+            for name in ("sent", "skipped", "retrying", "unknown"):
+                setattr(total, name, getattr(total, name) + getattr(summary, name))
+            total.failed += summary.failed
+            if summary.retrying or (not summary.sent and not summary.skipped and not summary.failed):
+                return total

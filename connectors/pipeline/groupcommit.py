@@ -6,8 +6,9 @@ need its own app context, and a thread started before gunicorn forks does not ex
 caller arriving while fewer than `concurrency` flushes run becomes a leader and flushes everything pending
 in its own thread; callers arriving meanwhile wait, and when a flush ends the oldest waiter is made the next
 leader for everything that piled up. Nobody waits for a timer: at low load every batch is one item, under
-load batches grow by themselves. Every caller still gets its own result (or the flush's exception) before it
-returns, so a webhook answers 200 only once its events are committed.
+load batches grow by themselves. Every caller still gets its own result (or its own exception) before it
+returns, so a webhook answers 200 only once its events are committed. One caller's bad item never fails the
+others: when a flush of several items fails, each is flushed alone and only the failing ones get the error.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class _Slot(Generic[T, R]):
 
 class GroupCommit(Generic[T, R]):
     """`submit(item)` returns `flush([... item ...])[i]` for its own item; `flush` gets at most `max_batch`
-    items and must return one result per item, in order (or raise: every caller in that batch re-raises).
+    items and must return one result per item, in order, or raise (then every item is flushed again alone,
+    and a caller whose own flush raises re-raises that).
 
     Up to `concurrency` flushes may run at once. For the webhook one is best (measured with
     bench/ingest.py: two lanes halve the batches, and the per-batch costs come back), but a flush that
@@ -72,20 +74,30 @@ class GroupCommit(Generic[T, R]):
             raise slot.error
         return slot.result  # type: ignore[return-value]
 
+    def _flush_into(self, batch: list[_Slot[T, R]]) -> None:
+        try:
+            results = self._flush([s.item for s in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"flush returned {len(results)} results for {len(batch)} items")
+            for slot, result in zip(batch, results, strict=True):
+                slot.result = result
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+                return
+            for slot in batch:  # whose item was it? each alone: the others still succeed
+                self._flush_into([slot])
+        except BaseException as exc:  # noqa: BLE001 - every waiter must wake up, whatever happened
+            for slot in batch:
+                slot.error = exc
+
     def _lead(self) -> None:
         """Flush what is pending, then pass the leadership to a waiter, or give it up if none waits."""
         with self._lock:
             batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
         try:
             if batch:
-                results = self._flush([s.item for s in batch])
-                if len(results) != len(batch):
-                    raise RuntimeError(f"flush returned {len(results)} results for {len(batch)} items")
-                for slot, result in zip(batch, results, strict=True):
-                    slot.result = result
-        except BaseException as exc:  # noqa: BLE001 - every waiter must wake up, whatever happened
-            for slot in batch:
-                slot.error = exc
+                self._flush_into(batch)
         finally:
             with self._lock:
                 self.batches += bool(batch)

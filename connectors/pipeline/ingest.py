@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, text, update
+from flask import current_app
+from sqlalchemy import Engine, create_engine, event, insert, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 
-from connectors.events import InboundEvent
+from connectors.events import InboundEvent, clean_json, clean_text
 from connectors.pipeline.groupcommit import GroupCommit
 from webapp.extensions import db, per_app
 from webapp.models import Channel, Plan, Tenant
 from webapp.models import InboundEvent as EventRow
+from webapp.models import WebhookDelivery as DeliveryRow
 from webapp.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -80,34 +82,56 @@ def routed(channel: Channel) -> RoutedChannel:
     return RoutedChannel(channel.id, channel.tenant_id, channel.tenant.plan.priority or "default")
 
 
-_RECORD = ("tenant_id integer, channel_id integer, external_id text, kind text, user_id text, raw_body text, "
-           "headers jsonb, parsed jsonb, status text, attempts integer, created_at timestamptz")
-_COLUMNS = tuple(spec.split()[0] for spec in _RECORD.split(", "))
-# PostgreSQL: the whole batch travels as one JSON document unpacked by json_to_recordset(), so the statement
-# text is the same for any batch size (prepared once per connection) and the rows are encoded by the C json
-# encoder; a multi-row VALUES list would be a new statement per batch size that psycopg parses every time,
-# and array parameters are escaped element by element in Python.
+_EVENT_RECORD = ("n integer, tenant_id integer, channel_id integer, external_id text, kind text, user_id text, "
+                 "parsed jsonb, status text, attempts integer, created_at timestamptz")
+_EVENT_COLUMNS = tuple(spec.split()[0] for spec in _EVENT_RECORD.split(", "))[1:]
+_DELIVERY_RECORD = "n integer, raw_body text, headers jsonb, created_at timestamptz"
+# PostgreSQL: the whole flush is one statement, so it needs no transaction around it (the ingest engine is
+# in autocommit). The deliveries and the events travel as two JSON documents unpacked by json_to_recordset()
+# (the statement text is the same for any batch size: prepared once per connection, rows encoded by the C
+# json encoder); each delivery takes its id from the table's sequence first, so its events can name it in
+# the same statement.
 _PG_INSERT = text(
-    f"INSERT INTO inbound_events ({', '.join(_COLUMNS)}) "
-    f"SELECT {', '.join(_COLUMNS)} FROM json_to_recordset(CAST(:rows AS json)) AS r({_RECORD}) "
-    "ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id, channel_id, external_id")
+    "WITH d AS MATERIALIZED (SELECT n, raw_body, headers, created_at,"
+    " nextval(pg_get_serial_sequence('webhook_deliveries', 'id')) AS id"
+    f" FROM json_to_recordset(CAST(:deliveries AS json)) AS r({_DELIVERY_RECORD})),"
+    " stored AS (INSERT INTO webhook_deliveries (id, raw_body, headers, created_at)"
+    " SELECT id, raw_body, headers, created_at FROM d)"
+    f" INSERT INTO inbound_events ({', '.join(_EVENT_COLUMNS)}, delivery_id)"
+    f" SELECT {', '.join('e.' + c for c in _EVENT_COLUMNS)}, d.id"
+    f" FROM json_to_recordset(CAST(:rows AS json)) AS e({_EVENT_RECORD}) JOIN d ON d.n = e.n"
+    " ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id, channel_id, external_id")
+_SQLITE_DELIVERY = insert(DeliveryRow.__table__).returning(DeliveryRow.__table__.c.id)
 _SQLITE_INSERT = (sqlite.insert(EventRow.__table__)
                   .on_conflict_do_nothing(index_elements=["channel_id", "external_id"])
                   .returning(EventRow.__table__.c.id, EventRow.__table__.c.channel_id,
                              EventRow.__table__.c.external_id))
 
 
-def _insert(conn: Any, rows: list[dict[str, Any]]) -> list[Any]:
-    """Insert rows (a (channel, external id) already stored is skipped); returns (id, channel id, external
-    id) of the new ones."""
+def _insert(conn: Any, batches: Sequence[_Batch]) -> list[Any]:
+    """Store each request's delivery and its events (a (channel, external id) already stored is skipped);
+    returns (id, channel id, external id) of the new events."""
     if conn.dialect.name == "postgresql":
-        return conn.execute(_PG_INSERT, {"rows": json.dumps(rows, default=datetime.isoformat)}).all()
-    return conn.execute(_SQLITE_INSERT, rows).all()
+        deliveries = [{"n": n, "raw_body": b.raw_body, "headers": b.headers, "created_at": b.created_at}
+                      for n, b in enumerate(batches)]
+        rows = [{**row, "n": n} for n, b in enumerate(batches) for row in b.rows]
+        return conn.execute(_PG_INSERT, {"deliveries": json.dumps(deliveries, default=datetime.isoformat),
+                                         "rows": json.dumps(rows, default=datetime.isoformat)}).all()
+    inserted: list[Any] = []
+    for b in batches:
+        delivery_id = conn.execute(_SQLITE_DELIVERY, {"raw_body": b.raw_body, "headers": b.headers,
+                                                      "created_at": b.created_at}).scalar_one()
+        inserted += conn.execute(_SQLITE_INSERT, [{**row, "delivery_id": delivery_id} for row in b.rows]).all()
+    return inserted
 
 
 @dataclass
 class _Batch:
-    """One request's share of a group commit: its rows and the queue priority of each channel."""
+    """One request's share of a group commit: the delivery (its body, once), its event rows and the queue
+    priority of each channel."""
+    raw_body: str
+    headers: dict[str, str]
+    created_at: datetime
     rows: list[dict[str, Any]]
     priority: dict[int, str]
 
@@ -119,17 +143,16 @@ class Ingested:
 
 
 def _flush(batches: Sequence[_Batch]) -> list[Ingested]:
-    """Insert every request's rows in one statement and commit once, then enqueue the new events in one
+    """Insert every request's delivery and events in one statement, then enqueue the new events in one
     round trip per priority. Within and across requests a (channel, external id) seen twice is stored once
     and counted for the first request that carried it."""
     from connectors.queue import QueueUnavailable, get_queue
 
-    rows = [row for b in batches for row in b.rows]
     engine = _ingest_engine()
     for attempt in (1, 2):
         try:
             with engine.begin() as conn:
-                inserted = _insert(conn, rows)
+                inserted = _insert(conn, batches)
             break
         except DBAPIError as exc:  # a connection the server dropped (restart, idle timeout): once more
             if attempt == 2 or not exc.connection_invalidated:
@@ -182,20 +205,35 @@ def _group_commit() -> GroupCommit[_Batch, Ingested]:
     return per_app("ingest_group_commit", lambda: GroupCommit(_flush))
 
 
+class TooManyEvents(ValueError):
+    """One delivery carries more events than WEBHOOK_MAX_EVENTS: refused whole (413), nothing stored."""
+
+
+def check_event_count(events: Sequence[InboundEvent]) -> None:
+    """Meta batches hold at most 1,000 updates (PROTOCOLS.md, "Respond / retry / batching"); a body with more is
+    not one of theirs, and storing it would cost memory and time in proportion."""
+    cap = int(current_app.config.get("WEBHOOK_MAX_EVENTS") or 1000)
+    if len(events) > cap:
+        raise TooManyEvents(f"one delivery may carry at most {cap} events; this one has {len(events)}")
+
+
 def ingest(pairs: list[tuple[RoutedChannel, InboundEvent]], raw_body: bytes, headers: Mapping[str, str]
            ) -> dict[str, Any]:
-    """Store new events (a duplicate delivery stores nothing) and enqueue them; returns once they are
-    committed. Events are stored as `queued`: enqueueing follows at once, and if the queue is down they go
-    back to `received` for the sweeper (which treats both alike). Concurrent requests in this process share
-    one INSERT, one COMMIT and one Redis round trip (see groupcommit.py)."""
+    """Store the delivery and its new events (a duplicate event stores nothing) and enqueue them; returns
+    once they are committed. Text is cleaned of what no column can store (NUL, lone surrogates: events.py)
+    here, at the edge, for every channel: a signed webhook answered 4xx would only be delivered again.
+    Events are stored as `queued`: enqueueing follows at once, and if the queue is down they go back to
+    `received` for the sweeper (which treats both alike). Concurrent requests in this process share one
+    INSERT and one Redis round trip (see groupcommit.py)."""
     if not pairs:
         return {"received": 0, "stored": 0, "queued": 0}
-    raw = raw_body.decode("utf-8", errors="replace")
-    kept = kept_headers(headers)
+    check_event_count([ev for _, ev in pairs])
     now = utcnow()
-    rows = [{"tenant_id": ch.tenant_id, "channel_id": ch.id, "external_id": ev.external_id[:200],
-             "kind": ev.kind, "user_id": str(ev.user_id)[:128], "raw_body": raw, "headers": kept,
-             "parsed": ev.to_dict(), "status": "queued", "attempts": 0, "created_at": now}
+    rows = [{"tenant_id": ch.tenant_id, "channel_id": ch.id, "external_id": clean_text(ev.external_id)[:200],
+             "kind": ev.kind, "user_id": clean_text(str(ev.user_id))[:128], "parsed": clean_json(ev.to_dict()),
+             "status": "queued", "attempts": 0, "created_at": now}
             for ch, ev in pairs]
-    done = _group_commit().submit(_Batch(rows, {ch.id: ch.priority for ch, _ in pairs}))
+    raw = clean_text(raw_body.decode("utf-8", errors="replace"))
+    batch = _Batch(raw, clean_json(kept_headers(headers)), now, rows, {ch.id: ch.priority for ch, _ in pairs})
+    done = _group_commit().submit(batch)
     return {"received": len(pairs), "stored": len(done.stored), "queued": done.queued}

@@ -1,12 +1,16 @@
 """One turn at a time per contact, without holding a database connection while a model thinks.
 
-With Redis the lock is a Redis lock (it works across worker processes and machines, and expires if a
-worker dies); with the embedded queue (one process) it is a thread lock. Re-entrant per thread, so a turn
-that first processes the same person's earlier pending events keeps the lock it has.
+With Redis the lock is a Redis lock (it works across worker processes and machines); it lives
+`liveness.LOCK_TTL` seconds and the holding process's heartbeat thread renews it while the job runs, so a
+lock left by a killed worker expires within seconds instead of blocking the person's next messages. With the
+embedded queue (one process) it is a thread lock. Re-entrant per thread, so a turn that first processes the
+same person's earlier pending events keeps the lock it has.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,9 +21,33 @@ from flask import current_app
 
 from connectors.run_slots import waiting
 
+from . import liveness
+
+log = logging.getLogger(__name__)
 _local = threading.local()
 _thread_locks: WeakValueDictionary[str, threading.Lock] = WeakValueDictionary()
 _registry_lock = threading.Lock()
+_renewing: dict[int, Any] = {}  # Redis locks this process holds, renewed by its heartbeat
+_renewing_lock = threading.Lock()
+
+
+def _release(lock: Any) -> None:
+    from redis.exceptions import LockError, RedisError
+
+    try:
+        lock.release()
+    except (LockError, RedisError):  # expired (the process stalled past its TTL) or Redis restarted
+        log.warning("contact lock %s was gone when released", lock.name)
+
+
+def _renew_held() -> None:
+    with _renewing_lock:
+        held = list(_renewing.values())
+    from redis.exceptions import LockError, RedisError
+
+    for lock in held:
+        with contextlib.suppress(LockError, RedisError):  # released meanwhile, or gone with a Redis restart
+            lock.reacquire()
 
 
 class LockTimeout(RuntimeError):
@@ -33,7 +61,7 @@ def _held() -> set[str]:
 
 
 @contextmanager
-def contact_lock(key: str, *, timeout: float = 180.0, wait: float = 120.0,
+def contact_lock(key: str, *, timeout: float = liveness.LOCK_TTL, wait: float = 120.0,
                  before_waiting: Callable[[], None] | None = None) -> Iterator[None]:
     """`before_waiting` runs only when another turn holds the lock, before this one blocks on it (the
     caller ends its transaction there, so a queued message does not hold a database connection)."""
@@ -64,8 +92,18 @@ def contact_lock(key: str, *, timeout: float = 180.0, wait: float = 120.0,
     if not acquired:
         raise LockTimeout(f"another turn for {key} is still running")
     held.add(key)
+    renewed = getattr(queue, "backend", "") == "rq"
+    if renewed:
+        with _renewing_lock:
+            _renewing[id(lock)] = lock
+        liveness.on_beat("locks", _renew_held)
     try:
         yield
     finally:
         held.discard(key)
-        lock.release()
+        if renewed:
+            with _renewing_lock:
+                _renewing.pop(id(lock), None)
+            _release(lock)
+        else:
+            lock.release()

@@ -17,14 +17,20 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Column, Table, and_, bindparam, case, insert, select, update
+from sqlalchemy import Column, Table, and_, bindparam, case, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from webapp.extensions import db
 from webapp.models import Channel, Contact, Conversation, Message, Plan, Tenant
 
 from . import usage
+
+# The database was unreachable, out of connections, restarting, or chose this transaction as a deadlock
+# victim: nothing is wrong with the work itself, so it is tried again.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 @dataclass(slots=True)
@@ -87,6 +93,7 @@ class ConversationRow:
     bot_paused: bool
     last_inbound_at: datetime | None
     last_outbound_at: datetime | None
+    retry_backlog: bool = False  # not a column: earlier replies wait for a retry (new ones wait behind them)
 
 
 # What delivery and the plan checks accept: a turn's rows, or the ORM objects the back-office holds.
@@ -126,19 +133,21 @@ def _loaded(row: Any) -> Loaded:
     values = tuple(row)
     chan, tenant, plan, contact, conv = (values[s] for s in _SLICES)
     tenant_row = TenantRow(*tenant, plan=PlanRow(*plan))
-    messages, tokens = values[_SLICES[-1].stop:]
+    messages, tokens, backlog = values[_SLICES[-1].stop:]
     totals = usage.with_pending(tenant_row.id, messages, tokens)
+    conv_row = ConversationRow(*conv, retry_backlog=bool(backlog)) if conv[0] is not None else None
     return Loaded(ChannelRow(*chan), tenant_row, ContactRow(*contact) if contact[0] is not None else None,
-                  ConversationRow(*conv) if conv[0] is not None else None, totals)
+                  conv_row, totals)
 
 
 _TENANT_JOIN = (_C.join(_T, _T.c.id == _C.c.tenant_id).join(_P, _P.c.id == _T.c.plan_id))
-_LOAD = (select(*_SELECTED, *usage.totals_columns(_C.c.tenant_id))
+_BACKLOG = exists().where(_M.c.conversation_id == _V.c.id, _M.c.delivery_status == "retrying").label("backlog")
+_LOAD = (select(*_SELECTED, *usage.totals_columns(_C.c.tenant_id), _BACKLOG)
          .select_from(_TENANT_JOIN
                       .outerjoin(_K, and_(_K.c.channel_id == _C.c.id, _K.c.external_user_id == bindparam("user_id")))
                       .outerjoin(_V, and_(_V.c.contact_id == _K.c.id, _V.c.status == "open")))
          .where(_C.c.id == bindparam("channel_id")).order_by(_V.c.id.desc()).limit(1))
-_LOAD_CONVERSATION = (select(*_SELECTED, *usage.totals_columns(_C.c.tenant_id))
+_LOAD_CONVERSATION = (select(*_SELECTED, *usage.totals_columns(_C.c.tenant_id), _BACKLOG)
                       .select_from(_TENANT_JOIN.join(_V, _V.c.channel_id == _C.c.id)
                                    .join(_K, _K.c.id == _V.c.contact_id))
                       .where(_V.c.id == bindparam("conversation_id")))
@@ -269,9 +278,9 @@ def pause_bot(conv: ConversationRow) -> None:
 
 # -- messages ------------------------------------------------------------------------------------------
 _INSERT_MESSAGE = insert(_M)
-# What delivery reads of a reply it is about to send (the same columns as delivery._claim's RETURNING).
+# What delivery reads of a reply it is about to send (delivery._claim's RETURNING, and the status).
 _SENDABLE = (_M.c.id, _M.c.kind, _M.c.text, _M.c.payload, _M.c.idempotency_key, _M.c.channel_id,
-             _M.c.conversation_id, _M.c.delivery_status)
+             _M.c.conversation_id, _M.c.attempts, _M.c.tenant_id, _M.c.created_at, _M.c.delivery_status)
 _INSERT_REPLIES = insert(_M).returning(*_SENDABLE, sort_by_parameter_order=True)
 _INSERT_ONCE = {name: make(_M).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(*_SENDABLE)
                 for name, make in _DIALECT_INSERTS}

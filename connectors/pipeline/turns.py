@@ -1,13 +1,13 @@
 """One conversation turn per stored event, one turn at a time per contact.
 
-`process_event` claims the event atomically (two workers never process it twice) and takes the contact's
-lock (`locks.contact_lock`), so two quick messages from one person are answered in order: earlier pending
-events are processed first. A turn has three phases: prepare (claim, read, store the inbound message, pick
-the flow version, gather inputs: single statements in autocommit, autocommit.py; then the DB connection is
-released), execute (the engine step: may wait seconds on a model, holding no connection), persist
-(messages, state, leads, notifications in one transaction). Sending happens after that, still under the
-contact's lock so replies go out in order; the send results and the event's outcome are recorded in
-autocommit again, and the job's usage counts go out in one upsert at its end (usage.one_upsert).
+`process_event` takes the contact's lock (`locks.contact_lock`), then claims the event and the person's
+earlier pending events atomically (two workers never process one twice; `locked_by` names this worker so
+the sweeper can recover its events if it dies), so two quick messages from one person are answered in
+order. A turn has three phases: prepare (read, store the inbound message with its usage count, pick the flow
+version, gather inputs: one transaction, then the DB connection is released), execute (the engine step: may
+wait seconds on a model, holding no connection), persist (replies, state, leads, notifications and their
+counts in one transaction). Sending happens after that, still under the contact's lock so replies go out in
+order (delivery.py); the send results and the event's outcome are recorded in autocommit.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, literal_column, select, update
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from connectors.events import InboundEvent
 from flows.engine import step
+from flows.state import resume_bot
 from flows.turn import StepResult, TurnEvent
 from webapp.extensions import db
 from webapp.models import InboundEvent as EventRow
@@ -31,22 +30,20 @@ from webapp.models import Message
 from webapp.models.base import utcnow
 from webapp.plans import has_feature
 
-from . import effects, store, usage
+from . import effects, liveness, store, usage
 from .autocommit import autocommit, in_autocommit
 from .context import build_services
 from .delivery import DeliverySummary, deliver_event_messages, record_outbound, send_claimed
 from .locks import LockTimeout, contact_lock
 from .routing import pick_flow
-from .store import ChannelRow, ContactRow, ConversationRow, Loaded, TenantRow
+from .store import TRANSIENT_ERRORS, ChannelRow, ContactRow, ConversationRow, Loaded, TenantRow
 
 log = logging.getLogger(__name__)
 
 CLAIMABLE = ("received", "queued")
-# The database was unreachable, out of connections, restarting, or chose this transaction as a deadlock
-# victim: nothing is wrong with the event, so it goes back to `queued` and the sweeper runs it again (about
-# every 30 s) instead of leaving the customer unanswered until a person presses Retry. A retried turn
-# resumes from what was committed (see handle_conversation_turn). After AUTO_ATTEMPTS it fails (visible).
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
+# After a database error (store.TRANSIENT_ERRORS) the event goes back to `queued` and the sweeper runs it
+# again instead of leaving the customer unanswered until a person presses Retry. A retried turn resumes from
+# what was committed (see handle_conversation_turn). After AUTO_ATTEMPTS it fails (visible).
 AUTO_ATTEMPTS = 5
 # A WhatsApp status for a message we have not stored is looked up once more on the next sweep (~30 s):
 # by then a send result of ours is committed; statuses of messages sent by other tools stop there.
@@ -70,7 +67,7 @@ _CLAIM = (
     update(_EVENTS).where(_EVENTS.c.channel_id == bindparam("p_channel_id"),
                           _EVENTS.c.user_id == bindparam("p_user_id"), _EVENTS.c.id <= bindparam("p_id"),
                           _EVENTS.c.status.in_([literal_column(f"'{s}'") for s in CLAIMABLE]))  # no per-run expansion
-    .values(status="processing", attempts=_EVENTS.c.attempts + 1,
+    .values(status="processing", attempts=_EVENTS.c.attempts + 1, locked_by=bindparam("p_owner"),
             locked_at=bindparam("p_now", type_=_EVENTS.c.locked_at.type))
     .returning(_EVENTS.c.id, _EVENTS.c.channel_id, _EVENTS.c.tenant_id, _EVENTS.c.user_id, _EVENTS.c.parsed,
                _EVENTS.c.attempts))
@@ -87,7 +84,7 @@ def claim_pending(channel_id: int, user_id: str, event_id: int) -> list[Any]:
     counted, so an event that kills its worker cannot be retried forever)."""
     autocommit()
     rows = store.run(_CLAIM, {"p_channel_id": channel_id, "p_user_id": user_id, "p_id": event_id,
-                              "p_now": utcnow()}).all()
+                              "p_now": utcnow(), "p_owner": liveness.owner()}).all()
     return sorted(rows, key=lambda r: r.id)
 
 
@@ -110,20 +107,21 @@ def finish(event_id: int, status: str, reason: str | None = None, error: str | N
 def process_event(event_id: int) -> None:
     """Take the person's lock first, then claim: `processing` always means "its worker holds the lock",
     so the person's earlier events (still claimable) are answered first, in order."""
-    with usage.one_upsert():
-        autocommit()
-        head = store.run(_HEAD, {"id": event_id}).one_or_none()
-        if head is None or head.status not in CLAIMABLE:
-            return
-        try:
-            with contact_lock(f"{head.channel_id}:{head.user_id}", before_waiting=db.session.rollback):
-                rows = claim_pending(head.channel_id, head.user_id, event_id)
-                for index, row in enumerate(rows):
-                    if not _run_claimed(row):  # it waits for a retry: the person's later messages wait too
-                        _requeue([later.id for later in rows[index + 1:]])
-                        break
-        except LockTimeout:  # still claimable: the sweeper enqueues it again
-            log.warning("event %s waits for an earlier turn of the same person; left for the sweeper", event_id)
+    autocommit()
+    head = store.run(_HEAD, {"id": event_id}).one_or_none()
+    if head is None or head.status not in CLAIMABLE:
+        db.session.commit()
+        return
+    try:
+        with contact_lock(f"{head.channel_id}:{head.user_id}", before_waiting=db.session.rollback):
+            rows = claim_pending(head.channel_id, head.user_id, event_id)
+            for index, row in enumerate(rows):
+                if not _run_claimed(row):  # it waits for a retry: the person's later messages wait too
+                    _requeue([later.id for later in rows[index + 1:]])
+                    break
+    except LockTimeout:  # still claimable: the sweeper enqueues it again
+        log.warning("event %s waits for an earlier turn of the same person; left for the sweeper", event_id)
+    db.session.commit()
 
 
 def _requeue(event_ids: list[int]) -> None:
@@ -138,7 +136,7 @@ def _run_claimed(row: Any) -> bool:
     caller must not answer the same person's later messages before it)."""
     event_id = row.id
     try:
-        autocommit()  # an earlier event of the person's backlog may have ended in a transaction
+        db.session.commit()  # the claim (or an earlier event of the backlog) is done: this turn's transaction
         event = InboundEvent.from_dict(row.parsed)
         loaded = store.load(row.channel_id, event.user_id)
         if loaded.tenant.status != "active":
@@ -252,7 +250,7 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
     stored_inbound = False
     if row.attempts > 1:
         directions = set(db.session.scalars(select(Message.direction).where(Message.event_id == event_id)))
-        if "out" in directions:
+        if "out" in directions:  # the turn was applied: only what is still unsent goes out, never twice
             return deliver_event_messages(event_id).outcome()
         stored_inbound = "in" in directions
     if event.kind == "comment" and not has_feature(tenant, "comment_replies"):
@@ -266,7 +264,7 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
                              event_id=event_id, direction="in", kind=event.kind, text=event.text,
                              external_id=event.external_id, payload={"media": event.media, "meta": event.meta},
                              delivery_status="received")
-        usage.add(tenant.id, messages_in=1)  # counted by whichever commit ends this phase
+        usage.add(tenant.id, messages_in=1)  # written with this transaction's commit
     if conv.bot_paused:
         db.session.commit()
         return "done", "bot paused in this conversation (handed off to a human)", None
@@ -311,7 +309,10 @@ def prepare_turn(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, 
         return None
     version, flow, reason = picked
     slow = bool(flow.uses)
-    prepared = PreparedTurn(version, flow, reason, copy.deepcopy(conv.state) or None, tevent,
+    state = copy.deepcopy(conv.state) or None
+    if state and state.get("paused"):  # `bot_paused` is the truth: a person handed the conversation back
+        state = resume_bot(state)
+    prepared = PreparedTurn(version, flow, reason, state, tevent,
                             build_services(tenant, channel.type, flow.uses, llm_tokens_used), key_prefix, event_id,
                             inbound, slow, (tenant, channel, conv))
     db.session.commit()
@@ -324,17 +325,20 @@ def execute_turn(prepared: PreparedTurn) -> StepResult:
 
 def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Any]:
     """Everything the step produced, in one transaction; the replies are stored already claimed for
-    sending (`sending`), so no second transaction is needed before they go out."""
+    sending (`claimed`), so no second transaction is needed before they go out."""
     tenant, channel, conv = prepared.rows
     if prepared.slow:  # the step may have taken a minute: the channel and conversation as they are now, in
         # one query (its token may have been reconnected, a manager may have taken over); the tenant as
         # this turn read it (as a fast turn uses it)
+        backlog = conv.retry_backlog
         channel, conv = store.reload(channel.id, conv.id)
+        conv.retry_backlog = backlog
         prepared.rows = (tenant, channel, conv)
         if conv.bot_paused:  # a manager took over while the model was thinking: the bot stays silent
             result = StepResult([], result.state, [e for e in result.effects if e.type == "llm_usage"],
-                                result.trace, result.finished, result.error)
-    conv.flow_id, conv.flow_version_id = prepared.version.flow_id, prepared.version.id
+                                result.trace, result.finished, result.error, result.state_kept)
+    if not result.state_kept:  # else a comment ran beside a pending question: it stays on its flow (engine.step)
+        conv.flow_id, conv.flow_version_id = prepared.version.flow_id, prepared.version.id
     conv.state = {**result.state, "trace_reason": prepared.reason}
     conv.stage = str(result.state.get("node") or ("finished" if result.finished else conv.stage))[:64]
     rows = record_outbound(tenant, channel, conv, result.outbound, key_prefix=prepared.key_prefix,
@@ -344,12 +348,12 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Any]:
     if result.error:
         log.warning("flow error in conversation %s: %s", conv.id, result.error)
     db.session.commit()
-    return [r for r in rows if r.delivery_status == "sending"]
+    return [r for r in rows if r.delivery_status == "claimed"]
 
 
-def send_turn(prepared: PreparedTurn, sending: list[Any]) -> DeliverySummary:
+def send_turn(prepared: PreparedTurn, claimed: list[Any]) -> DeliverySummary:
     _tenant, channel, conv = prepared.rows
-    return send_claimed(sending, channel=channel, conversation=conv)
+    return send_claimed(claimed, channel=channel, conversation=conv, behind_backlog=conv.retry_backlog)
 
 
 KIND_HANDLERS: dict[str, Callable[[Any, Loaded, InboundEvent], Outcome]] = {

@@ -20,22 +20,81 @@ def test_429_then_success_honours_retry_after(client, shop, wired, db):
     assert events(db)[0].status == "done"
 
 
-def test_500_until_retries_give_up_marks_event_failed_and_retry_recovers(client, shop, wired, db, member_client):
+def _due_now(db) -> None:
+    """Make every waiting retry due (instead of waiting for its backoff)."""
+    from webapp.models import Message
+    from webapp.models.base import utcnow
+
+    db.session.query(Message).filter(Message.delivery_status == "retrying", Message.next_attempt_at.isnot(None)
+                                     ).update({"next_attempt_at": utcnow()})
+    db.session.commit()
+
+
+def test_a_5xx_burst_longer_than_the_in_job_retries_is_retried_later_and_sent_once(client, shop, wired, db):
+    from connectors.jobs import deliver_conversation
+
     wired.graph.fail(status=500, times=None, path="/messages")
     dm(client, "mid.r2")
     wired.queue.drain()
     [event] = events(db)
-    assert event.status == "failed" and "not sent" in event.error
-    assert {m.delivery_status for m in outbound(db, shop.ig.id)} == {"failed"}
-    assert len(wired.graph.messages) >= 2  # retried before giving up
+    assert event.status == "done" and "to retry later" in event.reason
+    first, second = outbound(db, shop.ig.id)
+    assert (first.delivery_status, second.delivery_status) == ("retrying", "retrying")
+    assert first.next_attempt_at is not None  # its own backoff...
+    assert second.next_attempt_at == first.next_attempt_at and "earlier reply" in second.error  # ...then the next
+    tried = len(wired.graph.messages)
+    assert tried >= 2  # the in-job retries of the first reply only
     wired.graph.reset()
-    from connectors.jobs import retry_events
-
-    assert retry_events([event.id]) == 1
-    wired.queue.drain()
-    assert events(db)[0].status == "done"
+    _due_now(db)
+    deliver_conversation(first.conversation_id)
     assert [m.delivery_status for m in outbound(db, shop.ig.id)] == ["sent", "sent"]
     assert len(wired.graph.messages) == 2  # each reply sent exactly once after recovery
+    assert [r.json["message"]["text"] for r in wired.graph.messages] == [first.text, second.text]
+
+
+def test_a_long_retry_after_reschedules_instead_of_failing(client, shop, wired, db):
+    """A 429 whose retry_after exceeds CONNECTOR_MAX_WAIT is not slept on in the job, nor a failure: the
+    reply waits for at least retry_after, then goes out."""
+    from connectors.jobs import deliver_conversation
+    from webapp.models.base import as_utc, utcnow
+
+    wired.graph.fail(status=429, times=1, headers={"Retry-After": "10"}, path="/messages")
+    dm(client, "mid.r2b")
+    wired.queue.drain()
+    first, second = outbound(db, shop.ig.id)
+    assert first.delivery_status == "retrying" and as_utc(first.next_attempt_at) >= utcnow().replace(microsecond=0)
+    assert (as_utc(first.next_attempt_at) - as_utc(first.created_at)).total_seconds() >= 9.5
+    deliver_conversation(first.conversation_id)  # not due yet: nothing is sent early
+    assert len(wired.graph.messages) == 1
+    _due_now(db)
+    deliver_conversation(first.conversation_id)
+    assert [m.delivery_status for m in outbound(db, shop.ig.id)] == ["sent", "sent"]
+    assert len(wired.graph.messages) == 3  # the 429, then each reply once
+
+
+def test_retries_stop_24_hours_after_the_customers_message_and_the_owner_is_told(client, shop, wired, db):
+    """A retry that could only come after the reply window (24 h from the customer's message) is not
+    scheduled: the reply fails visibly and the owner gets one notification."""
+    from datetime import timedelta
+
+    from connectors.jobs import deliver_conversation
+    from webapp.models import Conversation, Notification
+    from webapp.models.base import utcnow
+
+    wired.graph.fail(status=503, times=None, path="/messages")
+    dm(client, "mid.r2c")
+    wired.queue.drain()
+    first, _ = outbound(db, shop.ig.id)
+    db.session.query(Conversation).update({"last_inbound_at": utcnow() - timedelta(hours=24) + timedelta(seconds=30)})
+    db.session.commit()
+    wired.graph.reset()
+    wired.graph.fail(status=429, times=None, headers={"Retry-After": "60"}, path="/messages")
+    _due_now(db)
+    deliver_conversation(first.conversation_id)
+    failed = outbound(db, shop.ig.id)[0]
+    assert failed.delivery_status == "failed" and "within 24 h" in failed.error
+    [note] = db.session.query(Notification).filter_by(kind="delivery_failed").all()
+    assert f"message {first.id}" in note.body
 
 
 def test_redelivering_a_processed_event_never_sends_twice(client, shop, wired, db):

@@ -1,4 +1,5 @@
-"""What a turn costs the database: usage counted in one upsert at commit, one claim for a person's backlog."""
+"""What a turn costs the database: usage counted in the transaction that stores the messages, one claim for a
+person's backlog."""
 
 from __future__ import annotations
 
@@ -50,16 +51,15 @@ def test_counts_are_added_with_the_commit_and_dropped_with_a_rollback(shop, db):
     assert counters(db, shop.tenant.id) == (1, 2, 30)
 
 
-def test_a_turn_counts_its_usage_in_one_statement(client, shop, wired, db):
+def test_a_turn_counts_its_usage_with_the_messages_it_stores(client, shop, wired, db):
     dm(client, "mid.c1", sender="U-cost")
     [event_row] = events(db)
     from connectors.jobs import handle_inbound
 
     with statements(db.engine) as seen:
         handle_inbound(event_row.id)
-    usage_statements = [s for s in seen if "usage_counters" in s]
-    assert len(usage_statements) == 2  # the totals read with the turn's first query, the upsert at commit
-    assert sum(s.lstrip().upper().startswith("INSERT INTO USAGE_COUNTERS") for s in usage_statements) == 1
+    upserts = [s for s in seen if s.lstrip().upper().startswith("INSERT INTO USAGE_COUNTERS")]
+    assert len(upserts) == 2  # the person's message, then the replies: each with its own transaction
     assert counters(db, shop.tenant.id)[:2] == (1, 2)
     assert [m.delivery_status for m in outbound(db, shop.ig.id)] == ["sent", "sent"]
 
@@ -103,9 +103,11 @@ def test_counts_of_a_commit_that_fails_are_not_added_later(shop, db):
     assert counters(db, shop.tenant.id) == (0, 0, 0)
 
 
-def test_turns_of_one_tenant_do_not_hold_the_counter_row_inside_their_transaction(shop, db):
-    """The upsert runs after the turn's COMMIT, in autocommit: no transaction keeps the row locked."""
+def test_counts_are_written_inside_the_transaction_as_its_last_statement(shop, db):
+    """Exact under crashes: the count commits with what it counts (never in autocommit after it), and as the
+    last statement before COMMIT, so the counter row is locked for one round trip only."""
     from connectors.pipeline import usage
+    from webapp.models import Contact
 
     modes: list[tuple[str, Any]] = []
 
@@ -113,13 +115,28 @@ def test_turns_of_one_tenant_do_not_hold_the_counter_row_inside_their_transactio
         modes.append((statement, conn.get_execution_options().get("isolation_level")))
 
     usage.add(shop.tenant.id, messages_in=1)
+    db.session.add(Contact(tenant_id=shop.tenant.id, channel_id=shop.ig.id, external_user_id="counted"))
     event.listen(db.engine, "before_cursor_execute", record)
     try:
         db.session.commit()
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-    assert [mode for statement, mode in modes if "usage_counters" in statement] == ["AUTOCOMMIT"]
+    written = [statement.split()[2] for statement, _ in modes if statement.lstrip().upper().startswith("INSERT")]
+    assert written == ["contacts", "usage_counters"]
+    assert [mode for statement, mode in modes if "usage_counters" in statement] == [None]
     assert counters(db, shop.tenant.id) == (1, 0, 0)
+
+
+def test_counting_outside_a_transaction_is_refused(shop, db):
+    import pytest
+
+    from connectors.pipeline import usage
+    from connectors.pipeline.autocommit import autocommit
+
+    autocommit()
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        usage.add(shop.tenant.id, messages_in=1)
+    db.session.commit()
 
 
 def test_a_contact_created_by_another_worker_meanwhile_is_reused(shop, db):
@@ -181,8 +198,8 @@ def test_a_message_waiting_for_the_persons_earlier_turn_holds_no_connection(app,
 
 
 def test_a_message_stored_before_a_database_error_is_counted_once(client, shop, wired, db):
-    """The person's message is stored (autocommit) before the turn hits a database error: it is counted
-    then, and the retry, which finds it stored, does not count it again."""
+    """The turn hits a database error after storing the person's message: the message and its count roll
+    back together, and the retry stores and counts it once."""
     from datetime import timedelta
 
     from connectors.pipeline.sweeper import sweep
@@ -195,11 +212,12 @@ def test_a_message_stored_before_a_database_error_is_counted_once(client, shop, 
         db, stored.id, lambda sql, params: sql.startswith("SELECT") and "published_version_id" in sql)
     [event_row] = events(db)
     assert event_row.status == "queued"
-    assert db.session.query(Message).filter_by(direction="in").count() == 1
-    assert counters(db, shop.tenant.id)[:2] == (1, 0)
+    assert db.session.query(Message).filter_by(direction="in").count() == 0
+    assert counters(db, shop.tenant.id)[:2] == (0, 0)
     db.session.query(InboundEvent).update({"created_at": event_row.created_at - timedelta(minutes=5)})
     db.session.commit()
     sweep()
     wired.queue.drain()
     assert events(db)[0].status == "done"
+    assert db.session.query(Message).filter_by(direction="in").count() == 1
     assert counters(db, shop.tenant.id)[:2] == (1, 2)

@@ -4,7 +4,7 @@ from .channel import CHANNEL_TYPES, Channel
 from .conversation import Contact, Conversation, Message
 from .crm import LEAD_STATUSES, FollowUp, Lead, Notification
 from .flow import Flow, FlowTemplate, FlowVersion, PromptLayer, TestConversation
-from .inbox import InboundEvent
+from .inbox import InboundEvent, WebhookDelivery
 from .tenant import LANGUAGES, PRIORITIES, Plan, Tenant, User
 from .usage import UsageCounter, month_key
 
@@ -14,5 +14,5 @@ TENANT_MODELS = (Channel, Contact, Conversation, Message, Lead, Notification, Fo
 __all__ = [
     "CHANNEL_TYPES", "LANGUAGES", "LEAD_STATUSES", "PRIORITIES", "TENANT_MODELS", "Channel", "Contact",
     "Conversation", "Flow", "FlowTemplate", "FlowVersion", "FollowUp", "InboundEvent", "Lead", "Message",
-    "Notification", "Plan", "PromptLayer", "Tenant", "TestConversation", "UsageCounter", "User", "month_key",
+    "Notification", "Plan", "PromptLayer", "Tenant", "TestConversation", "UsageCounter", "User", "WebhookDelivery", "month_key",
 ]

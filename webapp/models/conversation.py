@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import JSONType, TenantOwned, UTCDateTime, utcnow
 
-DELIVERY_RANK = {"pending": 0, "skipped": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
+# Outbound states (docs/architecture.md, "Message states", and connectors/pipeline/delivery.py).
+OUTBOUND_STATES = ("pending", "claimed", "sending", "retrying", "sent", "delivered", "read", "unknown", "failed",
+                   "skipped")
 
 
 class Contact(TenantOwned, db.Model):
@@ -55,12 +57,17 @@ class Conversation(TenantOwned, db.Model):
 
 
 class Message(TenantOwned, db.Model):
-    """Inbound messages are unique per (channel, external id); outbound ones carry an idempotency key."""
+    """Inbound messages are unique per (channel, external id); outbound ones carry an idempotency key.
+    An outbound message in flight names the worker process that claimed it (`claimed_by`); a retryable
+    failure waits for `next_attempt_at` (`attempts` so far)."""
 
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("channel_id", "external_id", name="uq_message_channel_external"),
         Index("ix_message_conversation_id", "conversation_id", "id"),
+        Index("ix_message_in_flight", "delivery_status", "next_attempt_at",
+              postgresql_where=text("delivery_status IN ('claimed', 'sending', 'retrying')"),
+              sqlite_where=text("delivery_status IN ('claimed', 'sending', 'retrying')")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
@@ -74,4 +81,7 @@ class Message(TenantOwned, db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     delivery_status: Mapped[str] = mapped_column(String(16), default="pending")
     error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

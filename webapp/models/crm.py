@@ -32,7 +32,8 @@ class Lead(TenantOwned, db.Model):
 
 class Notification(TenantOwned, db.Model):
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notification_tenant_created", "tenant_id", "created_at"),)
+    __table_args__ = (Index("ix_notification_tenant_created", "tenant_id", "created_at"),
+                      Index("ix_notification_tenant_kind", "tenant_id", "kind"))
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
     title: Mapped[str] = mapped_column(String(300))

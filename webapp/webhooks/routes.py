@@ -14,7 +14,7 @@ from flask import Response, current_app, jsonify, request
 
 from connectors.base import PayloadError
 from connectors.meta import parse_meta_payload, verify_handshake, verify_request
-from connectors.pipeline.ingest import ingest, route_meta_accounts, routed
+from connectors.pipeline.ingest import TooManyEvents, check_event_count, ingest, route_meta_accounts, routed
 from connectors.registry import get_connector
 from webapp.extensions import csrf, db
 from webapp.models import Channel
@@ -23,6 +23,11 @@ from . import bp
 
 log = logging.getLogger(__name__)
 csrf.exempt(bp)
+
+
+@bp.errorhandler(TooManyEvents)
+def too_many_events(exc: TooManyEvents):  # type: ignore[no-untyped-def]
+    return jsonify(error=str(exc)), 413
 
 
 @bp.get("/meta")
@@ -43,6 +48,7 @@ def meta_events():  # type: ignore[no-untyped-def]
         events = parse_meta_payload(raw)
     except PayloadError as exc:
         return jsonify(error=str(exc)), 400
+    check_event_count(events)
     by_type: dict[str, set[str]] = defaultdict(set)
     for event in events:
         by_type[event.channel_type].add(event.account_id)
