@@ -120,3 +120,11 @@ def deliver_conversation(conversation_id: int) -> None:
     from .pipeline.delivery import deliver_conversation as deliver
 
     deliver(conversation_id)
+
+
+@app_job
+def send_again(message_id: int) -> None:
+    """A person asked for it (the back-office warned that the customer may get it twice)."""
+    from .pipeline.delivery import deliver_message
+
+    deliver_message(message_id)

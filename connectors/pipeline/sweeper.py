@@ -6,7 +6,7 @@ Every pass (every SWEEP_INTERVAL seconds, in one process of the fleet at a time)
   and are delivered again; its `sending` replies (the request may have left) become `unknown` and the owner
   is told, since sending them again could duplicate them;
 - events still `received`/`queued` after a grace period (Redis lost the job, or was down) are enqueued again;
-- replies whose retry is due and overdue (their delayed job was lost) are delivered;
+- replies whose retry is due and overdue (their delayed job was lost), and `pending` ones, are delivered;
 - follow-up timers that are due fire.
 Every job is idempotent (atomic claims), so a duplicate enqueue is harmless. Events `processing` longer than
 `stuck_seconds` are requeued whoever holds them (a worker that lost its owner name, or older rows).
@@ -19,7 +19,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from webapp.extensions import db
 from webapp.models import FollowUp, InboundEvent, Message, Tenant
@@ -58,11 +58,12 @@ def sweep(*, grace_seconds: int = 30, stuck_seconds: int = 900, limit: int = 500
             break
         requeued.append(event_id)
     mark_queued(requeued)
-    due_retries = db.session.scalars(select(Message.conversation_id).where(
-        Message.delivery_status == "retrying",
-        or_(Message.next_attempt_at <= now - RETRY_GRACE, Message.next_attempt_at.is_(None))).distinct()
+    waiting = db.session.scalars(select(Message.conversation_id).where(or_(
+        Message.delivery_status == "pending",  # a manager's "send again" whose job was lost
+        and_(Message.delivery_status == "retrying",
+             or_(Message.next_attempt_at <= now - RETRY_GRACE, Message.next_attempt_at.is_(None))))).distinct()
         .limit(limit)).all()
-    delivering = _deliver(set(due_retries) | recovered["conversations"])
+    delivering = _deliver(set(waiting) | recovered["conversations"])
     due = db.session.scalars(select(FollowUp.id).where(FollowUp.status == "scheduled", FollowUp.due_at <= now)
                              .limit(limit)).all()
     db.session.commit()

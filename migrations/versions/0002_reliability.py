@@ -22,7 +22,7 @@ branch_labels = None
 depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
-IN_FLIGHT = sa.text("delivery_status IN ('claimed', 'sending', 'retrying')")
+IN_FLIGHT = sa.text("delivery_status IN ('pending', 'claimed', 'sending', 'retrying')")
 
 
 def upgrade():

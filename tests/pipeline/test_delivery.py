@@ -84,3 +84,23 @@ def test_replies_are_stored_and_sent_in_the_flows_order_around_a_private_reply(w
     db.session.commit()
     assert [r.text for r in rows] == ["public 1", "DM", "public 2"]
     assert [m.text for m in outbound(db, shop.ig.id)] == ["public 1", "DM", "public 2"]  # by id: send order
+
+
+def test_a_private_reply_is_not_sent_more_than_7_days_after_the_comment(client, shop, wired, db):
+    """Instagram allows the one private reply "within 7 days of the creation time of the comment"
+    (PROTOCOLS.md §3): later, it is skipped with the reason; the public reply still goes out."""
+    import time
+
+    from tests.fakes import meta_payloads as mp
+    from tests.pipeline.conftest import IG_ACCOUNT
+    from tests.pipeline.test_meta_webhooks import IG_SECRET, post
+
+    eight_days_ago = int(time.time()) - 8 * 24 * 3600
+    change = mp.ig_comment_change("C-old", "price?", user_id="IGSID-old")
+    raw = mp.encode(mp.instagram_payload(mp.ig_changes_entry(IG_ACCOUNT, [change], time_s=eight_days_ago)))
+    assert post(client, raw, IG_SECRET).status_code == 200
+    wired.queue.drain()
+    private = [m for m in outbound(db, shop.ig.id) if m.kind == "private_reply"]
+    assert [(m.delivery_status, "7 days" in (m.error or "")) for m in private] == [("skipped", True)]
+    assert not [r for r in wired.graph.messages if (r.json or {}).get("recipient", {}).get("comment_id")]
+    assert [m.delivery_status for m in outbound(db, shop.ig.id) if m.kind == "comment_reply"] == ["sent"]

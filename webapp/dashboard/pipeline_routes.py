@@ -3,7 +3,7 @@ Telegram bot by its token (the same path as `flask channel add --type telegram`)
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,7 +11,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ..extensions import db
-from ..models import Channel, InboundEvent
+from ..models import Channel, InboundEvent, Message
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
 from . import bp
 from .access import tenant_member_required
@@ -47,6 +47,32 @@ def retry_event(event_id: int):  # type: ignore[no-untyped-def]
     else:
         flash(_("The queue is unavailable; the event will be retried automatically."), "warning")
     return redirect(url_for(".events", status=event.status))
+
+
+@bp.post("/conversations/<int:conversation_id>/messages/<int:message_id>/send-again")
+@tenant_member_required
+def send_again(conversation_id: int, message_id: int):  # type: ignore[no-untyped-def]
+    """A person's explicit "send again" of a reply whose delivery is unknown or failed: the page warned that
+    the customer may get it twice (the pipeline never re-sends an unknown one on its own)."""
+    from connectors.queue import QueueUnavailable, get_queue
+
+    message = get_scoped_or_404(Message, message_id)
+    if message.conversation_id != conversation_id or message.direction != "out":
+        abort(404)
+    if request.form.get("may_duplicate") != "1":
+        flash(_("Tick the box first: the customer may receive this reply twice."), "warning")
+        return redirect(url_for(".conversation_detail", conversation_id=conversation_id)), 303
+    if message.delivery_status not in ("unknown", "failed"):
+        flash(_("Only a reply whose delivery failed or is unknown can be sent again."), "warning")
+        return redirect(url_for(".conversation_detail", conversation_id=conversation_id)), 303
+    message.delivery_status, message.error = "pending", None
+    db.session.commit()
+    try:
+        get_queue().enqueue("connectors.jobs.send_again", message.id)
+        flash(_("The reply is being sent again."), "success")
+    except QueueUnavailable:
+        flash(_("The queue is unavailable; the reply will be sent automatically."), "warning")
+    return redirect(url_for(".conversation_detail", conversation_id=conversation_id)), 303
 
 
 @bp.route("/channels/telegram", methods=["GET", "POST"])

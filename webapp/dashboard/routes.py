@@ -85,7 +85,10 @@ def conversation_detail(conversation_id: int):  # type: ignore[no-untyped-def]
     conv = get_scoped_or_404(Conversation, conversation_id)
     messages = db.session.scalars(
         scoped(Message).where(Message.conversation_id == conv.id).order_by(Message.id)).all()
-    return render_template("dashboard/conversation.html", conv=conv, messages=messages)
+    return render_template("dashboard/conversation.html", conv=conv, messages=messages, delivery_labels={
+        "pending": _("waiting to be sent"), "claimed": _("sending"), "sending": _("sending"),
+        "retrying": _("will be retried"), "sent": _("sent"), "delivered": _("delivered"), "read": _("read"),
+        "unknown": _("delivery unknown"), "failed": _("not delivered"), "skipped": _("not sent")})
 
 
 @bp.post("/conversations/<int:conversation_id>/bot")

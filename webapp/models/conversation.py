@@ -66,8 +66,8 @@ class Message(TenantOwned, db.Model):
         UniqueConstraint("channel_id", "external_id", name="uq_message_channel_external"),
         Index("ix_message_conversation_id", "conversation_id", "id"),
         Index("ix_message_in_flight", "delivery_status", "next_attempt_at",
-              postgresql_where=text("delivery_status IN ('claimed', 'sending', 'retrying')"),
-              sqlite_where=text("delivery_status IN ('claimed', 'sending', 'retrying')")),
+              postgresql_where=text("delivery_status IN ('pending', 'claimed', 'sending', 'retrying')"),
+              sqlite_where=text("delivery_status IN ('pending', 'claimed', 'sending', 'retrying')")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
