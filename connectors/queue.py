@@ -184,6 +184,9 @@ class RedisQueue:
 
 
 def init_app(app: Any) -> None:
+    from .pipeline import liveness
+
+    liveness.configure(float(app.config.get("WORKER_DEAD_AFTER") or liveness.DEAD_AFTER))
     url = app.config.get("REDIS_URL")
     if url:
         app.extensions["job_queue"] = RedisQueue(url, prefix=app.config.get("QUEUE_PREFIX", ""))

@@ -33,6 +33,33 @@ def _number(name: str, default: str, kind: type[int] | type[float] = int, minimu
     return number
 
 
+def _rate_limit(name: str, default: str) -> str:
+    """A rate limit in the `limits` notation ("30 per hour;100 per day"); a bad one stops the start."""
+    from limits import parse_many
+
+    value = _env(name, default) or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a rate limit such as '30 per hour;100 per day', not {value!r}") from None
+    return value
+
+
+def _allowed_networks(name: str) -> bool | tuple[Any, ...]:
+    """`0` (default): none; `1`: every address; else comma-separated networks (`10.1.0.0/16,fd00::/8`)."""
+    import ipaddress
+
+    value = (_env(name) or "0").strip().lower()
+    if value in ("0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise RuntimeError(f"{name} must be 0, 1 or networks such as 10.1.0.0/16,fd00::/8, not {value!r}") from None
+
+
 def _normalise_db_url(url: str) -> str:
     """Accept the common `postgres://` / `postgresql://` spellings and use the psycopg 3 driver."""
     if url.startswith("postgres://"):
@@ -88,6 +115,9 @@ class Config:
         self.OPENAI_BASE_URL = _env("OPENAI_BASE_URL")
         self.OPENAI_MODEL = _env("OPENAI_MODEL", "gpt-4o-mini")
         self.OUTBOUND_TIMEOUT = _number("OUTBOUND_TIMEOUT", "10", float, minimum=0.1)
+        # http_request nodes call public addresses only, unless this allows private ones (tests, self-hosted
+        # integrations): 1 = any, or the networks they may call (connectors/pipeline/integration_http.py)
+        self.HTTP_REQUEST_ALLOW_PRIVATE = _allowed_networks("HTTP_REQUEST_ALLOW_PRIVATE")
 
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -99,11 +129,30 @@ class Config:
         self.MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # larger bodies get a 413 (Meta batches stay far below)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
-        self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+        # Redis down: limits are counted in this process's memory (and logged) instead of answering 500;
+        # a storage that hangs gives up after 2 s rather than holding the request.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_SWALLOW_ERRORS = True
+        self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
+        # Sign-in throttling (webapp/auth/throttle.py): after LOGIN_FREE_FAILURES failed sign-ins for one
+        # account from one address, that pair waits 2, 4, 8 ... s (at most LOGIN_MAX_DELAY) between tries;
+        # LOGIN_ADDRESS_LIMIT caps the failed sign-ins of one address across all accounts.
+        self.LOGIN_FREE_FAILURES = _number("LOGIN_FREE_FAILURES", "5")
+        self.LOGIN_MAX_DELAY = _number("LOGIN_MAX_DELAY", "900", minimum=1)
+        self.LOGIN_ADDRESS_LIMIT = _rate_limit("LOGIN_ADDRESS_LIMIT", "30 per hour;100 per day")
+        # Reverse proxies in front of the app that append to X-Forwarded-For / set X-Forwarded-Proto
+        # (werkzeug ProxyFix); 0 = the socket's peer is the client.
+        self.TRUSTED_PROXIES = _number("TRUSTED_PROXIES", "0")
         self.WEBCHAT_RATE_LIMIT = _env("WEBCHAT_RATE_LIMIT", "30 per minute")
         self.BABEL_DEFAULT_LOCALE = "en"
         self.LANGUAGES = ["en", "ru"]
         self.START_SWEEPER = _env("START_SWEEPER", "0") == "1"
+        # Seconds between sweeps, and without a heartbeat before a worker counts as dead: its events are run
+        # again and its contact locks expire (connectors/pipeline/liveness.py, sweeper.py).
+        self.SWEEP_INTERVAL = _number("SWEEP_INTERVAL", "10", float, minimum=0.5)
+        self.WORKER_DEAD_AFTER = _number("WORKER_DEAD_AFTER", "20", float, minimum=2)
+        # Events one webhook delivery may carry (Meta batches at most 1,000); more: 413, nothing stored.
+        self.WEBHOOK_MAX_EVENTS = _number("WEBHOOK_MAX_EVENTS", "1000", minimum=1)
         # Per worker process: jobs doing CPU/database work at once, between waits (connectors/run_slots.py);
         # 0 = no limit.
         self.WORKER_RUN_SLOTS = _number("WORKER_RUN_SLOTS", "2")

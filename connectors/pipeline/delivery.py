@@ -228,15 +228,23 @@ def _plan(claimed: list[Any], channel: ChannelLike | None, conversation: Convers
     return plans
 
 
-_MARK_SENDING = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("p_id"),
-                                        _MESSAGES.c.delivery_status == "claimed").values(delivery_status="sending")
+_MARK_SENDING = update(_MESSAGES).where(
+    _MESSAGES.c.id == bindparam("p_id"), _MESSAGES.c.delivery_status == "claimed",
+    _MESSAGES.c.claimed_by == bindparam("p_owner")).values(delivery_status="sending")
+
+
+class Reclaimed(RuntimeError):
+    """The message is no longer this worker's to send (the sweeper took it back, believing the worker dead):
+    the request must not leave, and no result is written for it."""
 
 
 def _mark_sending(message_id: int) -> None:
     """Durable before the request leaves, on a connection of its own (the session holds none while the
     channel answers)."""
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(_MARK_SENDING, {"p_id": message_id})
+        marked = conn.execute(_MARK_SENDING, {"p_id": message_id, "p_owner": liveness.owner()}).rowcount
+    if marked != 1:
+        raise Reclaimed(f"message {message_id} was taken back before it was sent")
 
 
 def send_claimed(claimed: list[Any], *, channel: ChannelLike | None = None,
@@ -265,7 +273,11 @@ def send_claimed(claimed: list[Any], *, channel: ChannelLike | None = None,
                             "p_attempts": send.attempts})
             summary.retrying += 1
             continue
-        result = _send_one(send, credentials[send.channel.id], config)
+        try:
+            result = _send_one(send, credentials[send.channel.id], config)
+        except Reclaimed:
+            log.warning("message %s was taken back by the sweeper: left to whoever holds it now", send.message_id)
+            continue
         values = _result_values(send, result, summary, now, told)
         if values["p_status"] == "retrying":
             waiting_until[send.conversation_id] = values["p_next"]
@@ -287,6 +299,8 @@ def _send_one(send: _Send, credentials: dict[str, Any], config: ConnectorConfig)
     try:
         with before_send(lambda: _mark_sending(send.message_id)):
             return get_connector(send.channel.type).send(credentials, send.outbound, config)
+    except Reclaimed:
+        raise
     except Exception as exc:  # one broken send must not strand the others; whether it left is unknown
         log.exception("send of message %s failed", send.message_id)
         return SendResult(status="failed", error=f"{exc.__class__.__name__}: {str(exc)[:300]}", outcome_unknown=True)

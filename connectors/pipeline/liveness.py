@@ -25,15 +25,21 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-BEAT_EVERY = 5.0
-DEAD_AFTER = 20.0
-LOCK_TTL = 20
+DEAD_AFTER = 20.0  # WORKER_DEAD_AFTER; `configure` sets these three from it
+BEAT_EVERY = DEAD_AFTER / 4
+LOCK_TTL = int(DEAD_AFTER)
 
 _EMBEDDED = f"embedded:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 _owner: str | None = None  # this process's RQ worker name, once it runs one
 _beats: dict[str, Callable[[], None]] = {}
 _beats_lock = threading.Lock()
 _thread: threading.Thread | None = None
+
+
+def configure(dead_after: float) -> None:
+    """A worker that missed about four heartbeats is dead; a lock outlives its holder by as long."""
+    global DEAD_AFTER, BEAT_EVERY, LOCK_TTL
+    DEAD_AFTER, BEAT_EVERY, LOCK_TTL = float(dead_after), float(dead_after) / 4, max(1, int(dead_after))
 
 
 def set_owner(name: str | None) -> None:
@@ -77,7 +83,9 @@ def _run() -> None:
 def alive(owners: Iterable[str], redis: Any | None, *, now: float | None = None) -> dict[str, bool]:
     """Which of these owners are alive. Embedded names: only this process's own (the embedded queue runs in
     one process; a name from an earlier run of it is dead). RQ worker names: a heartbeat within DEAD_AFTER
-    seconds in RQ's worker registry; with Redis unreachable nobody is declared dead."""
+    seconds in RQ's worker registry. Nobody is declared dead while Redis cannot be read, nor for a missing
+    entry while Redis has been up for less than DEAD_AFTER seconds (a restarted Redis has lost every entry;
+    live workers write theirs again at their next beat)."""
     result: dict[str, bool] = {}
     workers = sorted({o for o in owners if o})
     rq_names = [o for o in workers if not o.startswith("embedded:")]
@@ -90,15 +98,17 @@ def alive(owners: Iterable[str], redis: Any | None, *, now: float | None = None)
         return {**result, **dict.fromkeys(rq_names, False)}
     try:
         with redis.pipeline(transaction=False) as pipe:
+            pipe.info("server")
             for name in rq_names:
                 pipe.hget(f"rq:worker:{name}", "last_heartbeat")
-            beats = pipe.execute()
+            server, *beats = pipe.execute()
     except Exception:
         log.warning("cannot read worker heartbeats: nobody declared dead this time", exc_info=True)
         return {**result, **dict.fromkeys(rq_names, True)}
     current = time.time() if now is None else now
+    young = float(server.get("uptime_in_seconds", DEAD_AFTER)) < DEAD_AFTER
     for name, beat in zip(rq_names, beats, strict=True):
-        result[name] = beat is not None and current - _parse(beat) <= DEAD_AFTER
+        result[name] = young if beat is None else current - _parse(beat) <= DEAD_AFTER
     return result
 
 

@@ -61,7 +61,7 @@ def _held() -> set[str]:
 
 
 @contextmanager
-def contact_lock(key: str, *, timeout: float = liveness.LOCK_TTL, wait: float = 120.0,
+def contact_lock(key: str, *, timeout: float | None = None, wait: float = 120.0,
                  before_waiting: Callable[[], None] | None = None) -> Iterator[None]:
     """`before_waiting` runs only when another turn holds the lock, before this one blocks on it (the
     caller ends its transaction there, so a queued message does not hold a database connection)."""
@@ -72,7 +72,8 @@ def contact_lock(key: str, *, timeout: float = liveness.LOCK_TTL, wait: float = 
     queue = current_app.extensions["job_queue"]
     lock: Any
     if getattr(queue, "backend", "") == "rq":
-        lock = queue.connection.lock(f"temoweb:lock:{key}", timeout=timeout, blocking_timeout=wait)
+        lock = queue.connection.lock(f"temoweb:lock:{key}", timeout=timeout or liveness.LOCK_TTL,
+                                     blocking_timeout=wait)
         block: Callable[[], bool] = lock.acquire
     else:
         with _registry_lock:
