@@ -35,11 +35,24 @@ class Flow:
     warnings: tuple[Problem, ...]
     fingerprint: str
     schema_version: int = SCHEMA_VERSION
+    #: The triggers a comment may start a run at (see `entries`).
+    comment_triggers: tuple[str, ...] = ()
 
     @property
     def uses(self) -> frozenset[str]:
         """Slow services any node of this flow may call (see Node.uses)."""
         return frozenset().union(*(node.uses for node in self.nodes.values()))
+
+    def entries(self, kind: str) -> tuple[str, ...]:
+        """The triggers a new run for an event of `kind` may start at, in document order.
+
+        Comments and messages are different entry points: a comment is answered in public and with one
+        private reply, which only a `comment_reply` node can send, so a comment enters only at a trigger
+        that names the `comment` kind, or at a catch-all trigger (no kinds) from which a `comment_reply`
+        node is reached in the same turn. A DM flow's catch-all trigger therefore never restarts a
+        conversation because its person commented on a post.
+        """
+        return self.comment_triggers if kind == "comment" else self.triggers
 
     def target(self, node_id: str, port: str) -> str | None:
         """The node an edge from `node_id`'s `port` leads to, or None (the flow ends there)."""
@@ -152,7 +165,7 @@ def _link_edges(
 
 def _check_graph(
     nodes: dict[str, Node | None], links: dict[str, dict[str, str]], problems: list[Problem]
-) -> tuple[str, ...]:
+) -> tuple[tuple[str, ...], dict[str, list[str]]]:
     good = {k: v for k, v in nodes.items() if v is not None}
     successors: dict[str, list[str]] = {}
     for node_id, node in good.items():
@@ -190,7 +203,25 @@ def _check_graph(
                 f"so the bot would spin forever: {' → '.join(loop)}.",
             )
         )
-    return triggers
+    return triggers, successors
+
+
+def _comment_triggers(
+    triggers: tuple[str, ...], nodes: dict[str, Node | None], successors: dict[str, list[str]]
+) -> tuple[str, ...]:
+    """Triggers that accept comments (`Flow.entries`): the `comment` kind named, or no kinds and a
+    `comment_reply` reachable without passing a node that waits (after a wait the event is no comment)."""
+    good = {k: v for k, v in nodes.items() if v is not None}
+    through = {k: [] if v.waits else successors.get(k, []) for k, v in good.items()}
+    accepted = []
+    for trigger_id in triggers:
+        kinds = good[trigger_id].data.get("kinds") or []
+        if "comment" in kinds or (
+            not kinds
+            and any(n in good and good[n].type == "comment_reply" for n in reachable([trigger_id], through))
+        ):
+            accepted.append(trigger_id)
+    return tuple(accepted)
 
 
 def _check_variables(nodes: dict[str, Node | None], problems: list[Problem]) -> None:
@@ -220,7 +251,7 @@ def compile_document(document: Any) -> tuple[Flow | None, list[Problem]]:
     problems: list[Problem] = []
     nodes = _build_nodes(doc["nodes"], problems)
     links = _link_edges(doc["edges"], nodes, problems)
-    triggers = _check_graph(nodes, links, problems)
+    triggers, successors = _check_graph(nodes, links, problems)
     _check_variables(nodes, problems)
     problems.sort(key=lambda p: p.severity != "error")
     if any(p.severity == "error" for p in problems):
@@ -231,6 +262,7 @@ def compile_document(document: Any) -> tuple[Flow | None, list[Problem]]:
         nodes=MappingProxyType({k: v for k, v in nodes.items() if v is not None}),
         next=MappingProxyType({k: MappingProxyType(v) for k, v in links.items()}),
         triggers=triggers,
+        comment_triggers=_comment_triggers(triggers, nodes, successors),
         warnings=tuple(problems),
         fingerprint=hashlib.sha256(canonical.encode()).hexdigest()[:16],
     )

@@ -26,11 +26,14 @@ def _note(text: str) -> dict[str, Any]:
 
 
 def _entry(flow: Flow, event: TurnEvent) -> tuple[str | None, str]:
-    """The trigger a new run starts at: the first one matching the event, else the first one."""
-    for trigger_id in flow.triggers:
+    """The trigger a new run starts at: the first one matching the event, else the first one. A comment
+    starts only at a trigger that accepts comments and matches it (`Flow.entries`), never at a fallback."""
+    for trigger_id in flow.entries(event.kind):
         ok, reason = flow.nodes[trigger_id].matches(event)  # type: ignore[attr-defined]
         if ok:
             return trigger_id, reason
+    if event.kind == "comment":
+        return None, "no trigger of this flow accepts this comment; nothing runs"
     if not flow.triggers:
         return None, "flow has no trigger"
     return flow.triggers[0], "no trigger filter matched; started at the first trigger"
@@ -51,7 +54,13 @@ def _run(node: Node, rt: Runtime, resume: bool) -> Result:
 
 
 def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: Services) -> StepResult:
-    """Advance one conversation by one event and return what to send, store and do."""
+    """Advance one conversation by one event and return what to send, store and do.
+
+    A `comment` is its own entry point: it never answers a waiting node, it starts a run at a trigger
+    that accepts it. If that run ends waiting (or handed off), its state becomes the conversation's; if
+    it finishes, a question the conversation was waiting on stays pending with its variables, and the
+    result says so (`state_kept`: the caller keeps the conversation on the flow that asked it).
+    """
     if event.text is None or event.meta is None or event.contact is None:  # media-only messages etc.
         event = replace(event, text=event.text or "", meta=event.meta or {}, contact=event.contact or {})
     try:
@@ -61,14 +70,16 @@ def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: S
     trace: list[dict[str, Any]] = []
     if st["paused"]:
         trace.append(_note("conversation is handed off to a human; the bot stays silent"))
-        return StepResult([], st, [], trace, False)
+        return StepResult([], st, [], trace, False, state_kept=True)
     waiting = st["waiting"]
+    if event.kind == "comment":
+        return _comment_run(flow, st, event, services, trace)
     if event.kind == "timeout":
         token = event.meta.get("token")
         pending = waiting.get("token") if waiting else None
         if not pending or pending != token or waiting.get("node") not in flow.nodes:
             trace.append(_note(f"stale follow-up timeout (token {token!r}) ignored"))
-            return StepResult([], st, [], trace, st["finished"])
+            return StepResult([], st, [], trace, st["finished"], state_kept=True)
     if st["flow"] and st["flow"] != flow.fingerprint:
         trace.append(_note("state was saved by a different flow version; continuing on this one"))
     st["flow"] = flow.fingerprint
@@ -87,6 +98,42 @@ def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: S
             return StepResult([], st, [], [_note(reason)], True, reason)
         node = flow.nodes[entry]
         start_note = f"started here: {reason}"
+    return _run_from(flow, st, node, resume, start_note, event, services, trace)
+
+
+def _comment_run(
+    flow: Flow, st: dict[str, Any], event: TurnEvent, services: Services, trace: list[dict[str, Any]]
+) -> StepResult:
+    """A comment runs beside the conversation: fresh variables, never resuming the waiting node."""
+    pending = _copy_state(st) if st["waiting"] else None
+    entry, reason = _entry(flow, event)
+    if entry is None:
+        trace.append(_note(reason))
+        return StepResult([], st, [], trace, st["finished"], state_kept=True)
+    if pending is not None:
+        asked = pending["waiting"].get("node")
+        trace.append(_note(f"a comment never answers the pending question (node {asked!r}): "
+                           "it stays pending unless this run waits"))
+    st.update(vars={}, retries={}, waiting=None, finished=False, flow=flow.fingerprint, turn=st["turn"] + 1)
+    result = _run_from(flow, st, flow.nodes[entry], False, f"started here: {reason}", event, services, trace)
+    if pending is None or result.state["waiting"] or result.state["paused"]:
+        return result
+    kept = {**pending, "turn": result.state["turn"], "history": result.state["history"]}
+    return replace(result, state=kept, finished=kept["finished"], state_kept=True)
+
+
+def _run_from(
+    flow: Flow,
+    st: dict[str, Any],
+    node: Node,
+    resume: bool,
+    start_note: str | None,
+    event: TurnEvent,
+    services: Services,
+    trace: list[dict[str, Any]],
+) -> StepResult:
+    """Run nodes from `node` until one waits, the flow ends or the conversation is handed off."""
+    waiting = st["waiting"]
     st["waiting"] = None
     rt = Runtime(
         services,

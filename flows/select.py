@@ -12,12 +12,16 @@ def choose_flow(
     candidates: Sequence[tuple[Hashable, Flow]], event: TurnEvent, default_key: Hashable | None
 ) -> tuple[Hashable | None, str]:
     """Pick the flow to start: keyword triggers first (most specific), then catch-all triggers, in the
-    tenant's order, else `default_key`. Returns (key or None, human reason for the trace)."""
+    tenant's order, else `default_key`. Returns (key or None, human reason for the trace).
+
+    A comment only starts a flow at a trigger that accepts comments (`Flow.entries`) and never falls
+    back to the default flow: a flow that cannot answer a comment would only restart the person's
+    conversation without sending anything."""
     if event.kind == "timeout":
         return None, "a follow-up timeout never starts a new conversation"
     for want_keywords in (True, False):
         for key, flow in candidates:
-            for trigger_id in flow.triggers:
+            for trigger_id in flow.entries(event.kind):
                 trigger = flow.nodes[trigger_id]
                 if trigger.has_keywords != want_keywords:  # type: ignore[attr-defined]
                     continue
@@ -25,6 +29,8 @@ def choose_flow(
                 if ok:
                     name = flow.name or str(key)
                     return key, f"flow '{name}' (trigger '{trigger_id}'): {reason}"
+    if event.kind == "comment":
+        return None, "no published flow has a trigger that accepts this comment"
     if default_key is not None:
         return default_key, "no flow's trigger matched; using the default flow"
     return None, "no flow's trigger matched and there is no default flow"

@@ -77,6 +77,10 @@ class StepResult:
     trace: list[dict[str, Any]]
     finished: bool
     error: str | None = None
+    #: True when `state` is the conversation's state as it was before this event, not one this flow wrote
+    #: (a comment answered beside a pending question, see `engine.step`): the caller keeps the conversation
+    #: on the flow version it was on.
+    state_kept: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,4 +90,5 @@ class StepResult:
             "trace": self.trace,
             "finished": self.finished,
             "error": self.error,
+            "state_kept": self.state_kept,
         }

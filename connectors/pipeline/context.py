@@ -5,38 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import requests
 from flask import current_app
 from sqlalchemy import event
 
-from connectors.run_slots import waiting
-from flows.services import Context, HttpResult, Services, SystemClock
+from flows.services import Context, Services, SystemClock
 from webapp.models import PromptLayer, Tenant
 from webapp.plans import features_of, within_limit
 
-
-class RequestsHttp:
-    """`http_request` nodes' outbound calls (only for tenants with the `integrations` feature)."""
-
-    def __init__(self, session: requests.Session | None = None) -> None:
-        self.session = session or requests.Session()
-
-    def request(self, method: str, url: str, *, json: Any = None, headers: dict[str, str] | None = None,
-                timeout: float = 10.0) -> HttpResult:
-        if not url.startswith(("http://", "https://")):
-            return HttpResult(status=0, error="only http(s) URLs are allowed")
-        try:
-            with waiting():  # the worker's run slot goes to another job meanwhile (connectors/run_slots.py)
-                resp = self.session.request(method.upper(), url, json=json, headers=headers or {},
-                                            timeout=min(float(timeout), 30.0), allow_redirects=False)
-        except requests.RequestException as exc:
-            return HttpResult(status=0, error=f"{exc.__class__.__name__}: request failed")
-        try:
-            body: Any = resp.json()
-        except ValueError:
-            body = resp.text[:10_000]
-        return HttpResult(status=resp.status_code, body=body)
-
+from .integration_http import RequestsHttp  # http_request nodes: public addresses only, size cap, deadline
 
 _LAYERS_TTL = 10.0
 _layers_cache: dict[int, tuple[float, list[dict[str, Any]]]] = {}

@@ -1,5 +1,5 @@
-"""Which flow version runs a turn: the conversation's pinned version while it runs, else the first
-published flow whose trigger matches, else the tenant's default flow."""
+"""Which flow version runs a turn: the conversation's pinned version while it runs (except for a comment),
+else the first published flow whose trigger matches, else the tenant's default flow (not for a comment)."""
 
 from __future__ import annotations
 
@@ -43,8 +43,10 @@ def published_flows(tenant_id: int) -> list[tuple[int, int]]:
 
 
 def pick_flow(tenant: Tenant, conv: Conversation, tevent: TurnEvent) -> tuple[FlowVersion, Any, str] | None:
+    """A comment is a new entry point even while the conversation runs (it never answers the pinned flow's
+    question, flows.engine.step): it is routed by the published flows' comment triggers, never by the pin."""
     state = conv.state or {}
-    if conv.flow_version_id and state and not state.get("finished"):
+    if tevent.kind != "comment" and conv.flow_version_id and state and not state.get("finished"):
         pinned = compiled_by_id(conv.flow_version_id)
         if pinned is not None:
             version, flow = pinned

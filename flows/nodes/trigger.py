@@ -42,7 +42,7 @@ class Trigger(Node):
             "multiselect",
             default=[],
             choices=KIND_CHOICES,
-            help="Empty means any kind of message.",
+            help="Empty means any kind of message; a comment only if a Reply to comment node follows.",
         ),
         spec("keywords", "Keywords", "list", default=[], help="Empty means any text."),
         spec("match", "Keyword match", "select", default="contains", choices=MATCH_CHOICES),

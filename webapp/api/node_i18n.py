@@ -18,7 +18,7 @@ NODE_TEXTS = (
     _l("Starts the flow when a message or comment matches the channel, kind and keywords."),
     _l("Channels"),
     _l("Event kinds"),
-    _l("Empty means any kind of message."),
+    _l("Empty means any kind of message; a comment only if a Reply to comment node follows."),
     _l("Keywords"),
     _l("Empty means any text."),
     _l("Keyword match"),
