@@ -75,6 +75,7 @@ class ThreadPoolWorker(SimpleWorker):
 
     def register_death(self) -> None:
         liveness.off_beat("worker")
+        liveness.set_owner(None)
         super().register_death()
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
