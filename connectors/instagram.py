@@ -1,10 +1,11 @@
 """Instagram professional accounts: Direct messages and comments (Instagram Login, graph.instagram.com).
 
-Inbound: ``entry[].messaging[]`` / ``standby[]`` (DMs) and ``entry[].changes[]`` with field
-``comments`` / ``live_comments``. Echoes of our own sends, reads, reactions, deleted and unsupported
-messages are dropped here, as are our own comment replies (``from.id == entry.id``): otherwise the bot
-answers itself. Outbound: DM, public comment reply and private reply (one per comment, so a read
-timeout is never retried blindly).
+Inbound: ``entry[].messaging[]`` (DMs) and ``entry[].changes[]`` with field ``comments`` /
+``live_comments``. Echoes of our own sends, reads, reactions, deleted and unsupported messages are
+dropped here, as are our own comment replies (``from.id == entry.id``): otherwise the bot answers
+itself. ``standby[]`` (a thread another app owns under the handover protocol) is left alone.
+Outbound: DM, public comment reply and private reply (one per comment, so a read timeout is never
+retried blindly).
 
 Credentials: ``{"access_token": str, "account_id": str (IG pro account id, rate-limit key),
 "login": "instagram" | "facebook"}``. ``login="facebook"`` (Messenger API for Instagram with a Page
@@ -21,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from connectors import meta
-from connectors.base import as_dict, as_list, to_seconds, truncate, untruncate
+from connectors.base import as_dict, as_id, as_text, to_seconds, truncate, untruncate
 from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.http import HttpResult
 from connectors.ratelimit import throttle
@@ -36,32 +37,30 @@ COMMENT_FIELDS = ("comments", "live_comments")
 
 def _media(message: dict[str, Any]) -> list[dict[str, Any]]:
     media = []
-    for att in as_list(message.get("attachments"), "message.attachments"):
-        if isinstance(att, dict):
-            payload = att.get("payload") if isinstance(att.get("payload"), dict) else {}
-            item = {"type": att.get("type"), "url": payload.get("url")}
-            if payload.get("title"):
-                item["title"] = payload["title"]
-            media.append(item)
+    for att in meta.items(message, "attachments"):
+        payload = att.get("payload") if isinstance(att.get("payload"), dict) else {}
+        item = {"type": as_text(att.get("type")), "url": as_text(payload.get("url")) or None}
+        if as_text(payload.get("title")):
+            item["title"] = payload["title"]
+        media.append(item)
     return media
 
 
-def parse_messaging(account_id: str, item: dict[str, Any], *, standby: bool = False) -> InboundEvent | None:
+def parse_messaging(account_id: str, item: dict[str, Any]) -> InboundEvent | None:
     """One ``messaging[]`` item → a ``dm`` event, or None for things the bot must not answer."""
-    sender = str(as_dict(item.get("sender"), "sender").get("id") or "")
+    sender = as_id(as_dict(item.get("sender"), "sender").get("id"))
     if not sender or sender == account_id:
         return None  # our own outbound (echo without the flag) or junk
     timestamp = to_seconds(item.get("timestamp"))
-    base_meta: dict[str, Any] = {"standby": True} if standby else {}
     message = item.get("message")
     if isinstance(message, dict):
         if message.get("is_echo") or message.get("is_deleted") or message.get("is_unsupported"):
             return None
-        mid = message.get("mid")
+        mid = as_id(message.get("mid"))
         if not mid:
             return None
-        extra = dict(base_meta)
-        text = str(message.get("text") or "")
+        extra: dict[str, Any] = {}
+        text = as_text(message.get("text"))
         if isinstance(message.get("quick_reply"), dict):
             extra["quick_reply_payload"] = message["quick_reply"].get("payload")
             text = untruncate(text, extra["quick_reply_payload"])
@@ -70,43 +69,42 @@ def parse_messaging(account_id: str, item: dict[str, Any], *, standby: bool = Fa
         if isinstance(message.get("referral"), dict):
             extra["referral"] = message["referral"]
         return InboundEvent(
-            channel_type="instagram", account_id=account_id, kind="dm", external_id=str(mid),
+            channel_type="instagram", account_id=account_id, kind="dm", external_id=mid,
             user_id=sender, text=text, media=_media(message), meta=extra,
             timestamp=timestamp,
         )
     postback = item.get("postback")
     if isinstance(postback, dict):
-        mid = postback.get("mid") or f"postback:{sender}:{item.get('timestamp')}"
-        extra = {**base_meta, "postback_payload": postback.get("payload")}
+        mid = as_id(postback.get("mid")) or f"postback:{sender}:{as_id(item.get('timestamp')) or ''}"
         return InboundEvent(
-            channel_type="instagram", account_id=account_id, kind="dm", external_id=str(mid),
-            user_id=sender, text=str(postback.get("title") or postback.get("payload") or ""),
-            meta=extra, timestamp=timestamp,
+            channel_type="instagram", account_id=account_id, kind="dm", external_id=mid,
+            user_id=sender, text=as_text(postback.get("title")) or as_text(postback.get("payload")),
+            meta={"postback_payload": postback.get("payload")}, timestamp=timestamp,
         )
     return None  # read, reaction, referral-only, optin...: nothing to answer
 
 
 def parse_comment(account_id: str, field: str, value: dict[str, Any], entry_time: Any) -> InboundEvent | None:
     """A ``comments`` / ``live_comments`` change → a ``comment`` event (own replies dropped)."""
-    comment_id = value.get("id") or value.get("comment_id")
+    comment_id = as_id(value.get("id")) or as_id(value.get("comment_id"))
     author = as_dict(value.get("from"), "value.from")
-    user_id = str(author.get("id") or "")
+    user_id = as_id(author.get("id"))
     if not comment_id or not user_id or user_id == account_id:
         return None
     media = as_dict(value.get("media"), "value.media")
     extra: dict[str, Any] = {
-        "comment_id": str(comment_id),
-        "media_id": str(media["id"]) if media.get("id") else None,
-        "parent_id": str(value["parent_id"]) if value.get("parent_id") else None,
-        "username": author.get("username"),
+        "comment_id": comment_id,
+        "media_id": as_id(media.get("id")),
+        "parent_id": as_id(value.get("parent_id")),
+        "username": as_text(author.get("username")) or None,
         "field": field,
     }
     for key in ("media_product_type", "ad_id", "ad_title", "original_media_id"):
-        if media.get(key):
+        if as_id(media.get(key)):
             extra[key] = media[key]
     return InboundEvent(
-        channel_type="instagram", account_id=account_id, kind="comment", external_id=str(comment_id),
-        user_id=user_id, text=str(value.get("text") or ""), meta=extra,
+        channel_type="instagram", account_id=account_id, kind="comment", external_id=comment_id,
+        user_id=user_id, text=as_text(value.get("text")), meta=extra,
         timestamp=to_seconds(value.get("timestamp") or entry_time),
     )
 
@@ -125,26 +123,29 @@ class InstagramConnector(meta.MetaConnector):
     max_text_length = 1000
     reply_window_hours = 24  # free-form replies only within 24 h of the user's last message
 
-    def parse_payload(self, payload: dict[str, Any]) -> list[InboundEvent]:
-        """Every DM and comment in every entry of the batch, in order."""
+    def parse_payload(self, payload: dict[str, Any]) -> list[InboundEvent | None]:
+        """Every DM and comment in every entry of the batch, in order.
+
+        ``standby[]`` items are left alone: under the handover protocol another app (a human inbox, a
+        second bot) owns the thread, and a secondary receiver that answers talks over it.
+        """
         events: list[InboundEvent | None] = []
         for entry in payload.get("entry") or []:
-            account_id = str(entry.get("id") or "")
-            for item in as_list(entry.get("messaging"), "entry.messaging"):
-                if isinstance(item, dict):
-                    events.append(meta.safely(parse_messaging, account_id, item))
-            for item in as_list(entry.get("standby"), "entry.standby"):
-                if isinstance(item, dict):
-                    events.append(meta.safely(parse_messaging, account_id, item, standby=True))
-            for change in as_list(entry.get("changes"), "entry.changes"):
-                if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
+            account_id = as_id(entry.get("id"))
+            if account_id is None:
+                log.warning("skipping Instagram webhook entry without an account id")
+                continue
+            for item in meta.items(entry, "messaging"):
+                events.append(meta.safely(parse_messaging, account_id, item))
+            for change in meta.items(entry, "changes"):
+                if not isinstance(change.get("value"), dict):
                     continue
                 field, value = change.get("field"), change["value"]
                 if field in COMMENT_FIELDS:
                     events.append(meta.safely(parse_comment, account_id, field, value, entry.get("time")))
                 elif field == "messages":  # App Dashboard "Test" shape: a messaging item in value
                     events.append(meta.safely(parse_messaging, account_id, value))
-        return [e for e in events if e is not None]
+        return events
 
     # --- sending -------------------------------------------------------------------------------
 

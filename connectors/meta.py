@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from connectors.base import PayloadError, as_list, header, load_json_object
+from connectors.base import PayloadError, as_list, header, load_json_object, sane_events
 from connectors.events import ConnectorConfig, InboundEvent, SendResult
 from connectors.http import HttpResult, mask_secrets, request
 
@@ -105,7 +105,7 @@ def parse_meta_payload(raw_body: bytes) -> list[InboundEvent]:
     payload = load_meta_payload(raw_body)
     for connector in all_connectors():
         if getattr(connector, "meta_object", None) == payload["object"]:
-            return connector.parse_payload(payload)  # type: ignore[attr-defined]
+            return sane_events(connector.parse_payload(payload))  # type: ignore[attr-defined]
     log.info("ignoring Meta webhook for object %r", payload["object"])
     return []
 
@@ -165,13 +165,29 @@ def bearer(token: str) -> dict[str, str]:
 def safely(parse_item: Callable[..., InboundEvent | None], *args: Any, **kwargs: Any) -> InboundEvent | None:
     """Parse one item of a batch; a malformed item is logged and skipped, not fatal.
 
-    Failing the whole POST would make Meta re-deliver the batch for days and lose its good items.
+    Failing the whole POST would make Meta re-deliver the batch for days and lose its good items. The
+    parsers check the types they read and raise PayloadError for a malformed item; any other exception
+    is a parser bug: still skipped here, but logged as an error with its traceback so tests see it.
     """
     try:
         return parse_item(*args, **kwargs)
-    except (PayloadError, TypeError, ValueError, AttributeError) as exc:
+    except PayloadError as exc:
         log.warning("skipping malformed webhook item (%s): %s", parse_item.__name__, exc)
-        return None
+    except (TypeError, ValueError, AttributeError, ArithmeticError, LookupError):
+        log.exception("parser bug: webhook item skipped (%s)", parse_item.__name__)
+    return None
+
+
+def items(container: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The objects of an optional JSON array field. A field of another type is logged and skipped, not
+    fatal (a 4xx makes Meta redeliver the whole batch, good items included); non-objects are ignored."""
+    value = container.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        log.warning("skipping webhook field %r: a %s, not a list", key, type(value).__name__)
+        return []
+    return [item for item in value if isinstance(item, dict)]
 
 
 class MetaConnector:
@@ -189,17 +205,21 @@ class MetaConnector:
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:
         return verify_request(headers, raw_body, [secret])
 
-    def parse(self, raw_body: bytes, account_id: str = "") -> list[InboundEvent]:
+    def parse(self, raw_body: bytes, account_id: str = "", settings: Mapping[str, Any] | None = None
+              ) -> list[InboundEvent]:
         """Events for this product only; a body for another ``object`` yields nothing.
 
-        ``account_id`` is ignored: ``entry.id`` / ``metadata.phone_number_id`` name the account.
+        ``account_id`` and ``settings`` are ignored: ``entry.id`` / ``metadata.phone_number_id`` name the
+        account, and the channel is only known once the events are routed.
         """
         payload = load_meta_payload(raw_body)
         if payload["object"] != self.meta_object:
             return []
-        return self.parse_payload(payload)
+        return sane_events(self.parse_payload(payload))
 
-    def parse_payload(self, payload: dict[str, Any]) -> list[InboundEvent]:  # pragma: no cover
+    def parse_payload(self, payload: dict[str, Any]) -> list[InboundEvent | None]:  # pragma: no cover
+        """The events of an envelope ``load_meta_payload`` checked; None for skipped items (the callers
+        pass the result through ``sane_events``)."""
         raise NotImplementedError
 
 

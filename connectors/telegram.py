@@ -12,6 +12,7 @@ the route as ``account_id`` because updates do not say which bot they are for.
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Mapping
@@ -20,17 +21,34 @@ from typing import Any
 
 import requests
 
-from connectors.base import PayloadError, as_dict, header, load_json_object, to_seconds, truncate
+from connectors.base import (
+    PayloadError,
+    as_dict,
+    as_id,
+    as_text,
+    header,
+    load_json_object,
+    sane_events,
+    to_seconds,
+    truncate,
+)
 from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.http import HttpResult, header_retry_after, mask_secrets, request
 from connectors.ratelimit import throttle
 from connectors.registry import register
 
+log = logging.getLogger(__name__)
+
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
-_INT_RE = re.compile(r"-?\d+")
+_INT_RE = re.compile(r"-?\d{1,19}")  # Telegram ids fit in 52 bits; int() of a huge string raises
 CALLBACK_DATA_MAX_BYTES = 64
 DEFAULT_ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+#: The channel setting (``channel.settings``) that lets the bot answer in groups, supergroups and channels.
+GROUPS_SETTING = "allow_groups"
+#: Update fields that carry a message, and whether it is an edit.
+UPDATE_KINDS = (("message", False), ("edited_message", True), ("channel_post", False),
+                ("edited_channel_post", True))
 MEDIA_KEYS = ("photo", "document", "voice", "audio", "video", "video_note", "sticker", "animation")
 
 
@@ -58,8 +76,13 @@ def bot_id(token: str) -> str:
 
 # --- parsing ---------------------------------------------------------------------------------------
 
+def _int(value: Any) -> int | None:
+    """Telegram ids are JSON integers; anything else (a string, a boolean, an object) is junk."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _display_name(user: dict[str, Any]) -> str | None:
-    name = " ".join(str(user[k]) for k in ("first_name", "last_name") if user.get(k))
+    name = " ".join(user[k] for k in ("first_name", "last_name") if as_text(user.get(k)))
     return name or None
 
 
@@ -69,7 +92,7 @@ def _media(message: dict[str, Any]) -> list[dict[str, Any]]:
         value = message.get(key)
         if isinstance(value, list) and value:  # photo: sizes, smallest first
             value = value[-1]
-        if isinstance(value, dict) and value.get("file_id"):
+        if isinstance(value, dict) and as_id(value.get("file_id")):
             item = {"type": key, "file_id": value["file_id"]}
             for extra in ("file_unique_id", "mime_type", "file_name", "file_size", "duration"):
                 if extra in value:
@@ -78,61 +101,89 @@ def _media(message: dict[str, Any]) -> list[dict[str, Any]]:
     return media
 
 
-def _user_meta(user: dict[str, Any], chat: dict[str, Any], update_id: Any) -> dict[str, Any]:
+def _chat_type(chat: dict[str, Any], chat_id: int) -> str:
+    """The chat's type; old payloads without one are private chats (positive ids) or groups."""
+    return as_text(chat.get("type")) or ("private" if chat_id > 0 else "group")
+
+
+def external_message_id(chat_id: int, number: int) -> str:
+    """The external id of a message, ours or the customer's: Telegram numbers messages per chat (both
+    directions share the chat's sequence), so the number alone collides across chats of one bot."""
+    return f"tg:{chat_id}:{number}"
+
+
+def _user_meta(user: dict[str, Any], chat_id: int, chat_type: str, update_id: int) -> dict[str, Any]:
     return {
-        "chat_id": chat.get("id"),
-        "chat_type": chat.get("type"),
+        "chat_id": chat_id,
+        "chat_type": chat_type,
         "update_id": update_id,
-        "username": user.get("username"),
+        "username": as_text(user.get("username")) or None,
         "name": _display_name(user),
-        "language_code": user.get("language_code"),
+        "language_code": as_text(user.get("language_code")) or None,
     }
 
 
-def _parse_message(
-    account_id: str, update_id: Any, message: dict[str, Any], edited: bool
-) -> InboundEvent | None:
+def _parse_message(account_id: str, update_id: int, message: dict[str, Any], *, edited: bool,
+                   allow_groups: bool) -> InboundEvent | None:
     chat = as_dict(message.get("chat"), "message.chat")
     user = as_dict(message.get("from"), "message.from")
-    chat_id, message_id = chat.get("id"), message.get("message_id")
-    if chat_id is None or message_id is None or user.get("is_bot"):
+    chat_id, number = _int(chat.get("id")), _int(message.get("message_id"))
+    if chat_id is None or number is None or user.get("is_bot"):
         return None
-    meta = _user_meta(user, chat, update_id)
-    meta["message_id"] = message_id
+    chat_type = _chat_type(chat, chat_id)
+    if chat_type != "private" and not allow_groups:
+        log.debug("telegram %s chat %s: groups and channels are not enabled for this bot", chat_type, chat_id)
+        return None
+    sender = _int(user.get("id"))
+    if sender is None:  # a channel post, or a group message sent on behalf of a chat
+        sender = _int(as_dict(message.get("sender_chat"), "message.sender_chat").get("id"))
+    if sender is None:
+        sender = chat_id
+    meta = _user_meta(user, chat_id, chat_type, update_id)
+    meta["message_id"] = number
     if isinstance(message.get("contact"), dict):
         meta["contact"] = message["contact"]  # a shared phone number (request_contact button)
     if isinstance(message.get("location"), dict):
         meta["location"] = message["location"]
     if isinstance(message.get("reply_to_message"), dict):
-        meta["reply_to"] = message["reply_to_message"].get("message_id")
-    external_id = f"tg:{chat_id}:{message_id}"
+        meta["reply_to"] = _int(message["reply_to_message"].get("message_id"))
+    external_id = external_message_id(chat_id, number)
     if edited:
         # An edit is a new event (same message_id): key it by edit_date so each edit counts once.
-        meta["edit_date"] = message.get("edit_date")
+        edit_date = _int(message.get("edit_date"))
+        meta["edit_date"] = edit_date
         meta["edit_of"] = external_id  # the stored message this edit changes
-        external_id += f":edit:{message.get('edit_date') or update_id}"
-    text = str(message.get("text") or message.get("caption") or "")
-    if not text and meta.get("contact", {}).get("phone_number"):
-        text = str(meta["contact"]["phone_number"])  # answers an "ask phone" step directly
+        external_id += f":edit:{edit_date or update_id}"
+    text = as_text(message.get("text")) or as_text(message.get("caption"))
+    if not text and "contact" in meta:
+        text = as_id(meta["contact"].get("phone_number")) or ""  # answers an "ask phone" step directly
     return InboundEvent(
         channel_type="telegram", account_id=account_id, kind="edit" if edited else "message",
-        external_id=external_id, user_id=str(user.get("id") or chat_id),
-        text=text, media=_media(message), meta=meta,
+        external_id=external_id, user_id=str(sender), text=text, media=_media(message), meta=meta,
         timestamp=to_seconds(message.get("edit_date") if edited else message.get("date")),
     )
 
 
-def _parse_callback(account_id: str, update_id: Any, query: dict[str, Any]) -> InboundEvent | None:
+def _parse_callback(account_id: str, update_id: int, query: dict[str, Any], *, allow_groups: bool
+                    ) -> InboundEvent | None:
     user = as_dict(query.get("from"), "callback_query.from")
     message = as_dict(query.get("message"), "callback_query.message")
     chat = as_dict(message.get("chat"), "callback_query.message.chat")
-    if not query.get("id") or not user.get("id"):
+    query_id, user_id = as_id(query.get("id")), _int(user.get("id"))
+    if not query_id or user_id is None:
         return None
-    meta = _user_meta(user, chat or {"id": user["id"], "type": "private"}, update_id)
-    meta.update({"callback_query_id": str(query["id"]), "message_id": message.get("message_id")})
+    chat_id = _int(chat.get("id"))
+    if chat_id is None:  # a button of an inline-mode message: no chat, answer the user
+        chat_id, chat_type = user_id, "private"
+    else:
+        chat_type = _chat_type(chat, chat_id)
+    if chat_type != "private" and not allow_groups:
+        return None
+    meta = _user_meta(user, chat_id, chat_type, update_id)
+    meta.update({"callback_query_id": query_id, "message_id": _int(message.get("message_id"))})
     return InboundEvent(
         channel_type="telegram", account_id=account_id, kind="message",
-        external_id=f"tg:cb:{query['id']}", user_id=str(user["id"]), text=str(query.get("data") or ""),
+        external_id=f"tg:cb:{query_id}", user_id=str(user_id), text=as_text(query.get("data")),
         meta=meta, timestamp=None,
     )
 
@@ -181,6 +232,14 @@ def _result_or_raise(result: HttpResult, token: str) -> Any:
 def get_me(token: str, config: ConnectorConfig) -> dict[str, Any]:
     """The bot's User object (id, username...): validates a token when a channel is added."""
     return _result_or_raise(call(token, "getMe", {}, config), token)
+
+
+def allowed_updates(settings: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    """The update kinds to ask Telegram for (``setWebhook``): channel posts only when the channel's
+    settings let the bot answer groups and channels (Telegram sends nothing it was not asked for)."""
+    if (settings or {}).get(GROUPS_SETTING):
+        return (*DEFAULT_ALLOWED_UPDATES, "channel_post", "edited_channel_post")
+    return DEFAULT_ALLOWED_UPDATES
 
 
 def set_webhook(token: str, url: str, secret_token: str, config: ConnectorConfig, *,
@@ -236,20 +295,35 @@ class TelegramConnector:
             return False
         return hmac.compare_digest(given.encode(), secret.encode())
 
-    def parse(self, raw_body: bytes, account_id: str = "") -> list[InboundEvent]:
-        """One update → at most one event; kinds we do not handle are acknowledged and dropped."""
+    def parse(self, raw_body: bytes, account_id: str = "", settings: Mapping[str, Any] | None = None
+              ) -> list[InboundEvent]:
+        """One update → at most one event; kinds we do not handle are acknowledged and dropped.
+
+        Group, supergroup and channel chats are answered only when the channel's settings say
+        ``allow_groups`` (a shop bot added to a group must not answer everyone in it). A body that is not
+        an update raises PayloadError; an update whose content is malformed is dropped and acknowledged:
+        Telegram redelivers a refused update and holds the chat's later updates back meanwhile.
+        """
         update = load_json_object(raw_body)
-        update_id = update.get("update_id")
-        if not isinstance(update_id, int):
+        update_id = _int(update.get("update_id"))
+        if update_id is None:
             raise PayloadError("update_id missing or not an integer")
+        allow_groups = bool((settings or {}).get(GROUPS_SETTING))
         event: InboundEvent | None = None
-        if isinstance(update.get("message"), dict):
-            event = _parse_message(account_id, update_id, update["message"], edited=False)
-        elif isinstance(update.get("edited_message"), dict):
-            event = _parse_message(account_id, update_id, update["edited_message"], edited=True)
-        elif isinstance(update.get("callback_query"), dict):
-            event = _parse_callback(account_id, update_id, update["callback_query"])
-        return [event] if event else []
+        try:
+            for key, edited in UPDATE_KINDS:
+                if isinstance(update.get(key), dict):
+                    event = _parse_message(account_id, update_id, update[key], edited=edited,
+                                           allow_groups=allow_groups)
+                    break
+            else:
+                if isinstance(update.get("callback_query"), dict):
+                    event = _parse_callback(account_id, update_id, update["callback_query"],
+                                            allow_groups=allow_groups)
+        except PayloadError as exc:
+            log.warning("dropping malformed telegram update %s: %s", update_id, exc)
+            return []
+        return sane_events([event])
 
     def reply_recipient(self, event: InboundEvent) -> str:
         """Replies go to the chat (a group, or the private chat whose id equals the user id)."""
@@ -276,9 +350,9 @@ class TelegramConnector:
             params["reply_markup"] = _reply_markup(buttons, outbound.meta.get("keyboard"))
         if outbound.meta.get("parse_mode"):
             params["parse_mode"] = outbound.meta["parse_mode"]
-        if outbound.meta.get("reply_to"):
-            params["reply_parameters"] = {"message_id": int(outbound.meta["reply_to"]),
-                                          "allow_sending_without_reply": True}
+        reply_to = _int(outbound.meta.get("reply_to"))
+        if reply_to is not None:
+            params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
         if outbound.meta.get("callback_query_id"):
             answer_callback_query(token, str(outbound.meta["callback_query_id"]), config)
         bot = bot_id(token)
@@ -287,7 +361,13 @@ class TelegramConnector:
             return limited
         result = call(token, "sendMessage", params, config)
         if result.ok and isinstance(result.data, dict) and result.data.get("ok"):
-            message = result.data.get("result") or {}
-            message_id = message.get("message_id") if isinstance(message, dict) else None
-            return SendResult.sent(str(message_id) if message_id is not None else None)
+            message = result.data.get("result")
+            message = message if isinstance(message, dict) else {}
+            number = _int(message.get("message_id"))
+            chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+            chat_id = _int(chat.get("id"))
+            if chat_id is None:
+                chat_id = params["chat_id"] if isinstance(params["chat_id"], int) else None
+            known = number is not None and chat_id is not None
+            return SendResult.sent(external_message_id(chat_id, number) if known else None)
         return error_result(result, token)

@@ -22,7 +22,11 @@ from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResul
 from connectors.registry import register
 
 MAX_TEXT = 2000
-_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+# The visitor id is the contact's id (varchar(128)) and, with the message id, the inbound external id
+# "<visitor>:<message>" (varchar(200)); no colon in the visitor id, so the message id is what follows the
+# first colon. The widget sends 33 and 32 characters.
+_ID_RULES = {"visitor_id": (re.compile(r"[A-Za-z0-9_.-]{1,128}"), "1-128 characters of A-Za-z0-9_.-"),
+             "client_message_id": (re.compile(r"[A-Za-z0-9_.:-]{1,64}"), "1-64 characters of A-Za-z0-9_.:-")}
 KEY_HEADER = "X-Webchat-Key"
 
 
@@ -41,12 +45,14 @@ class WebchatConnector:
         given = header(headers, KEY_HEADER)
         return bool(secret and given) and hmac.compare_digest(given.encode(), secret.encode())
 
-    def parse(self, raw_body: bytes, account_id: str = "") -> list[InboundEvent]:
+    def parse(self, raw_body: bytes, account_id: str = "", settings: Mapping[str, Any] | None = None
+              ) -> list[InboundEvent]:
         data = load_json_object(raw_body)
         visitor, text, client_id = data.get("visitor_id"), data.get("text"), data.get("client_message_id")
-        for name, value in (("visitor_id", visitor), ("client_message_id", client_id)):
-            if not isinstance(value, str) or not _ID_RE.fullmatch(value):
-                raise PayloadError(f"{name} must be 1-128 characters of A-Za-z0-9_.:-")
+        for name, (pattern, rule) in _ID_RULES.items():
+            value = data.get(name)
+            if not isinstance(value, str) or not pattern.fullmatch(value):
+                raise PayloadError(f"{name} must be {rule}")
         if not isinstance(text, str) or not text.strip():
             raise PayloadError("text must be a non-empty string")
         if len(text) > MAX_TEXT:

@@ -10,6 +10,7 @@ Credentials: ``{"access_token": str, "phone_number_id": str}``.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,13 +18,17 @@ from typing import Any
 from urllib.parse import quote
 
 from connectors import meta
-from connectors.base import as_dict, as_list, to_seconds, truncate, untruncate
+from connectors.base import as_dict, as_id, as_text, to_seconds, truncate, untruncate
 from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.ratelimit import throttle
 from connectors.registry import register
 
+log = logging.getLogger(__name__)
+
 MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
-IGNORED_TYPES = frozenset({"reaction", "system", "ephemeral"})
+# Not the customer talking to the bot: a reaction, a system notice (number changed...), a view-once
+# placeholder, a deleted message ("revoke").
+IGNORED_TYPES = frozenset({"reaction", "system", "ephemeral", "revoke"})
 MAX_REPLY_BUTTONS = 3
 MAX_LIST_ROWS = 10
 BUTTON_TITLE_MAX = 20
@@ -71,92 +76,111 @@ def is_status_upgrade(old: str | None, new: str) -> bool:
 
 def _message_content(msg: dict[str, Any]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     """(text, media, extra meta) for one ``messages[]`` item, by type."""
-    mtype = msg.get("type") or ""
+    mtype = as_text(msg.get("type"))
     extra: dict[str, Any] = {"type": mtype}
     if mtype == "text":
-        return str(as_dict(msg.get("text"), "text").get("body") or ""), [], extra
+        return as_text(as_dict(msg.get("text"), "text").get("body")), [], extra
     if mtype == "interactive":
         inter = as_dict(msg.get("interactive"), "interactive")
         reply = inter.get("button_reply") or inter.get("list_reply")
         if isinstance(reply, dict):
             extra["reply_id"] = reply.get("id")
-            return untruncate(str(reply.get("title") or ""), reply.get("id")), [], extra
+            return untruncate(as_text(reply.get("title")), reply.get("id")), [], extra
         if isinstance(inter.get("nfm_reply"), dict):
             extra["nfm_reply"] = inter["nfm_reply"]
-            return str(inter["nfm_reply"].get("body") or ""), [], extra
+            return as_text(inter["nfm_reply"].get("body")), [], extra
         return "", [], extra
     if mtype == "button":
         button = as_dict(msg.get("button"), "button")
         extra["button_payload"] = button.get("payload")
-        return str(button.get("text") or ""), [], extra
+        return as_text(button.get("text")), [], extra
     if mtype in MEDIA_TYPES:
         body = as_dict(msg.get(mtype), mtype)
         item = {"type": mtype, **{k: body[k] for k in ("id", "mime_type", "sha256", "url", "filename",
                                                        "caption", "animated", "voice") if k in body}}
-        return str(body.get("caption") or ""), [item], extra
+        return as_text(body.get("caption")), [item], extra
     if mtype == "location":
         extra["location"] = as_dict(msg.get("location"), "location")
         return "", [], extra
-    if mtype in msg and isinstance(msg[mtype], dict | list):
+    if mtype == "order":
+        order = as_dict(msg.get("order"), "order")
+        extra["order"] = order
+        return as_text(order.get("text")), [], extra
+    if mtype and isinstance(msg.get(mtype), dict | list):
         extra[mtype] = msg[mtype]
     return "", [], extra
 
 
 def _contact_index(value: dict[str, Any]) -> dict[str, dict[str, Any]]:
     index: dict[str, dict[str, Any]] = {}
-    for contact in as_list(value.get("contacts"), "value.contacts"):
-        if isinstance(contact, dict):
-            for key in ("wa_id", "user_id"):
-                if contact.get(key):
-                    index[str(contact[key])] = contact
+    for contact in meta.items(value, "contacts"):
+        for key in ("wa_id", "user_id"):
+            contact_id = as_id(contact.get(key))
+            if contact_id:
+                index[contact_id] = contact
     return index
 
 
 def parse_message(account_id: str, msg: dict[str, Any], contacts: dict[str, dict[str, Any]]
                   ) -> InboundEvent | None:
-    wamid = msg.get("id")
-    if not wamid or msg.get("type") in IGNORED_TYPES:
+    """A ``messages[]`` item → a ``message`` event, an ``edit`` event (``type=edit``: the pipeline updates
+    the stored original, ``meta.edit_of``, and does not answer), or None for what is not the customer
+    talking to us (reactions, system notices, a deleted message)."""
+    wamid = as_id(msg.get("id"))
+    mtype = as_text(msg.get("type"))
+    if not wamid or mtype in IGNORED_TYPES:
         return None
-    phone = str(msg.get("from") or "")
-    bsuid = str(msg.get("user_id") or msg.get("from_user_id") or "")
+    phone = as_id(msg.get("from")) or ""
+    bsuid = as_id(msg.get("user_id")) or as_id(msg.get("from_user_id")) or ""
     contact = contacts.get(phone) or contacts.get(bsuid)
     if contact is None:  # no key matched: a single contacts[] entry is this sender's
         contact = next(iter(contacts.values())) if len(contacts) == 1 else {}
-    bsuid = bsuid or str(contact.get("user_id") or "")
-    phone = phone or str(contact.get("wa_id") or "")
+    bsuid = bsuid or as_id(contact.get("user_id")) or ""
+    phone = phone or as_id(contact.get("wa_id")) or ""
     user_id = phone or bsuid
     if not user_id:
         return None
-    text, media, extra = _message_content(msg)
+    kind = "message"
+    if mtype == "edit":
+        edit = as_dict(msg.get("edit"), "edit")
+        original = as_id(edit.get("original_message_id"))
+        if not original:
+            return None
+        kind = "edit"
+        text, media, extra = _message_content(as_dict(edit.get("message"), "edit.message"))
+        extra["edit_of"] = original
+    else:
+        text, media, extra = _message_content(msg)
     profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
-    extra.update({"name": profile.get("name"), "wa_id": phone or None, "bsuid": bsuid or None})
-    if profile.get("username"):
+    extra.update({"name": as_text(profile.get("name")) or None, "wa_id": phone or None, "bsuid": bsuid or None})
+    if as_text(profile.get("username")):
         extra["username"] = profile["username"]
     if isinstance(msg.get("context"), dict):
-        extra["reply_to"] = msg["context"].get("id")
+        extra["reply_to"] = as_id(msg["context"].get("id"))
         if msg["context"].get("referred_product"):
             extra["referred_product"] = msg["context"]["referred_product"]
     for key in ("group_id", "referral", "errors"):
         if msg.get(key):
             extra[key] = msg[key]
     return InboundEvent(
-        channel_type="whatsapp", account_id=account_id, kind="message", external_id=str(wamid),
+        channel_type="whatsapp", account_id=account_id, kind=kind, external_id=wamid,
         user_id=user_id, text=text, media=media, meta=extra, timestamp=to_seconds(msg.get("timestamp")),
     )
 
 
 def parse_status(account_id: str, status: dict[str, Any]) -> InboundEvent | None:
-    wamid, value = status.get("id"), status.get("status")
+    wamid, value = as_id(status.get("id")), as_text(status.get("status"))
     if not wamid or not value:
         return None
-    extra: dict[str, Any] = {"status": value, "wamid": str(wamid), "errors": status.get("errors") or []}
+    errors = status.get("errors") if isinstance(status.get("errors"), list) else []
+    extra: dict[str, Any] = {"status": value, "wamid": wamid, "errors": errors}
     for key in ("conversation", "pricing", "recipient_user_id"):
         if status.get(key):
             extra[key] = status[key]
     return InboundEvent(
         channel_type="whatsapp", account_id=account_id, kind="status",
         external_id=f"status:{wamid}:{value}",
-        user_id=str(status.get("recipient_id") or status.get("recipient_user_id") or ""),
+        user_id=as_id(status.get("recipient_id")) or as_id(status.get("recipient_user_id")) or "",
         meta=extra, timestamp=to_seconds(status.get("timestamp")),
     )
 
@@ -223,24 +247,26 @@ class WhatsAppConnector(meta.MetaConnector):
     max_text_length = 4096
     reply_window_hours = 24  # customer service window; outside it only templates go out
 
-    def parse_payload(self, payload: dict[str, Any]) -> list[InboundEvent]:
-        """Every message and status of every change of every entry."""
+    def parse_payload(self, payload: dict[str, Any]) -> list[InboundEvent | None]:
+        """Every message and status of every change of every entry (changes of other fields, such as
+        ``smb_message_echoes`` from the WhatsApp Business app, are not the customer talking to the bot)."""
         events: list[InboundEvent | None] = []
         for entry in payload.get("entry") or []:
-            for change in as_list(entry.get("changes"), "entry.changes"):
-                if not isinstance(change, dict) or change.get("field") != "messages":
+            for change in meta.items(entry, "changes"):
+                if change.get("field") != "messages" or not isinstance(change.get("value"), dict):
                     continue
-                value = as_dict(change.get("value"), "change.value")
-                metadata = as_dict(value.get("metadata"), "value.metadata")
-                account_id = str(metadata.get("phone_number_id") or "")
+                value = change["value"]
+                metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+                account_id = as_id(metadata.get("phone_number_id"))
+                if account_id is None:
+                    log.warning("skipping WhatsApp webhook change without a phone_number_id")
+                    continue
                 contacts = _contact_index(value)
-                for msg in as_list(value.get("messages"), "value.messages"):
-                    if isinstance(msg, dict):
-                        events.append(meta.safely(parse_message, account_id, msg, contacts))
-                for status in as_list(value.get("statuses"), "value.statuses"):
-                    if isinstance(status, dict):
-                        events.append(meta.safely(parse_status, account_id, status))
-        return [e for e in events if e is not None]
+                for msg in meta.items(value, "messages"):
+                    events.append(meta.safely(parse_message, account_id, msg, contacts))
+                for status in meta.items(value, "statuses"):
+                    events.append(meta.safely(parse_status, account_id, status))
+        return events
 
     def send(self, credentials: dict[str, Any], outbound: Outbound, config: ConnectorConfig) -> SendResult:
         token, number = credentials.get("access_token"), credentials.get("phone_number_id")

@@ -59,16 +59,26 @@ def test_echoes_reads_reactions_and_deleted_messages_are_dropped():
     assert [e.external_id for e in events] == ["mid.real"]
 
 
-def test_standby_attachments_quick_reply_and_postback():
-    entry = ig_dm_entry(ACCOUNT, [ig_dm("U1", "mid.qr", "Yes", quick_reply="YES")])
-    entry["standby"] = [ig_dm("U2", "mid.img", attachments=[{"type": "image", "payload": {"url": "https://cdn/x"}}],
-                              recipient=ACCOUNT)]
+def test_attachments_quick_reply_and_postback():
+    entry = ig_dm_entry(ACCOUNT, [ig_dm("U1", "mid.qr", "Yes", quick_reply="YES"),
+                                  ig_dm("U2", "mid.img", attachments=[{"type": "image",
+                                                                        "payload": {"url": "https://cdn/x"}}])])
     entry["messaging"].append({"sender": {"id": "U3"}, "recipient": {"id": ACCOUNT}, "timestamp": 2,
                                "postback": {"mid": "mid.pb", "title": "Book", "payload": "BOOK"}})
-    qr, postback, img = ig.parse(encode(instagram_payload(entry)))
+    qr, img, postback = ig.parse(encode(instagram_payload(entry)))
     assert qr.meta["quick_reply_payload"] == "YES" and qr.text == "Yes"
     assert postback.text == "Book" and postback.meta["postback_payload"] == "BOOK"
-    assert img.meta["standby"] is True and img.media == [{"type": "image", "url": "https://cdn/x"}]
+    assert img.media == [{"type": "image", "url": "https://cdn/x"}]
+
+
+def test_standby_is_left_to_the_app_that_owns_the_thread():
+    """Handover protocol: `standby[]` carries messages of a thread another app (a human inbox, another
+    bot) controls; answering them would talk over it."""
+    entry = ig_dm_entry(ACCOUNT, [ig_dm("U1", "mid.mine", "hello")])
+    entry["standby"] = [ig_dm("U2", "mid.standby", "hello", recipient=ACCOUNT)]
+    assert [e.external_id for e in ig.parse(encode(instagram_payload(entry)))] == ["mid.mine"]
+    del entry["messaging"]
+    assert ig.parse(encode(instagram_payload(entry))) == []
 
 
 @pytest.mark.parametrize("use_comment_id_key", [False, True])

@@ -43,7 +43,8 @@ def test_whatsapp_roundtrip(graph_api, connector_config):
 
 def test_telegram_group_roundtrip(telegram_api, connector_config):
     connector = get_connector("telegram")
-    [event] = connector.parse(tg_update(1, "hi", chat_id=-1001, user_id=42), account_id="chan-1")
+    [event] = connector.parse(tg_update(1, "hi", chat_id=-1001, user_id=42), account_id="chan-1",
+                              settings={"allow_groups": True})
     assert _reply(event, {"bot_token": telegram_api.token}, connector_config).status == "sent"
     assert telegram_api.last.json["chat_id"] == -1001
 

@@ -45,11 +45,45 @@ def test_callback_query_becomes_text_from_data():
     assert event.meta["callback_query_id"] == "q1" and event.meta["chat_id"] == 555000111
 
 
-def test_group_message_and_unhandled_updates():
-    [event] = tg.parse(tg_update(103, "hi all", chat_id=-100123, user_id=42))
+def _channel_post(update_id: int, chat_id: int = -1001305240521) -> bytes:
+    post = {"message_id": 2, "chat": {"id": chat_id, "title": "news", "type": "channel"}, "date": 1, "text": "post"}
+    return json.dumps({"update_id": update_id, "channel_post": post}).encode()
+
+
+def test_groups_and_channel_posts_are_not_answered_by_default():
+    """A shop bot added to a group must not answer everyone in it, nor its own channel's posts."""
+    assert tg.parse(tg_update(103, "hi all", chat_id=-100123, user_id=42)) == []
+    assert tg.parse(tg_update(104, "hi all", chat_id=-100123, user_id=42, edited=True)) == []
+    assert tg.parse(_channel_post(105)) == []
+    assert tg.parse(tg_callback(106, "Yes", chat_id=-100123, user_id=42)) == []
+    assert tg.parse(json.dumps({"update_id": 107, "my_chat_member": {}}).encode()) == []
+
+
+def test_groups_and_channel_posts_when_the_channel_allows_them():
+    allow = {"allow_groups": True}
+    [event] = tg.parse(tg_update(103, "hi all", chat_id=-100123, user_id=42), settings=allow)
     assert event.user_id == "42" and event.meta["chat_id"] == -100123 and event.meta["chat_type"] == "group"
-    assert tg.parse(json.dumps({"update_id": 104, "my_chat_member": {}}).encode()) == []
-    assert tg.parse(json.dumps({"update_id": 105, "channel_post": {"message_id": 1}}).encode()) == []
+    assert event.external_id == "tg:-100123:1"
+    [post] = tg.parse(_channel_post(105), settings=allow)
+    assert (post.user_id, post.text, post.meta["chat_type"]) == ("-1001305240521", "post", "channel")
+    [press] = tg.parse(tg_callback(106, "Yes", chat_id=-100123, user_id=42), settings=allow)
+    assert press.text == "Yes"
+    assert tg.parse(tg_update(103, "hi all", chat_id=-100123, user_id=42), settings={"allow_groups": False}) == []
+
+
+def test_channel_posts_are_asked_for_only_when_the_channel_allows_groups():
+    assert "channel_post" not in telegram.allowed_updates({})
+    assert telegram.allowed_updates(None) == telegram.DEFAULT_ALLOWED_UPDATES
+    assert {"channel_post", "edited_channel_post"} <= set(telegram.allowed_updates({"allow_groups": True}))
+
+
+def test_a_chat_without_a_type_is_private_when_its_id_is_positive():
+    update = {"update_id": 1, "message": {"message_id": 5, "date": 1, "text": "hi",
+                                          "from": {"id": 9, "is_bot": False, "first_name": "Bo"}, "chat": {"id": 9}}}
+    [event] = tg.parse(json.dumps(update).encode())
+    assert event.meta["chat_type"] == "private"
+    update["message"]["chat"]["id"] = -9
+    assert tg.parse(json.dumps(update).encode()) == []
 
 
 @pytest.mark.parametrize("raw", [b"nope", b"[]", b'{"message": {}}', b'{"update_id": "1"}'])
@@ -60,10 +94,23 @@ def test_malformed_update(raw):
 
 # --- send ----------------------------------------------------------------------------------------------
 
+def test_sent_ids_are_unique_per_chat_as_telegram_numbers_them(telegram_api, connector_config):
+    """Telegram numbers messages per chat: two customers' first replies get the same message_id. The
+    stored id (unique per channel) must name the chat, in the same form as the customers' own messages."""
+    creds = {"bot_token": telegram_api.token}
+    first = tg.send(creds, Outbound("message", "555", "Hi Ann"), connector_config)
+    second = tg.send(creds, Outbound("message", "777", "Hi Bo"), connector_config)
+    assert first.ok and second.ok and first.external_id != second.external_id
+    assert (first.external_id, second.external_id) == ("tg:555:1000", "tg:777:1000")
+    # The customers' messages are keyed the same way (a chat's messages share one sequence, both ways).
+    [inbound] = tg.parse(tg_update(1, "hi", chat_id=555, message_id=999))
+    assert inbound.external_id == "tg:555:999"
+
+
 def test_send_message(telegram_api, connector_config):
     token = telegram_api.token
     result = tg.send({"bot_token": token}, Outbound("message", "555", "Hi there"), connector_config)
-    assert result.status == "sent" and result.external_id == "1000"
+    assert result.status == "sent" and result.external_id == "tg:555:1000"
     req = telegram_api.last
     assert (req.method, req.path) == ("POST", f"/bot{token}/sendMessage")
     assert req.json == {"chat_id": 555, "text": "Hi there"}

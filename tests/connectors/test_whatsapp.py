@@ -72,6 +72,46 @@ def test_interactive_button_media_and_ignored_types():
     assert img.media == [{"type": "image", "id": "MEDIA1", "mime_type": "image/jpeg", "caption": "this one"}]
 
 
+def test_an_edit_updates_the_original_and_a_deleted_message_is_not_a_message():
+    """``type=edit`` names the message it changes: an ``edit`` event (updated in place, not answered);
+    ``type=revoke`` (the customer deleted a message) is not the customer talking to us."""
+    messages = [
+        {"from": "1", "id": "wamid.EDIT", "timestamp": "1", "type": "edit",
+         "edit": {"original_message_id": "wamid.ORIG",
+                  "message": {"type": "image", "image": {"id": "M1", "caption": "Updated caption"}}}},
+        {"from": "1", "id": "wamid.EDIT2", "timestamp": "1", "type": "edit",
+         "edit": {"original_message_id": "wamid.ORIG2", "message": {"type": "text", "text": {"body": "fixed"}}}},
+        {"from": "1", "id": "wamid.DEL", "timestamp": "1", "type": "revoke",
+         "revoke": {"original_message_id": "wamid.ORIG"}},
+        {"from": "1", "id": "wamid.BAD", "timestamp": "1", "type": "edit", "edit": {"message": {}}},
+    ]
+    image, text = wa.parse(encode(whatsapp_payload(wa_entry("W", [wa_change(PNID, messages=messages)]))))
+    assert (image.kind, image.external_id, image.meta["edit_of"], image.text) == (
+        "edit", "wamid.EDIT", "wamid.ORIG", "Updated caption")
+    assert (text.kind, text.meta["edit_of"], text.text) == ("edit", "wamid.ORIG2", "fixed")
+
+
+def test_an_order_carries_its_text_and_items():
+    order = {"catalog_id": "C1", "text": "for Friday", "product_items": [{"product_retailer_id": "p1"}]}
+    msg = {"from": "1", "id": "wamid.O", "timestamp": "1", "type": "order", "order": order}
+    [event] = wa.parse(encode(whatsapp_payload(wa_entry("W", [wa_change(PNID, messages=[msg])]))))
+    assert event.text == "for Friday" and event.meta["order"] == order
+
+
+def test_username_only_user_is_answered_by_bsuid(graph_api, connector_config):
+    """2026 usernames: no wa_id and no ``from``, only ``from_user_id`` (the BSUID) and a username."""
+    bsuid = "CO.1047385771169864"
+    value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": PNID},
+             "contacts": [{"profile": {"name": "Julian", "username": "Julianzlc"}, "user_id": bsuid}],
+             "messages": [{"from_user_id": bsuid, "id": "wamid.U", "timestamp": "1", "type": "text",
+                           "text": {"body": "Hello"}}]}
+    raw = encode(whatsapp_payload(wa_entry("W", [{"field": "messages", "value": value}])))
+    [event] = wa.parse(raw)
+    assert (event.user_id, event.meta["username"], event.meta["wa_id"]) == (bsuid, "Julianzlc", None)
+    assert wa.send(creds(), Outbound("message", event.user_id, "Hi Julian"), connector_config).ok
+    assert graph_api.last.json["recipient"] == bsuid and "to" not in graph_api.last.json
+
+
 def test_bsuid_user_without_phone_number():
     bsuid = "US.13491208655302741918"
     change = wa_change(PNID, messages=[wa_text("wamid.B", "hi", wa_id=None, user_id=bsuid)],

@@ -187,9 +187,10 @@ def tg_update(update_id: int, text: str, *, chat_id: int = 555000111, user_id: i
 
 
 def tg_callback(update_id: int, data: str, *, chat_id: int = 555000111, query_id: str = "4382bfdwdsb323b2d9",
-                message_id: int = 7) -> bytes:
+                message_id: int = 7, user_id: int | None = None) -> bytes:
     """Raw bytes of a ``callback_query`` update (an inline button press)."""
-    user = {"id": chat_id, "is_bot": False, "first_name": "Ann", "username": "customer"}
-    message = {"message_id": message_id, "chat": {"id": chat_id, "type": "private"}, "date": 1, "text": "?"}
+    user = {"id": user_id or chat_id, "is_bot": False, "first_name": "Ann", "username": "customer"}
+    chat = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
+    message = {"message_id": message_id, "chat": chat, "date": 1, "text": "?"}
     query = {"id": query_id, "from": user, "chat_instance": "-1", "message": message, "data": data}
     return json.dumps({"update_id": update_id, "callback_query": query}).encode()

@@ -17,6 +17,8 @@ Programmable::
     fake.fail(status=403, description="Forbidden: bot was blocked by the user")
     fake.delay(2.0, times=1)
 
+``sendMessage`` numbers messages per chat, as Telegram does: two chats of one bot get the same ids.
+
 Unknown tokens get 401 ``{"ok":false,"error_code":401,"description":"Unauthorized"}``; unknown methods 404.
 """
 
@@ -32,6 +34,9 @@ from connectors.events import ConnectorConfig
 from tests.fakes.server import FakeServer, RecordedRequest, Reply
 
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmnopq"
+# Like Telegram, message ids count per chat (each chat's first reply gets the same id). They start high so
+# they never meet the small ids tests give the customers' messages of the same chat.
+FIRST_MESSAGE_ID = 1000
 _PATH = re.compile(r"^/bot([^/]+)/([A-Za-z]+)$")
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _DESCRIPTIONS = {
@@ -62,7 +67,7 @@ class FakeTelegramAPI(FakeServer):
         self.token = token
         self.bots: dict[str, dict[str, Any]] = {}
         self.webhooks: dict[str, dict[str, Any]] = {}
-        self._message_ids = itertools.count(1000)
+        self._message_ids: dict[tuple[str, str], itertools.count[int]] = {}
         self._id_lock = threading.Lock()
         self.add_bot(token, username)
 
@@ -145,7 +150,8 @@ class FakeTelegramAPI(FakeServer):
         if len(str(text)) > 4096:
             return 400, tg_error(400, "Bad Request: message is too long"), {}
         with self._id_lock:
-            message_id = next(self._message_ids)
+            numbers = self._message_ids.setdefault((token, str(chat_id)), itertools.count(FIRST_MESSAGE_ID))
+            message_id = next(numbers)
         chat_type = "private" if str(chat_id).lstrip("-").isdigit() and int(chat_id) > 0 else "group"
         message: dict[str, Any] = {
             "message_id": message_id,

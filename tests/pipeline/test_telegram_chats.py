@@ -1,0 +1,33 @@
+"""Several customers of one Telegram bot: Telegram numbers messages per chat, so their replies get the same
+message_id; each must still be recorded as sent (ids are stored unique per channel)."""
+
+from __future__ import annotations
+
+from tests.fakes import meta_payloads as mp
+from tests.pipeline.conftest import events, outbound
+from tests.pipeline.test_telegram_pipeline import telegram_channel
+
+
+def test_two_customers_of_one_bot_both_get_replies_recorded_as_sent(client, wired, make_tenant, db):
+    channel, secret = telegram_channel(wired, make_tenant)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret, "Content-Type": "application/json"}
+    for update_id, chat_id in ((1, 555000111), (2, 555000222)):
+        answer = client.post(f"/webhooks/telegram/{channel.id}", headers=headers,
+                             data=mp.tg_update(update_id, "hello", chat_id=chat_id, message_id=1))
+        assert answer.status_code == 200
+    wired.queue.drain()
+
+    sent = wired.telegram.sent
+    assert sorted({r.params["chat_id"] for r in sent}) == [555000111, 555000222]
+    assert len(sent) == 4  # the greeting and the first question, in each chat
+    assert [(e.status, e.error) for e in events(db)] == [("done", None), ("done", None)]
+    replies = outbound(db, channel.id)
+    assert [m.delivery_status for m in replies] == ["sent"] * 4
+    # The same message ids in both chats (the fake numbers them per chat, as Telegram does)...
+    assert [m.external_id for m in replies] == ["tg:555000111:1000", "tg:555000111:1001",
+                                                "tg:555000222:1000", "tg:555000222:1001"]
+    # ...and the customers' own messages are keyed the same way.
+    from webapp.models import Message
+
+    inbound = db.session.query(Message).filter_by(direction="in").order_by(Message.id).all()
+    assert [m.external_id for m in inbound] == ["tg:555000111:1", "tg:555000222:1"]
