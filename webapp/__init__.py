@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, g, request
 from flask_login import current_user
 
-from . import crypto
+from . import crypto, security
 from .config import INSTANCE_DIR, Config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, oauth
 from .sessions import CookieSessionInterface
@@ -37,6 +37,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is required")
     app.session_interface = CookieSessionInterface()
+    security.init_app(app)
 
     crypto.init_app(app)
     db.init_app(app)

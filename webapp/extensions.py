@@ -8,12 +8,13 @@ from authlib.integrations.flask_client import OAuth
 from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
+
+from .security import client_address
 
 
 class Base(DeclarativeBase):
@@ -28,7 +29,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 oauth = OAuth()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = Limiter(key_func=client_address, default_limits=[])  # per address; IPv6 per /64
 
 
 _per_app_lock = threading.Lock()

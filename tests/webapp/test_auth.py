@@ -50,16 +50,16 @@ def test_inactive_user_cannot_log_in(client, db, tenant):
 
 
 def test_login_is_throttled(client, tenant, app):
-    limit = int(app.config["LOGIN_RATE_LIMIT"].split()[0])
-    statuses = [login(client, tenant.owner_email, "wrong-password").status_code for _ in range(limit + 1)]
+    free = app.config["LOGIN_FREE_FAILURES"]
+    statuses = [login(client, tenant.owner_email, "wrong-password").status_code for _ in range(free + 1)]
     assert statuses[-1] == 429
     assert 429 not in statuses[:-1]
 
 
 def test_limits_are_checked_by_their_routes_not_by_an_app_wide_hook(app):
-    """The app-wide hook is dropped for speed (webapp._drop_app_wide_limit_check); the throttle test above
-    shows route limits still apply. If a default, application or blueprint limit is ever added, the hook must
-    come back, or that limit would silently never apply."""
+    """The app-wide hook is dropped for speed (webapp._drop_app_wide_limit_check); the web chat's limit test
+    (tests/pipeline/test_webchat.py) shows route limits still apply. If a default, application or blueprint
+    limit is ever added, the hook must come back, or that limit would silently never apply."""
     from webapp import _drop_app_wide_limit_check
     from webapp.extensions import limiter
 

@@ -1,24 +1,45 @@
-"""Sign-in for tenant members and staff; throttled per address and per account."""
+"""Sign-in for tenant members and staff.
+
+A session is bound to the user's `session_version`: signing out (or a new password) bumps the version,
+so every cookie issued before, including a copy kept by someone else, stops signing anyone in. Failed
+sign-ins are throttled per (account, address) pair and per address (throttle.py)."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
-from ..extensions import db, limiter, login_manager
+from ..extensions import db, login_manager
 from ..models import User
 from ..models.base import utcnow
+from ..security import client_address
 from . import bp
 from .forms import LanguageForm, LoginForm
+from .throttle import throttle
+
+SESSION_VERSION_KEY = "_session_version"
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """Every request that asks who is signed in comes here (pages, the API, /admin): a session whose
+    version is not the user's current one, or of a deactivated user, signs no one in."""
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not user.active or session.get(SESSION_VERSION_KEY) != user.session_version:
+        return None
+    return user
+
+
+@event.listens_for(User.password_hash, "set", active_history=True)
+def _password_changed(user: User, value: str, old: Any, initiator: Any) -> None:
+    """A new password (admin panel, CLI, any later path) ends the user's existing sessions."""
+    if isinstance(old, str) and value != old and user.session_version is not None:
+        user.session_version += 1
 
 
 def safe_next(target: str | None) -> str | None:
@@ -33,28 +54,35 @@ def home_for(user: User) -> str:
     return url_for("admin.index") if user.is_staff else url_for("dashboard.home")
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _account_key() -> str:
-    return "login:" + (request.form.get("email") or "").strip().lower()
+def _wait_text(seconds: int) -> str:
+    if seconds < 120:
+        return _("%(seconds)d s", seconds=seconds)
+    return _("%(minutes)d min", minutes=-(-seconds // 60))
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key)
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
+        address, guard = client_address(), throttle()
+        wait = guard.wait(email, address)
+        if wait:
+            flash(_("Too many failed sign-ins. Try again in %(wait)s.", wait=_wait_text(wait)), "danger")
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if user is None or not user.check_password(form.password.data) or not user.active:
+            guard.failed(email, address)
             flash(_("Wrong email or password."), "danger")
             return render_template("auth/login.html", form=form), 401
-        login_user(user, remember=form.remember.data)
+        guard.succeeded(email, address)
+        # "Keep me signed in" keeps this session cookie (PERMANENT_SESSION_LIFETIME) instead of setting
+        # Flask-Login's remember cookie, which carries only the user id and would outlive a sign-out.
+        login_user(user)
+        session.permanent = bool(form.remember.data)
+        session[SESSION_VERSION_KEY] = user.session_version
         user.last_login_at = utcnow()
         db.session.commit()
         return redirect(safe_next(request.args.get("next")) or home_for(user))
@@ -65,7 +93,12 @@ def login():  # type: ignore[no-untyped-def]
 @bp.post("/logout")
 @login_required
 def logout():  # type: ignore[no-untyped-def]
+    """Signs this user out everywhere: the version bump refuses every session cookie issued so far."""
+    db.session.execute(update(User).where(User.id == current_user.id)
+                       .values(session_version=User.session_version + 1))
+    db.session.commit()
     logout_user()
+    session.pop(SESSION_VERSION_KEY, None)
     return redirect(url_for("auth.login"))
 
 
@@ -81,10 +114,6 @@ def set_language():  # type: ignore[no-untyped-def]
 
 @bp.app_errorhandler(429)
 def too_many(exc):  # type: ignore[no-untyped-def]
-    if request.endpoint == "auth.login":
-        form = LoginForm()
-        flash(_("Too many sign-in attempts. Wait a minute and try again."), "danger")
-        return render_template("auth/login.html", form=form), 429
     from flask import jsonify
 
     return jsonify(error=f"rate limit exceeded: {exc.description}"), 429
