@@ -28,6 +28,11 @@ MAX_ACCOUNT_ID = 128
 MAX_COMMENT_ID = 80
 
 
+# Channel setting: answer in group chats and channels too (off by default: a bot of a business talks to
+# its customers one to one, as peers such as Chatwoot do).
+GROUPS_SETTING = "allow_groups"
+
+
 class PayloadError(ValueError):
     """The webhook body is not JSON or not the shape the channel documents: the route answers 400."""
 

@@ -1,10 +1,11 @@
 """The one place outbound channel HTTP happens: session reuse, retries, backoff, secret masking.
 
-Retries (tenacity) cover what is worth repeating right away: HTTP 429, 5xx, connection errors and
-timeouts. Waits are exponential with full jitter, or exactly the server's ``retry_after`` (Telegram
-``parameters.retry_after`` / the ``Retry-After`` header). A retry_after longer than
-``config.max_wait`` is not slept on: the result comes back retryable so the job reschedules itself
-instead of holding a worker. Other 4xx are final. Nothing here raises for HTTP problems, and every
+Retries (tenacity) cover what is worth repeating right away: HTTP 429, 5xx, connection errors, and
+timeouts of requests other than POST (a POST that timed out after it was sent may have been acted on: a
+message delivered; it comes back with ``outcome_unknown``). Waits are exponential with full jitter, or
+exactly the server's ``retry_after`` (Telegram ``parameters.retry_after`` / the ``Retry-After`` header). A
+retry_after longer than ``config.max_wait`` is not slept on: the result comes back retryable so the job
+reschedules the send instead of holding a worker. Other 4xx are final. Nothing here raises for HTTP problems, and every
 error text is masked because Telegram puts the bot token in the URL path.
 """
 
@@ -175,8 +176,8 @@ def request(
             text = mask_secrets(f"{type(exc).__name__}: {exc}", secret_list)
             result = HttpResult(None, error=text, attempts=attempts, outcome_unknown=unknown)
             log.warning("%s %s failed (attempt %d): %s", method, safe_url, attempts, text)
-            if unknown and not retry_unknown_outcome:
-                return result
+            if unknown and (not retry_unknown_outcome or method.upper() == "POST"):
+                return result  # the server may have acted on it: a POST (a send) is not repeated blindly
             raise _Retry(result) from None
         except requests.RequestException as exc:
             # Bad URL, broken response body, redirect loop...: not worth repeating, and the server

@@ -122,6 +122,7 @@ def graph_error_result(result: HttpResult, secrets: Iterable[str | None] = ()) -
             status="failed",
             error=mask_secrets((result.error or "no response") + suffix, secrets),
             retryable=not result.outcome_unknown,
+            outcome_unknown=result.outcome_unknown,
         )
     error = result.data.get("error") if isinstance(result.data, dict) else None
     error = error if isinstance(error, dict) else {}
@@ -154,6 +155,7 @@ def graph_error_result(result: HttpResult, secrets: Iterable[str | None] = ()) -
         retryable=retryable,
         token_invalid=token_invalid,
         retry_after=result.retry_after,
+        outcome_unknown=result.outcome_unknown,
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import requests
 
 from connectors.base import (
+    GROUPS_SETTING,
     PayloadError,
     as_dict,
     as_id,
@@ -45,7 +46,6 @@ _INT_RE = re.compile(r"-?\d{1,19}")  # Telegram ids fit in 52 bits; int() of a h
 CALLBACK_DATA_MAX_BYTES = 64
 DEFAULT_ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 #: The channel setting (``channel.settings``) that lets the bot answer in groups, supergroups and channels.
-GROUPS_SETTING = "allow_groups"
 #: Update fields that carry a message, and whether it is an edit.
 UPDATE_KINDS = (("message", False), ("edited_message", True), ("channel_post", False),
                 ("edited_channel_post", True))
@@ -209,7 +209,7 @@ def error_result(result: HttpResult, token: str) -> SendResult:
     """Map a failed Bot API call: 401/404 → token_invalid, 429/5xx/transport → retryable."""
     if result.status_code is None:
         return SendResult(status="failed", error=mask_secrets(result.error or "no response", [token]),
-                          retryable=not result.outcome_unknown)
+                          retryable=not result.outcome_unknown, outcome_unknown=result.outcome_unknown)
     data = result.data if isinstance(result.data, dict) else {}
     code = data.get("error_code") if isinstance(data.get("error_code"), int) else result.status_code
     description = mask_secrets(str(data.get("description") or f"HTTP {result.status_code}"), [token])

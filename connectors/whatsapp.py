@@ -177,6 +177,9 @@ def parse_status(account_id: str, status: dict[str, Any]) -> InboundEvent | None
     for key in ("conversation", "pricing", "recipient_user_id"):
         if status.get(key):
             extra[key] = status[key]
+    callback = as_text(status.get("biz_opaque_callback_data"))
+    if callback:
+        extra["callback_data"] = callback[:512]
     return InboundEvent(
         channel_type="whatsapp", account_id=account_id, kind="status",
         external_id=f"status:{wamid}:{value}",
@@ -292,6 +295,8 @@ class WhatsAppConnector(meta.MetaConnector):
                                 **_recipient_fields(recipient), **content}
         if outbound.meta.get("reply_to"):
             body["context"] = {"message_id": outbound.meta["reply_to"]}
+        if outbound.idempotency_key:  # echoed in this message's statuses: finds it when our send result was lost
+            body["biz_opaque_callback_data"] = outbound.idempotency_key[:512]
         pair = f"{number}:{recipient}"
         limited = throttle(config, [("whatsapp.send", number), ("whatsapp.pair", pair)])
         if limited:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import current_app
 
+from connectors.base import GROUPS_SETTING
 from connectors.events import ConnectorConfig
-from connectors.telegram import TelegramError, generate_secret_token, get_me, set_webhook
+from connectors.telegram import TelegramError, allowed_updates, generate_secret_token, get_me, set_webhook
 
 from .models import Channel
 from .models.base import utcnow
@@ -24,7 +25,7 @@ def connect_telegram(channel: Channel) -> None:
     secret = generate_secret_token()
     url = f"{current_app.config['PUBLIC_BASE_URL']}/webhooks/telegram/{channel.id}"
     try:
-        set_webhook(token, url, secret, config)
+        set_webhook(token, url, secret, config, allowed_updates=allowed_updates(channel.settings))
     except TelegramError as exc:
         raise ChannelSetupError(f"Telegram refused the webhook {url}: {exc.description}") from None
     from sqlalchemy import select
@@ -40,3 +41,19 @@ def connect_telegram(channel: Channel) -> None:
     channel.credentials = {**(channel.credentials or {}), "webhook_secret": secret}
     channel.webhook_state = {"url": url, "set_at": utcnow().isoformat(), "ok": True,
                              "bot_username": bot.get("username")}
+
+
+def set_groups(channel: Channel, allowed: bool) -> None:
+    """Answer in groups and channels (or stop): the setting, and the update kinds Telegram is asked for."""
+    from .channels_service import ChannelSetupError
+
+    settings = {**(channel.settings or {}), GROUPS_SETTING: allowed}
+    creds = channel.credentials or {}
+    url = (channel.webhook_state or {}).get("url") or \
+        f"{current_app.config['PUBLIC_BASE_URL']}/webhooks/telegram/{channel.id}"
+    try:
+        set_webhook(creds.get("token", ""), url, creds.get("webhook_secret", ""),
+                    ConnectorConfig.from_mapping(current_app.config), allowed_updates=allowed_updates(settings))
+    except TelegramError as exc:
+        raise ChannelSetupError(f"Telegram refused the change: {exc.description}") from None
+    channel.settings = settings

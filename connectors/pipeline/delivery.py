@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
@@ -343,7 +343,11 @@ def _next_attempt(attempt: int, retry_after: float | None, now: datetime) -> dat
     return now + timedelta(seconds=delay)
 
 
-_RESULT = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("p_message_id")).values(
+# Only over a state a send can leave: a WhatsApp status that settled the message first (found by its
+# callback data) is not moved back to `sent`.
+_RESULT = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("p_message_id"),
+                                  _MESSAGES.c.delivery_status.in_(  # literals: an executemany cannot expand
+                                      [literal_column(f"'{s}'") for s in ("claimed", "sending", "unknown")])).values(
     delivery_status=bindparam("p_status"), error=bindparam("p_error"), claimed_by=None,
     attempts=bindparam("p_attempts"), next_attempt_at=bindparam("p_next", type_=_MESSAGES.c.next_attempt_at.type))
 _RESULT_SENT = _RESULT.values(external_id=bindparam("p_external_id"))

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, literal_column, select, update
 
+from connectors.base import GROUPS_SETTING
 from connectors.events import InboundEvent
 from flows.engine import step
 from flows.state import resume_bot
@@ -163,7 +164,9 @@ Outcome = tuple[str, str | None, str | None]
 
 def handle_status(row: Any, loaded: Loaded, event: InboundEvent) -> Outcome:
     """WhatsApp delivery statuses: move the stored message forward, never backwards (callbacks arrive
-    unordered and may be processed at the same time: each update is conditional on the status it read)."""
+    unordered and may be processed at the same time: each update is conditional on the status it read). A
+    message whose send result was lost (`unknown`) is found by the idempotency key it carried as
+    `biz_opaque_callback_data`, and settled."""
     from connectors.whatsapp import is_status_upgrade
 
     channel = loaded.channel
@@ -171,9 +174,15 @@ def handle_status(row: Any, loaded: Loaded, event: InboundEvent) -> Outcome:
     values: dict[str, Any] = {"delivery_status": status}
     if status == "failed":
         values["error"] = str(event.meta.get("errors") or "")[:1000]
+    callback = event.meta.get("callback_data")
     for _ in range(3):
         found = db.session.execute(select(Message.id, Message.delivery_status).where(
             Message.channel_id == channel.id, Message.external_id == wamid)).one_or_none()
+        if found is None and callback:  # our send result was lost (a timeout, a killed worker): its key finds it
+            found = db.session.execute(select(Message.id, Message.delivery_status).where(
+                Message.channel_id == channel.id, Message.idempotency_key == callback,
+                Message.direction == "out")).one_or_none()
+            values["external_id"] = wamid
         if found is None:
             if row.attempts < STATUS_ATTEMPTS:  # WhatsApp often reports `sent` before our send result is
                 return "queued", f"no stored message {wamid} yet: the sweeper retries", None  # committed
@@ -253,6 +262,8 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
         if "out" in directions:  # the turn was applied: only what is still unsent goes out, never twice
             return deliver_event_messages(event_id).outcome()
         stored_inbound = "in" in directions
+    if (event.meta or {}).get("group_id") and not (channel.settings or {}).get(GROUPS_SETTING):
+        raise Skip("a group message, and the channel answers private chats only")
     if event.kind == "comment" and not has_feature(tenant, "comment_replies"):
         raise Skip("comment replies are not in the tenant's plan (feature comment_replies)")
     now = utcnow()

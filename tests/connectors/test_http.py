@@ -69,11 +69,13 @@ def test_connection_refused_is_retryable_and_masked(connector_config):
     assert TOKEN not in result.error
 
 
-def test_read_timeout_is_retried_for_messages(graph_api, connector_config):
+def test_a_read_timeout_of_a_message_is_an_unknown_outcome_not_retried(graph_api, connector_config):
+    """The request reached the channel (which delivered it) but the answer came too late: sending it again
+    would give the customer two copies, so it comes back `outcome_unknown` instead."""
     graph_api.delay(0.6, times=1)
     result = send(replace(connector_config, timeout=0.3))
-    assert result.status == "sent"
-    assert len(graph_api.messages) == 2
+    assert result.status == "failed" and result.outcome_unknown and not result.retryable
+    assert len(graph_api.messages) == 1
 
 
 def test_read_timeout_is_not_retried_for_private_replies(graph_api, connector_config):

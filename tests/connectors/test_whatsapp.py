@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -146,7 +147,16 @@ def test_send_text(graph_api, connector_config):
     assert (req.method, req.path) == ("POST", f"/v21.0/{PNID}/messages")
     assert req.header("Authorization") == f"Bearer {TOKEN}"
     assert req.json == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "16505551234",
-                        "type": "text", "text": {"preview_url": False, "body": "Hello"}}
+                        "type": "text", "text": {"preview_url": False, "body": "Hello"},
+                        "biz_opaque_callback_data": "k"}  # echoed in the message's statuses
+
+
+def test_a_status_carries_the_callback_data_of_the_message_it_is_about():
+    body = wa_status_body(PNID, "wamid.OUT", "delivered")
+    payload = json.loads(body)
+    payload["entry"][0]["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = "e12:0"
+    [event] = wa.parse(json.dumps(payload).encode())
+    assert event.meta["callback_data"] == "e12:0"
 
 
 def test_send_up_to_three_buttons_as_reply_buttons(graph_api, connector_config):

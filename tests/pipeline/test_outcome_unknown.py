@@ -39,13 +39,15 @@ def test_a_timed_out_send_is_unknown_and_never_sent_again_on_our_own(client, sho
 
 
 def test_the_conversation_shows_it_and_send_again_needs_the_duplicate_warning_ticked(
-        client, shop, wired, db, app, monkeypatch, member_client):
-    from tests.conftest import csrf_token
+        client, shop, wired, db, app, monkeypatch):
+    from tests.conftest import csrf_token, login
 
     _slow_channel(app, monkeypatch, wired.graph, "/messages")
     dm(client, "mid.u2", sender="IGSID-u2")
     wired.queue.drain()
     first, _ = outbound(db, shop.ig.id)
+    member_client = client
+    login(member_client, shop.tenant.owner_email, shop.tenant.owner_password)
     page = member_client.get(f"/conversations/{first.conversation_id}").get_data(as_text=True)
     assert "delivery unknown" in page and "may receive it twice" in page
     token = csrf_token(member_client, f"/conversations/{first.conversation_id}")
@@ -86,7 +88,7 @@ def test_a_whatsapp_status_settles_an_unknown_reply(client, shop, wired, db, app
     wired.queue.drain()
     first = outbound(db, shop.wa.id)[0]
     assert first.delivery_status == "unknown"
-    [request] = [r for r in wired.graph.messages if r.json.get("biz_opaque_callback_data") == f"m{first.id}"]
+    [request] = [r for r in wired.graph.messages if r.json.get("biz_opaque_callback_data") == first.idempotency_key]
     status = mp.wa_status("wamid.OUT-settled", "delivered")
     status["biz_opaque_callback_data"] = request.json["biz_opaque_callback_data"]
     body = mp.encode(mp.whatsapp_payload(mp.wa_entry("102290129340398", [mp.wa_change(WA_PHONE_ID,

@@ -93,6 +93,29 @@ def connect_telegram():  # type: ignore[no-untyped-def]
     return render_template("dashboard/telegram_connect.html", form=form), 400 if form.errors else 200
 
 
+@bp.post("/channels/<int:channel_id>/groups")
+@tenant_member_required
+def set_channel_groups(channel_id: int):  # type: ignore[no-untyped-def]
+    """Telegram: whether the bot answers in group chats and channels (off by default)."""
+    from ..channels_service import ChannelSetupError
+    from ..telegram_setup import set_groups
+
+    channel = get_scoped_or_404(Channel, channel_id)
+    if channel.type != "telegram":
+        abort(404)
+    allowed = request.form.get("allow_groups") == "1"
+    try:
+        set_groups(channel, allowed)
+    except ChannelSetupError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+    else:
+        db.session.commit()
+        flash(_("The bot answers in groups and channels too.") if allowed else
+              _("The bot answers private chats only."), "success")
+    return redirect(url_for(".channel_detail", channel_id=channel.id)), 303
+
+
 @bp.post("/channels/<int:channel_id>/test-recipient")
 @tenant_member_required
 def set_test_recipient(channel_id: int):  # type: ignore[no-untyped-def]

@@ -77,7 +77,7 @@ def telegram_update(channel_id: int):  # type: ignore[no-untyped-def]
     if not connector.verify(request.headers, raw, secret):
         return jsonify(error="invalid or missing X-Telegram-Bot-Api-Secret-Token"), 401
     try:
-        events = connector.parse(raw, account_id=str(channel.id))  # type: ignore[call-arg]
+        events = connector.parse(raw, account_id=str(channel.id), settings=channel.settings or {})
     except PayloadError as exc:
         return jsonify(error=str(exc)), 400
     result = ingest([(routed(channel), e) for e in events], raw, request.headers)
