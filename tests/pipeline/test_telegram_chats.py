@@ -31,3 +31,31 @@ def test_two_customers_of_one_bot_both_get_replies_recorded_as_sent(client, wire
 
     inbound = db.session.query(Message).filter_by(direction="in").order_by(Message.id).all()
     assert [m.external_id for m in inbound] == ["tg:555000111:1", "tg:555000222:1"]
+
+
+def test_the_owner_lets_the_bot_answer_in_groups(client, wired, make_tenant, db):
+    """Off by default (a group message is not answered); the channel page's switch stores the setting and asks
+    Telegram for channel posts too; then a group message is answered."""
+    from tests.conftest import csrf_token, login
+
+    channel, secret = telegram_channel(wired, make_tenant)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret, "Content-Type": "application/json"}
+    group = mp.tg_update(1, "hello group", chat_id=-1001305240521, user_id=42, message_id=1)
+    assert client.post(f"/webhooks/telegram/{channel.id}", headers=headers, data=group).status_code == 200
+    wired.queue.drain()
+    assert wired.telegram.sent == []
+    tenant = channel.tenant
+    login(client, tenant.owner_email, tenant.owner_password)
+    page = f"/channels/{channel.id}"
+    assert "Answer in group chats" in client.get(page).get_data(as_text=True)
+    resp = client.post(f"/channels/{channel.id}/groups", data={"allow_groups": "1",
+                                                               "csrf_token": csrf_token(client, page)})
+    assert resp.status_code == 303
+    db.session.expire_all()
+    assert channel.settings["allow_groups"] is True
+    hook = wired.telegram.requests_to("/setWebhook")[-1].params
+    assert "channel_post" in hook["allowed_updates"] and hook["secret_token"] == secret
+    group = mp.tg_update(2, "hello again", chat_id=-1001305240521, user_id=42, message_id=2)
+    assert client.post(f"/webhooks/telegram/{channel.id}", headers=headers, data=group).status_code == 200
+    wired.queue.drain()
+    assert {r.params["chat_id"] for r in wired.telegram.sent} == {-1001305240521}

@@ -37,6 +37,9 @@ def other_tenant_objects(db, make_tenant):
     db.session.flush()
     db.session.add(Message(tenant_id=b.id, conversation_id=conv.id, channel_id=channel.id, direction="in",
                            text="B's private message"))
+    reply = Message(tenant_id=b.id, conversation_id=conv.id, channel_id=channel.id, direction="out",
+                    text="B's reply", delivery_status="unknown")
+    db.session.add(reply)
     lead = Lead(tenant_id=b.id, contact_id=contact.id, fields={"name": "Secret Bob"})
     note = Notification(tenant_id=b.id, kind="lead", title="B's lead")
     flow = create_flow(b, "B flow")
@@ -51,7 +54,7 @@ def other_tenant_objects(db, make_tenant):
     return {"channel_id": channel.id, "conversation_id": conv.id, "lead_id": lead.id,
             "notification_id": note.id, "flow_id": flow.id, "version": 1, "number": 1,
             "test_id": saved_test.id, "case_id": 1, "event_id": event.id, "index": 0,
-            "layer_id": layer.id}
+            "layer_id": layer.id, "message_id": reply.id}
 
 
 def scoped_rules(app):
