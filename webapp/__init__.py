@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, g, request
 from flask_login import current_user
 
-from . import crypto, security
+from . import crypto, inputs, security
 from .config import INSTANCE_DIR, Config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, oauth
 from .sessions import CookieSessionInterface
@@ -50,6 +50,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
     csrf.init_app(app)
+    inputs.init_app(app)  # before any blueprint: its `int` URL converter applies to rules as they are added
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     _drop_app_wide_limit_check(app)

@@ -6,7 +6,7 @@ import csv
 import json
 import re
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from email_validator import EmailNotValidError, validate_email
@@ -21,7 +21,7 @@ def emit(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
@@ -34,7 +34,7 @@ def get_tenant(tenant_id: int) -> Tenant:
     tenant = db.session.get(Tenant, tenant_id)
     if tenant is None:
         fail(f"tenant {tenant_id} does not exist (see `flask tenant list`)")
-    return tenant  # type: ignore[return-value]
+    return tenant
 
 
 def tenant_dict(t: Tenant) -> dict[str, Any]:
@@ -177,6 +177,8 @@ def register_cli(app: Flask) -> None:
 
     register_more(app)
     from .flow_cli import register_flow_cli
+    from .inputs import guard_cli
 
     register_flow_cli(app)
+    guard_cli(app.cli)
 

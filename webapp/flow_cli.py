@@ -17,16 +17,17 @@ from sqlalchemy import select
 
 from .cli import emit, fail, get_tenant
 from .extensions import db
+from .inputs import parse_db_int
 from .models import Flow
 
 
 def _load_file(path: str) -> dict[str, Any]:
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {path}: {exc}")
     except json.JSONDecodeError as exc:
         fail(f"{path} is not valid JSON: {exc}")
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
+        fail(f"cannot read {path}: {exc}")
     except RecursionError:
         fail(f"{path} is nested too deeply to be a flow document")
     if not isinstance(document, dict):
@@ -38,7 +39,7 @@ def _flow(flow_id: int) -> Flow:
     flow = db.session.get(Flow, flow_id)
     if flow is None:
         fail(f"flow {flow_id} does not exist (see `flask flow list --tenant ID`)")
-    return flow  # type: ignore[return-value]
+    return flow
 
 
 def _fail_with_problems(message: str, problems: list[dict[str, Any]]) -> None:
@@ -49,9 +50,10 @@ def _fail_with_problems(message: str, problems: list[dict[str, Any]]) -> None:
 def _version_ref(value: str) -> str | int:
     if value == "draft":
         return "draft"
-    if not value.isdigit():
+    number = parse_db_int(value)  # not str.isdigit: "²" is a digit to it, and int() refuses it
+    if number is None or number < 1:
         fail("--version must be a version number or 'draft'")
-    return int(value)
+    return number
 
 
 def _document_at(flow: Flow, ref: str | int) -> dict[str, Any]:
@@ -62,7 +64,6 @@ def _document_at(flow: Flow, ref: str | int) -> dict[str, Any]:
         return document_at(flow, ref)[0]
     except ApiError as exc:
         fail(exc.message)
-        raise
 
 
 def register_flow_cli(app: Flask) -> None:
@@ -77,7 +78,7 @@ def register_flow_cli(app: Flask) -> None:
     @click.argument("file", type=click.Path(dir_okay=False))
     def flow_import(tenant_id: int, publish_now: bool, name: str | None, file: str) -> None:
         """Import a flow document; refused (exit 1, problems listed) while it has errors."""
-        from .flowstore import create_flow, problems_of, publish
+        from .flowstore import DocumentRefused, check_document, create_flow, problems_of, publish
 
         tenant = get_tenant(tenant_id)
         document = _load_file(file)
@@ -85,6 +86,10 @@ def register_flow_cli(app: Flask) -> None:
             if not name.strip():
                 fail("--name must not be empty")
             document["name"] = name.strip()
+        try:
+            check_document(document)  # the API's limits: a document one can import, the editor can save
+        except DocumentRefused as exc:
+            fail(f"{file}: {exc} Nothing was imported.")
         problems = problems_of(document)
         if any(p["severity"] == "error" for p in problems):
             _fail_with_problems(f"{file} has errors; nothing was imported:", problems)

@@ -7,6 +7,7 @@ is parsed and compiled once per process (`compiled_by_id`), not once per message
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -18,8 +19,33 @@ import flows
 from flows.templates import load_template
 
 from .extensions import db
+from .inputs import MAX_DEPTH, problem, too_deep, unstorable
 from .models import Flow, FlowTemplate, FlowVersion, Tenant
 from .models.base import utcnow
+
+MAX_NODES = 2000
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024  # the API's request cap (MAX_CONTENT_LENGTH): the editor can't send more
+
+
+class DocumentRefused(ValueError):
+    """A flow document too large or too deep to store and run, or holding text the database cannot store.
+    One rule for every way a document comes in (the editor's API, `flask flow import`)."""
+
+
+def check_document(document: dict[str, Any]) -> None:
+    """Raises DocumentRefused with a message fit for a 400 or a CLI error."""
+    nodes = document.get("nodes")
+    if isinstance(nodes, list) and len(nodes) > MAX_NODES:
+        raise DocumentRefused(f"A flow may have at most {MAX_NODES} nodes (this one has {len(nodes)}).")
+    if too_deep(document):
+        raise DocumentRefused(f"The flow document is nested more than {MAX_DEPTH} levels deep.")
+    found = unstorable(document)
+    if found:
+        raise DocumentRefused(problem(found[0] or "document", found[1]))
+    size = len(json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_DOCUMENT_BYTES:
+        raise DocumentRefused(f"A flow document may be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB "
+                              f"(this one is {size / (1024 * 1024):.1f} MB).")
 
 
 class PublishRefused(ValueError):

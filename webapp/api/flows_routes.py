@@ -10,7 +10,7 @@ from flask_login import current_user
 import flows
 
 from ..extensions import db
-from ..flowstore import PublishRefused, problems_of, publish, save_draft
+from ..flowstore import DocumentRefused, PublishRefused, check_document, problems_of, publish, save_draft
 from ..models import Flow
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
 from . import bp
@@ -24,8 +24,6 @@ from .flowops import (
     templates_catalogue,
 )
 from .payload import ApiError, document_of, json_body, name_of
-
-MAX_NODES = 2000
 
 
 @bp.get("/node-types")
@@ -96,9 +94,10 @@ def set_default(flow_id: int) -> Any:
 
 def _checked_document(data: dict[str, Any]) -> dict[str, Any]:
     document = document_of(data)
-    nodes = document.get("nodes")
-    if isinstance(nodes, list) and len(nodes) > MAX_NODES:
-        raise ApiError(f"A flow may have at most {MAX_NODES} nodes.")
+    try:
+        check_document(document)
+    except DocumentRefused as exc:
+        raise ApiError(str(exc)) from None
     return document
 
 

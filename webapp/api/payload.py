@@ -3,14 +3,16 @@ message, never a 500."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import request
 
+from ..inputs import MAX_DEPTH, in_db_range, parse_db_int, too_deep
+
 MAX_MESSAGES = 50
 MAX_MESSAGE_CHARS = 4000
 MAX_NAME_CHARS = 200
-MAX_DEPTH = 40
 
 
 class ApiError(Exception):
@@ -36,22 +38,6 @@ def json_body(*, optional: bool = False) -> dict[str, Any]:
     if too_deep(data):
         raise ApiError(f"The JSON is nested more than {MAX_DEPTH} levels deep.")
     return data
-
-
-def too_deep(value: Any, limit: int | None = None) -> bool:
-    """Iterative (a recursive check would itself overflow): deep nesting would crash validation,
-    storage or serialisation later with a 500."""
-    limit = MAX_DEPTH if limit is None else limit
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return False
 
 
 def document_of(data: dict[str, Any]) -> dict[str, Any]:
@@ -95,11 +81,16 @@ def choice_of(data: dict[str, Any], key: str, choices: tuple[str, ...], default:
 
 
 def int_of(value: Any, what: str) -> int:
-    """An integer from JSON or a query string; bools are refused (True is not version 1)."""
-    if isinstance(value, bool):
-        raise ApiError(f"{what} must be an integer.")
-    if isinstance(value, int):
+    """An integer from JSON or a query string, within the range of the database's integer columns (a
+    larger one cannot name a row and would overflow the query); bools are refused (True is not version 1)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not in_db_range(value):
+            raise ApiError(f"{what} is out of range.")
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        number = parse_db_int(value)
+        if number is not None:
+            return number
+        if re.fullmatch(r"\s*[+-]?[0-9]+\s*", value):
+            raise ApiError(f"{what} is out of range.")
     raise ApiError(f"{what} must be an integer.")

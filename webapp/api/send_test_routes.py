@@ -17,6 +17,7 @@ from connectors.registry import get_connector
 from flows.text_limits import fit_for_channel
 
 from ..extensions import db, limiter
+from ..inputs import in_db_range
 from ..models import Channel, Flow
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
 from . import bp
@@ -41,7 +42,7 @@ def send_test(flow_id: int) -> Any:
     flow = get_scoped_or_404(Flow, flow_id)
     data = json_body()
     channel_id = data.get("channel_id")
-    if not isinstance(channel_id, int):
+    if not isinstance(channel_id, int) or isinstance(channel_id, bool) or not in_db_range(channel_id):
         raise ApiError("`channel_id` must be the id of one of your channels.")
     channel = get_scoped_or_404(Channel, channel_id)
     recipient = (channel.settings or {}).get("test_recipient")

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from ..inputs import UNSTORABLE, char_name
 from ..models import Tenant
 
 MAX_ENTRIES = 1000
@@ -36,6 +37,11 @@ def parse_csv(data: bytes) -> list[dict[str, str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CsvProblem(_("The file is not UTF-8 text. Save it as “CSV UTF-8”.")) from None
+    bad = UNSTORABLE.search(text)
+    if bad:
+        raise CsvProblem(_("Line %(line)d contains %(char)s, a character that cannot be stored (a NUL or an "
+                           "unpaired surrogate): remove it and import again.",
+                           line=text.count("\n", 0, bad.start()) + 1, char=char_name(bad.group())))
     try:
         dialect: Any = csv.Sniffer().sniff(text.splitlines()[0] if text else "", delimiters=",;\t")
     except csv.Error:

@@ -14,6 +14,7 @@ from connectors.base import PayloadError
 from connectors.pipeline.ingest import ingest, routed
 from connectors.registry import get_connector
 from webapp.extensions import csrf, db, limiter
+from webapp.inputs import parse_db_int
 from webapp.models import Channel, Contact, Conversation, Message
 
 from . import bp
@@ -54,9 +55,18 @@ def _rate() -> str:
 
 
 def _visitor_key() -> str:
-    return "webchat:" + request.view_args.get("public_key", "") + ":" + (request.args.get("visitor_id") or
-                                                                         (request.get_json(silent=True) or {})
-                                                                         .get("visitor_id", ""))
+    """Runs before the view has looked at the body: any JSON (a number, a list, an integer id) must give a
+    key, and the view then answers the bad body with a 400. Ids that are not strings share one key per
+    type (str() of a huge integer or json.dumps of a deep list can raise)."""
+    visitor = request.args.get("visitor_id")
+    if visitor is None:
+        try:
+            body = request.get_json(silent=True, force=True)
+        except RecursionError:
+            body = None
+        visitor = body.get("visitor_id") if isinstance(body, dict) else None
+    text = visitor[:200] if isinstance(visitor, str) else "" if visitor is None else f"<{type(visitor).__name__}>"
+    return f"webchat:{(request.view_args or {}).get('public_key', '')}:{text}"
 
 
 @bp.get("/widget.js")
@@ -96,9 +106,8 @@ def post_message(public_key: str):  # type: ignore[no-untyped-def]
 def list_messages(public_key: str):  # type: ignore[no-untyped-def]
     channel = _channel(public_key)
     visitor = request.args.get("visitor_id", "")
-    try:
-        after = int(request.args.get("after", "0"))
-    except ValueError:
+    after = parse_db_int(request.args.get("after", "0"))
+    if after is None:
         return _cors(jsonify(error="after must be an integer message id"), channel), 400
     contact = db.session.scalar(select(Contact).where(Contact.channel_id == channel.id,
                                                       Contact.external_user_id == visitor)) if visitor else None
