@@ -116,7 +116,7 @@ def list_messages(public_key: str):  # type: ignore[no-untyped-def]
     rows = db.session.scalars(
         select(Message).join(Conversation, Conversation.id == Message.conversation_id)
         .where(Conversation.contact_id == contact.id, Message.id > after,
-               Message.delivery_status.notin_(("pending", "sending", "skipped", "failed")))
+               Message.delivery_status.in_(("received", "sent", "delivered", "read")))
         .order_by(Message.id).limit(100))
     return _cors(jsonify(messages=[_public(m) for m in rows]), channel)
 
