@@ -14,5 +14,6 @@ TENANT_MODELS = (Channel, Contact, Conversation, Message, Lead, Notification, Fo
 __all__ = [
     "CHANNEL_TYPES", "LANGUAGES", "LEAD_STATUSES", "PRIORITIES", "TENANT_MODELS", "Channel", "Contact",
     "Conversation", "Flow", "FlowTemplate", "FlowVersion", "FollowUp", "InboundEvent", "Lead", "Message",
-    "Notification", "Plan", "PromptLayer", "Tenant", "TestConversation", "UsageCounter", "User", "WebhookDelivery", "month_key",
+    "Notification", "Plan", "PromptLayer", "Tenant", "TestConversation", "UsageCounter", "User", "WebhookDelivery",
+    "month_key",
 ]
