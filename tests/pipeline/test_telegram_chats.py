@@ -44,8 +44,7 @@ def test_the_owner_lets_the_bot_answer_in_groups(client, wired, make_tenant, db)
     assert client.post(f"/webhooks/telegram/{channel.id}", headers=headers, data=group).status_code == 200
     wired.queue.drain()
     assert wired.telegram.sent == []
-    tenant = channel.tenant
-    login(client, tenant.owner_email, tenant.owner_password)
+    login(client, f"owner@{channel.tenant.slug}.example.com", "password-123")  # make_tenant's owner
     page = f"/channels/{channel.id}"
     assert "Answer in group chats" in client.get(page).get_data(as_text=True)
     resp = client.post(f"/channels/{channel.id}/groups", data={"allow_groups": "1",
