@@ -134,8 +134,9 @@ def make_bare_app() -> Any:
 
 
 FLOOR_INSERT = (
-    "INSERT INTO inbound_events (tenant_id, channel_id, external_id, kind, user_id, raw_body, headers, parsed, "
-    "status, attempts, created_at) VALUES (%s, %s, %s, 'dm', %s, %s, '{}'::jsonb, %s::jsonb, 'queued', 0, now()) "
+    "WITH d AS (INSERT INTO webhook_deliveries (raw_body, headers, created_at) VALUES (%s, '{}'::jsonb, now()) "
+    "RETURNING id) INSERT INTO inbound_events (tenant_id, channel_id, external_id, kind, user_id, parsed, status, "
+    "attempts, created_at, delivery_id) SELECT %s, %s, %s, 'dm', %s, %s::jsonb, 'queued', 0, now(), d.id FROM d "
     "ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING id")
 
 
@@ -166,8 +167,8 @@ def make_floor_app() -> Any:
         conn = getattr(local, "conn", None)
         if conn is None:
             conn = local.conn = psycopg.connect(url, autocommit=True)
-        row = conn.execute(FLOOR_INSERT, (tenant_id, channel_id, item["message"]["mid"], item["sender"]["id"],
-                                          raw.decode(), json.dumps(item))).fetchone()
+        row = conn.execute(FLOOR_INSERT, (raw.decode(), tenant_id, channel_id, item["message"]["mid"],
+                                          item["sender"]["id"], json.dumps(item))).fetchone()
         if row is not None:
             queue.enqueue("bench._common.noop", row[0])
         return jsonify(ok=True, stored=int(row is not None))
