@@ -65,6 +65,24 @@ class StaffModelView(StaffOnly, ModelView):
     page_size = 50
     can_view_details = True
 
+    def get_one(self, id: Any) -> Any:  # noqa: A002 - Flask-Admin's name
+        """An `?id=` that is no storable id is no record (Flask-Admin then says so) instead of a database error."""
+        from ..inputs import parse_db_int
+
+        return super().get_one(id) if parse_db_int(str(id)) is not None else None
+
+    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        """JSON fields are typed as text, so `\u0000` in them passes the request check and is a NUL once
+        parsed: refused here as a form error (Flask-Admin shows a ValidationError and saves nothing)."""
+        from wtforms.validators import ValidationError
+
+        from ..inputs import problem, unstorable
+
+        found = unstorable(form.data)
+        if found is not None:
+            raise ValidationError(problem(*found))
+        super().on_model_change(form, model, is_created)
+
 
 class TenantView(StaffModelView):
     column_list = ("id", "name", "slug", "plan", "language", "status", "created_at")
@@ -92,6 +110,7 @@ class UserView(StaffModelView):
     form_extra_fields = {"new_password": PasswordField("New password", validators=[Optional()])}
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        super().on_model_change(form, model, is_created)
         if form.new_password.data:
             model.set_password(form.new_password.data)
         elif is_created:
@@ -120,6 +139,7 @@ class ChannelView(StaffModelView):
     }
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        super().on_model_change(form, model, is_created)
         creds = dict(model.credentials or {})
         if form.new_token.data:
             creds["token"] = form.new_token.data
@@ -133,6 +153,7 @@ class TemplateView(StaffModelView):
     form_columns = ("key", "name", "niche", "kind", "description", "document", "active")
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        super().on_model_change(form, model, is_created)
         from ..flowstore import template_problems
 
         errors = [p for p in template_problems(model.document) if p["severity"] == "error"]
