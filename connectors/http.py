@@ -1,10 +1,10 @@
 """The one place outbound channel HTTP happens: session reuse, retries, backoff, secret masking.
 
-Retries (tenacity) cover what is worth repeating right away: HTTP 429, 5xx, connection errors, and
-timeouts of requests other than POST (a POST that timed out after it was sent may have been acted on: a
-message delivered; it comes back with ``outcome_unknown``). Waits are exponential with full jitter, or
-exactly the server's ``retry_after`` (Telegram ``parameters.retry_after`` / the ``Retry-After`` header). A
-retry_after longer than ``config.max_wait`` is not slept on: the result comes back retryable so the job
+Retries (tenacity) cover what is worth repeating right away: HTTP 429, 5xx, failures to connect, and
+timeouts or dropped connections of requests other than POST (a POST that got no answer after it was sent may
+have been acted on: a message delivered; it comes back with ``outcome_unknown``). Waits are exponential with
+full jitter, or exactly the server's ``retry_after`` (Telegram ``parameters.retry_after`` / the ``Retry-After``
+header). A retry_after longer than ``config.max_wait`` is not slept on: the result comes back retryable so the job
 reschedules the send instead of holding a worker. Other 4xx are final. Nothing here raises for HTTP problems, and every
 error text is masked because Telegram puts the bot token in the URL path.
 """
@@ -134,6 +134,19 @@ def _decode(response: requests.Response) -> Any:
         return None
 
 
+def _never_left(exc: requests.RequestException) -> bool:
+    """The request cannot have reached the server: no connection was made (refused, unresolvable, connect
+    timeout, TLS or proxy refused). Anything later (a read timeout, a connection dropped while the answer was
+    awaited) may come after the server acted on it."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError):
+        return True
+    cause = exc.args[0] if exc.args else None
+    cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps what happened
+    return isinstance(cause, NewConnectionError | ConnectTimeoutError)
+
+
 def request(
     method: str,
     url: str,
@@ -171,8 +184,7 @@ def request(
                     method, url, json=json, params=params, data=data, headers=headers, timeout=config.timeout
                 )
         except (requests.ConnectionError, requests.Timeout) as exc:
-            # ConnectTimeout is a ConnectionError too: the request never left, so retrying is safe.
-            unknown = isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectionError)
+            unknown = not _never_left(exc)
             text = mask_secrets(f"{type(exc).__name__}: {exc}", secret_list)
             result = HttpResult(None, error=text, attempts=attempts, outcome_unknown=unknown)
             log.warning("%s %s failed (attempt %d): %s", method, safe_url, attempts, text)

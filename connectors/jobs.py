@@ -83,10 +83,10 @@ def mark_queued(event_ids: list[int]) -> None:
 
 def retry_events(event_ids: list[int]) -> int:
     """Re-enqueue failed or skipped events (staff action, back-office); others are left alone."""
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
     from webapp.extensions import db
-    from webapp.models import InboundEvent, Tenant
+    from webapp.models import InboundEvent, Message, Tenant
     from webapp.plans import queue_priority
 
     events = list(db.session.scalars(select(InboundEvent).where(
@@ -94,6 +94,10 @@ def retry_events(event_ids: list[int]) -> int:
     for event in events:
         event.status = "received"
         event.error = None
+    if events:  # the replies a channel refused are sent again too (a person asked); never unknown ones
+        db.session.execute(update(Message).where(Message.event_id.in_([e.id for e in events]),
+                                                 Message.direction == "out", Message.delivery_status == "failed")
+                           .values(delivery_status="pending", error=None))
     db.session.commit()
     queued = [e.id for e in events
               if enqueue_event(e.id, queue_priority(db.session.get(Tenant, e.tenant_id)))]

@@ -186,7 +186,7 @@ class RedisQueue:
 def init_app(app: Any) -> None:
     from .pipeline import liveness
 
-    liveness.configure(float(app.config.get("WORKER_DEAD_AFTER") or liveness.DEAD_AFTER))
+    liveness.configure(float(app.config.get("WORKER_DEAD_AFTER") or 20), float(app.config.get("SWEEP_INTERVAL") or 10))
     url = app.config.get("REDIS_URL")
     if url:
         app.extensions["job_queue"] = RedisQueue(url, prefix=app.config.get("QUEUE_PREFIX", ""))

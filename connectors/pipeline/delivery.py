@@ -96,7 +96,7 @@ def record_outbound(tenant: TenantLike, channel: ChannelLike, conv: Conversation
         conv.state = {**(conv.state or {}), "reply_to": recipient}
     comment_id = (inbound.meta or {}).get("comment_id") if inbound is not None else None
     comment_at = inbound.timestamp if comment_id and inbound is not None else None
-    owner = liveness.owner() if claimed else None
+    owner, now = (liveness.owner(), utcnow()) if claimed else (None, None)
     replies: list[dict[str, Any]] = []
     for index, out in enumerate(_merge_for_comments(outbound, comment_id)):
         kind = ENGINE_TO_CHANNEL_KIND.get(out.kind, "message")
@@ -108,10 +108,12 @@ def record_outbound(tenant: TenantLike, channel: ChannelLike, conv: Conversation
         values = {"tenant_id": tenant.id, "conversation_id": conv.id, "channel_id": channel.id,
                   "event_id": event_id, "direction": "out", "kind": kind,
                   "text": fit_for_channel(out.text, channel.type), "idempotency_key": key,
-                  "delivery_status": "claimed" if claimed else "pending", "claimed_by": owner, "error": None,
+                  "delivery_status": "claimed" if claimed else "pending", "claimed_by": owner, "claimed_at": now,
+                  "error": None,
                   "payload": {"buttons": list(out.buttons), "recipient": target, "meta": meta}}
         if not target:
-            values.update(delivery_status="skipped", claimed_by=None, error="no recipient for this reply")
+            values.update(delivery_status="skipped", claimed_by=None, claimed_at=None,
+                          error="no recipient for this reply")
         replies.append(values)
     rows: list[Any] = []
     plain: list[dict[str, Any]] = []  # consecutive replies inserted in one statement, in the flow's order
@@ -180,16 +182,13 @@ def _not_sendable(channel: ChannelLike, last_inbound_at: Any, claimed: Any) -> O
 
 
 _MESSAGES = Message.__table__
-_CLAIMED = (_MESSAGES.c.id, _MESSAGES.c.kind, _MESSAGES.c.text, _MESSAGES.c.payload, _MESSAGES.c.idempotency_key,
-            _MESSAGES.c.channel_id, _MESSAGES.c.conversation_id, _MESSAGES.c.attempts, _MESSAGES.c.tenant_id,
-            _MESSAGES.c.created_at)
 
 
 def _claim(condition: Any, states: tuple[str, ...]) -> list[Any]:
     rows = db.session.execute(
         update(_MESSAGES).where(condition, _MESSAGES.c.direction == "out", _MESSAGES.c.delivery_status.in_(states))
-        .values(delivery_status="claimed", claimed_by=liveness.owner())
-        .returning(*_CLAIMED)).all()
+        .values(delivery_status="claimed", claimed_by=liveness.owner(), claimed_at=utcnow())
+        .returning(*store.SENDABLE)).all()
     db.session.commit()
     return sorted(rows, key=lambda r: r.id)
 
@@ -230,7 +229,8 @@ def _plan(claimed: list[Any], channel: ChannelLike | None, conversation: Convers
 
 _MARK_SENDING = update(_MESSAGES).where(
     _MESSAGES.c.id == bindparam("p_id"), _MESSAGES.c.delivery_status == "claimed",
-    _MESSAGES.c.claimed_by == bindparam("p_owner")).values(delivery_status="sending")
+    _MESSAGES.c.claimed_by == bindparam("p_owner")).values(
+    delivery_status="sending", claimed_at=bindparam("p_now", type_=_MESSAGES.c.claimed_at.type))
 
 
 class Reclaimed(RuntimeError):
@@ -238,11 +238,19 @@ class Reclaimed(RuntimeError):
     the request must not leave, and no result is written for it."""
 
 
+class NotMarked(RuntimeError):
+    """The database could not record that the request is leaving: it does not leave (it is retried later)."""
+
+
 def _mark_sending(message_id: int) -> None:
     """Durable before the request leaves, on a connection of its own (the session holds none while the
     channel answers)."""
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        marked = conn.execute(_MARK_SENDING, {"p_id": message_id, "p_owner": liveness.owner()}).rowcount
+    try:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            marked = conn.execute(_MARK_SENDING, {"p_id": message_id, "p_owner": liveness.owner(),
+                                                  "p_now": utcnow()}).rowcount
+    except TRANSIENT_ERRORS as exc:
+        raise NotMarked(f"{exc.__class__.__name__}: {str(exc)[:200]}") from exc
     if marked != 1:
         raise Reclaimed(f"message {message_id} was taken back before it was sent")
 
@@ -251,25 +259,29 @@ def send_claimed(claimed: list[Any], *, channel: ChannelLike | None = None,
                  conversation: ConversationLike | None = None, behind_backlog: bool = False) -> DeliverySummary:
     """Send messages this worker has claimed, in order, and record the results. `channel` /
     `conversation`: rows the caller read already (a turn). `behind_backlog`: earlier replies of the
-    conversation wait for a retry, so these wait behind them instead of overtaking them."""
+    conversation wait to go out, so these wait behind them instead of overtaking them."""
     summary = DeliverySummary()
     if not claimed:
         return summary
-    plans = _plan(claimed, channel, conversation)
-    credentials = {p.channel.id: send_credentials(p.channel) for p in plans}
-    db.session.commit()  # hand the connection back while the channel APIs answer
+    try:
+        plans = _plan(claimed, channel, conversation)
+        credentials = {p.channel.id: send_credentials(p.channel) for p in plans}
+        db.session.commit()  # hand the connection back while the channel APIs answer
+    except BaseException:  # nothing left: the claims go back, or the sweeper takes them back later
+        _release([row.id for row in claimed])
+        raise
     config = connector_config()
     now = utcnow()
     results: list[dict[str, Any]] = []
-    waiting_until: dict[int, datetime | None] = {}  # conversations whose earlier reply waits for a retry
+    waiting_until: dict[int, datetime] = {}  # conversations whose earlier reply waits: when it is due
     if behind_backlog and plans:
-        waiting_until[plans[0].conversation_id] = None
+        waiting_until[plans[0].conversation_id] = now
     rejected: dict[int, tuple[ChannelLike, str]] = {}  # channels whose token a send was refused with
     told: list[tuple[int, str, str]] = []  # (tenant, kind, text) for the owner
     for send in plans:
         if send.conversation_id in waiting_until:  # keep the conversation's order
             results.append({"p_message_id": send.message_id, "p_status": "retrying", "p_error": "waiting for an "
-                            "earlier reply's retry", "p_next": waiting_until[send.conversation_id],
+                            "earlier reply to go out", "p_next": waiting_until[send.conversation_id],
                             "p_attempts": send.attempts})
             summary.retrying += 1
             continue
@@ -289,8 +301,23 @@ def send_claimed(claimed: list[Any], *, channel: ChannelLike | None = None,
     for rejected_channel, reason in rejected.values():
         _needs_reconnect(rejected_channel, reason)
     tell_owners(told)
-    _schedule_retries({cid: due for cid, due in waiting_until.items() if due is not None}, now)
+    _schedule_retries(waiting_until, now)
     return summary
+
+
+def _release(message_ids: list[int]) -> None:
+    """Claims this worker will not send after all go back to `pending` (best effort: after a database error
+    this may fail too; then the sweeper takes them back once their claim is stale)."""
+    try:
+        db.session.rollback()
+        autocommit()
+        db.session.execute(update(_MESSAGES).where(
+            _MESSAGES.c.id.in_(message_ids), _MESSAGES.c.delivery_status == "claimed",
+            _MESSAGES.c.claimed_by == liveness.owner()).values(delivery_status="pending", claimed_by=None))
+        db.session.commit()
+    except Exception:
+        log.warning("claims of messages %s not released: the sweeper will", message_ids, exc_info=True)
+        db.session.rollback()
 
 
 def _send_one(send: _Send, credentials: dict[str, Any], config: ConnectorConfig) -> SendResult:
@@ -301,6 +328,8 @@ def _send_one(send: _Send, credentials: dict[str, Any], config: ConnectorConfig)
             return get_connector(send.channel.type).send(credentials, send.outbound, config)
     except Reclaimed:
         raise
+    except NotMarked as exc:  # the request never left
+        return SendResult(status="failed", error=f"not sent: the database was unavailable ({exc})", retryable=True)
     except Exception as exc:  # one broken send must not strand the others; whether it left is unknown
         log.exception("send of message %s failed", send.message_id)
         return SendResult(status="failed", error=f"{exc.__class__.__name__}: {str(exc)[:300]}", outcome_unknown=True)
@@ -443,14 +472,14 @@ def _deliver(condition: Any, states: tuple[str, ...]) -> DeliverySummary:
 
 
 def deliver_message(message_id: int) -> DeliverySummary:
-    """A person's explicit "send again" (a failed or unknown message: the page said it may duplicate)."""
-    return _deliver(_MESSAGES.c.id == message_id, ("pending", "failed", "unknown", "retrying"))
+    """A reply a person asked to send again ("send again" moved it to `pending`), if nobody sent it yet."""
+    return _deliver(_MESSAGES.c.id == message_id, ("pending",))
 
 
 def deliver_event_messages(event_id: int) -> DeliverySummary:
-    """An event's replies not sent yet or refused (a retried event); never the ones whose outcome is unknown
-    nor those waiting for their retry."""
-    return _deliver(_MESSAGES.c.event_id == event_id, ("pending", "failed"))
+    """An event's replies not sent yet (a retried event; a person's Retry moved its refused ones back to
+    `pending`); never the ones whose outcome is unknown nor those waiting for their retry."""
+    return _deliver(_MESSAGES.c.event_id == event_id, ("pending",))
 
 
 @contextmanager

@@ -15,6 +15,7 @@ a lock belongs to a live job or expires soon after its job dies.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import socket
@@ -25,9 +26,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-DEAD_AFTER = 20.0  # WORKER_DEAD_AFTER; `configure` sets these three from it
+DEAD_AFTER = 20.0  # WORKER_DEAD_AFTER; `configure` sets these three from it and SWEEP_INTERVAL
 BEAT_EVERY = DEAD_AFTER / 4
-LOCK_TTL = int(DEAD_AFTER)
+LOCK_TTL = 45
 
 _EMBEDDED = f"embedded:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 _owner: str | None = None  # this process's RQ worker name, once it runs one
@@ -36,10 +37,13 @@ _beats_lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
-def configure(dead_after: float) -> None:
-    """A worker that missed about four heartbeats is dead; a lock outlives its holder by as long."""
+def configure(dead_after: float, sweep_interval: float) -> None:
+    """A worker that missed about four heartbeats is dead. Its locks outlive its last renewal until the
+    sweeper has surely seen it dead (DEAD_AFTER, and up to two sweep intervals): its events are queued again
+    by then, so the person's next turn, which waits for the lock, answers them first."""
     global DEAD_AFTER, BEAT_EVERY, LOCK_TTL
-    DEAD_AFTER, BEAT_EVERY, LOCK_TTL = float(dead_after), float(dead_after) / 4, max(1, int(dead_after))
+    DEAD_AFTER, BEAT_EVERY = float(dead_after), float(dead_after) / 4
+    LOCK_TTL = math.ceil(DEAD_AFTER + BEAT_EVERY + 2 * float(sweep_interval))
 
 
 def set_owner(name: str | None) -> None:

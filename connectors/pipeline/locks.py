@@ -1,8 +1,10 @@
 """One turn at a time per contact, without holding a database connection while a model thinks.
 
 With Redis the lock is a Redis lock (it works across worker processes and machines); it lives
-`liveness.LOCK_TTL` seconds and the holding process's heartbeat thread renews it while the job runs, so a
-lock left by a killed worker expires within seconds instead of blocking the person's next messages. With the
+`liveness.LOCK_TTL` seconds and the holding process's heartbeat thread renews it while the job runs (and sets
+it again if a Redis restart lost it), so a lock left by a killed worker expires within seconds instead of
+blocking the person's next messages. LOCK_TTL outlasts the sweeper's recovery of the killed worker's events,
+so those are queued again before the lock frees and the next turn answers them first, in order. With the
 embedded queue (one process) it is a thread lock. Re-entrant per thread, so a turn that first processes the
 same person's earlier pending events keeps the lock it has.
 """
@@ -41,13 +43,19 @@ def _release(lock: Any) -> None:
 
 
 def _renew_held() -> None:
+    """From the heartbeat thread (the locks are not thread-local, so another thread may renew them)."""
+    from redis.exceptions import LockError, LockNotOwnedError, RedisError
+
     with _renewing_lock:
         held = list(_renewing.values())
-    from redis.exceptions import LockError, RedisError
-
     for lock in held:
-        with contextlib.suppress(LockError, RedisError):  # released meanwhile, or gone with a Redis restart
+        try:
             lock.reacquire()
+        except LockNotOwnedError:  # gone with a Redis restart: ours again unless someone took it meanwhile
+            with contextlib.suppress(RedisError):
+                lock.redis.set(lock.name, lock.local.token, nx=True, px=int(lock.timeout * 1000))
+        except (LockError, RedisError):  # released meanwhile, or Redis is away for a moment
+            pass
 
 
 class LockTimeout(RuntimeError):
@@ -61,7 +69,7 @@ def _held() -> set[str]:
 
 
 @contextmanager
-def contact_lock(key: str, *, timeout: float | None = None, wait: float = 120.0,
+def contact_lock(key: str, *, wait: float = 120.0,
                  before_waiting: Callable[[], None] | None = None) -> Iterator[None]:
     """`before_waiting` runs only when another turn holds the lock, before this one blocks on it (the
     caller ends its transaction there, so a queued message does not hold a database connection)."""
@@ -72,8 +80,8 @@ def contact_lock(key: str, *, timeout: float | None = None, wait: float = 120.0,
     queue = current_app.extensions["job_queue"]
     lock: Any
     if getattr(queue, "backend", "") == "rq":
-        lock = queue.connection.lock(f"temoweb:lock:{key}", timeout=timeout or liveness.LOCK_TTL,
-                                     blocking_timeout=wait)
+        lock = queue.connection.lock(f"temoweb:lock:{key}", timeout=liveness.LOCK_TTL, blocking_timeout=wait,
+                                     thread_local=False)
         block: Callable[[], bool] = lock.acquire
     else:
         with _registry_lock:

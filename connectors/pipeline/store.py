@@ -93,7 +93,7 @@ class ConversationRow:
     bot_paused: bool
     last_inbound_at: datetime | None
     last_outbound_at: datetime | None
-    retry_backlog: bool = False  # not a column: earlier replies wait for a retry (new ones wait behind them)
+    retry_backlog: bool = False  # not a column: earlier replies wait to go out (new ones wait behind them)
 
 
 # What delivery and the plan checks accept: a turn's rows, or the ORM objects the back-office holds.
@@ -141,7 +141,9 @@ def _loaded(row: Any) -> Loaded:
 
 
 _TENANT_JOIN = (_C.join(_T, _T.c.id == _C.c.tenant_id).join(_P, _P.c.id == _T.c.plan_id))
-_BACKLOG = exists().where(_M.c.conversation_id == _V.c.id, _M.c.delivery_status == "retrying").label("backlog")
+# Earlier replies of the conversation still waiting to go out: a turn's new replies wait behind them.
+_BACKLOG = exists().where(_M.c.conversation_id == _V.c.id,
+                          _M.c.delivery_status.in_(("retrying", "pending"))).label("backlog")
 _LOAD = (select(*_SELECTED, *usage.totals_columns(_C.c.tenant_id), _BACKLOG)
          .select_from(_TENANT_JOIN
                       .outerjoin(_K, and_(_K.c.channel_id == _C.c.id, _K.c.external_user_id == bindparam("user_id")))
@@ -279,10 +281,10 @@ def pause_bot(conv: ConversationRow) -> None:
 # -- messages ------------------------------------------------------------------------------------------
 _INSERT_MESSAGE = insert(_M)
 # What delivery reads of a reply it is about to send (delivery._claim's RETURNING, and the status).
-_SENDABLE = (_M.c.id, _M.c.kind, _M.c.text, _M.c.payload, _M.c.idempotency_key, _M.c.channel_id,
+SENDABLE = (_M.c.id, _M.c.kind, _M.c.text, _M.c.payload, _M.c.idempotency_key, _M.c.channel_id,
              _M.c.conversation_id, _M.c.attempts, _M.c.tenant_id, _M.c.created_at, _M.c.delivery_status)
-_INSERT_REPLIES = insert(_M).returning(*_SENDABLE, sort_by_parameter_order=True)
-_INSERT_ONCE = {name: make(_M).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(*_SENDABLE)
+_INSERT_REPLIES = insert(_M).returning(*SENDABLE, sort_by_parameter_order=True)
+_INSERT_ONCE = {name: make(_M).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(*SENDABLE)
                 for name, make in _DIALECT_INSERTS}
 
 

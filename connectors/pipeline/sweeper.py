@@ -2,21 +2,22 @@
 
 Every pass (every SWEEP_INTERVAL seconds, in one process of the fleet at a time):
 - work held by a dead worker (liveness.py: its heartbeat stopped DEAD_AFTER seconds ago) is recovered: its
-  `processing` events go back to `queued`; its `claimed` replies (the request never left) back to `pending`
-  and are delivered again; its `sending` replies (the request may have left) become `unknown` and the owner
-  is told, since sending them again could duplicate them;
+  `processing` events go back to `queued` (or `failed` once they have taken AUTO_ATTEMPTS workers down); its
+  `claimed` replies (the request never left) back to `pending`, delivered again; its `sending` replies (the
+  request may have left) become `unknown` and the owner is told, since sending them again could duplicate;
+- the same for work held far longer than any job runs (STALE: a live worker whose job failed before it could
+  record the outcome, or rows from before owners were recorded);
 - events still `received`/`queued` after a grace period (Redis lost the job, or was down) are enqueued again;
-- replies whose retry is due and overdue (their delayed job was lost), and `pending` ones, are delivered;
-- follow-up timers that are due fire.
-Every job is idempotent (atomic claims), so a duplicate enqueue is harmless. Events `processing` longer than
-`stuck_seconds` are requeued whoever holds them (a worker that lost its owner name, or older rows).
+- replies `pending`, or `retrying` and overdue (their delayed job was lost), are delivered;
+- follow-up timers that are due fire (and ones whose firing worker vanished are due again).
+Every job is idempotent (atomic claims), so a duplicate enqueue is harmless.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -27,23 +28,20 @@ from webapp.models.base import utcnow
 from webapp.plans import queue_priority
 
 from . import liveness
+from .turns import AUTO_ATTEMPTS
 
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = 10.0
 RETRY_GRACE = timedelta(seconds=15)  # a due retry's own delayed job normally runs within this
+STALE = timedelta(minutes=15)  # longer than any job may run (connectors.queue.JOB_TIMEOUT, 10 minutes)
 
 
-def sweep(*, grace_seconds: int = 30, stuck_seconds: int = 900, limit: int = 500) -> dict[str, int]:
+def sweep(*, grace_seconds: int = 30, limit: int = 500) -> dict[str, int]:
     from connectors.jobs import enqueue_event, mark_queued
-    from connectors.queue import QueueUnavailable, get_queue
 
     now = utcnow()
-    recovered = _recover_dead_workers(limit)
-    db.session.execute(update(InboundEvent).where(
-        InboundEvent.status == "processing", InboundEvent.locked_at < now - timedelta(seconds=stuck_seconds))
-        .values(status="queued", locked_by=None))
-    db.session.commit()
+    recovered = _recover(now)
     rows = db.session.execute(
         select(InboundEvent.id, InboundEvent.tenant_id).where(
             InboundEvent.status.in_(("received", "queued")),
@@ -59,74 +57,63 @@ def sweep(*, grace_seconds: int = 30, stuck_seconds: int = 900, limit: int = 500
         requeued.append(event_id)
     mark_queued(requeued)
     waiting = db.session.scalars(select(Message.conversation_id).where(or_(
-        Message.delivery_status == "pending",  # a manager's "send again" whose job was lost
-        and_(Message.delivery_status == "retrying",
-             or_(Message.next_attempt_at <= now - RETRY_GRACE, Message.next_attempt_at.is_(None))))).distinct()
+        Message.delivery_status == "pending",  # recovered, or a manager's "send again" whose job was lost
+        and_(Message.delivery_status == "retrying", Message.next_attempt_at <= now - RETRY_GRACE))).distinct()
         .limit(limit)).all()
-    delivering = _deliver(set(waiting) | recovered["conversations"])
+    delivering = _enqueue("connectors.jobs.deliver_conversation", sorted(set(waiting)))
+    db.session.execute(update(FollowUp).where(FollowUp.status == "firing", FollowUp.due_at < now - STALE)
+                       .values(status="scheduled"))
     due = db.session.scalars(select(FollowUp.id).where(FollowUp.status == "scheduled", FollowUp.due_at <= now)
                              .limit(limit)).all()
     db.session.commit()
-    fired = 0
-    for fu_id in due:
-        try:
-            get_queue().enqueue("connectors.jobs.fire_follow_up", fu_id)
-            fired += 1
-        except QueueUnavailable:
-            break
-    return {"events_requeued": len(requeued), "follow_ups_due": fired, "deliveries": delivering,
-            "events_recovered": recovered["events"], "unknown": recovered["unknown"]}
+    fired = _enqueue("connectors.jobs.fire_follow_up", list(due))
+    return {"events_requeued": len(requeued), "follow_ups_due": fired, "deliveries": delivering, **recovered}
 
 
-def _recover_dead_workers(limit: int) -> dict[str, Any]:
-    """What dead workers held, put back (see the module docstring)."""
+def _recover(now: datetime) -> dict[str, int]:
+    """What dead workers (or jobs gone for longer than STALE) held, put back (see the module docstring).
+    Owners are looked up first and the updates name them, so no row limit can hide a dead worker's work and a
+    row a live worker claimed meanwhile is never touched."""
     from .delivery import tell_owners
 
-    events = db.session.execute(select(InboundEvent.id, InboundEvent.locked_by).where(
-        InboundEvent.status == "processing").limit(limit)).all()
-    messages = db.session.execute(select(Message.id, Message.claimed_by, Message.delivery_status,
-                                         Message.conversation_id, Message.tenant_id).where(
-        Message.delivery_status.in_(("claimed", "sending"))).limit(limit)).all()
-    owners = {e.locked_by for e in events if e.locked_by} | {m.claimed_by for m in messages if m.claimed_by}
+    owners = set(db.session.scalars(select(InboundEvent.locked_by).where(
+        InboundEvent.status == "processing", InboundEvent.locked_by.isnot(None)).distinct()))
+    owners |= set(db.session.scalars(select(Message.claimed_by).where(
+        Message.delivery_status.in_(("claimed", "sending")), Message.claimed_by.isnot(None)).distinct()))
     status = liveness.alive(owners, _redis())
-
-    def dead(owner: str | None) -> bool:  # no owner: claimed before owners were recorded, by a worker gone since
-        return owner is None or not status.get(owner, True)
-
-    dead_events = [e.id for e in events if e.locked_by and dead(e.locked_by)]
-    dead_claims = [m for m in messages if dead(m.claimed_by)]
-    unsent = [m.id for m in dead_claims if m.delivery_status == "claimed"]
-    maybe_sent = [m for m in dead_claims if m.delivery_status == "sending"]
-    if dead_events:
-        db.session.execute(update(InboundEvent).where(InboundEvent.id.in_(dead_events),
-                                                      InboundEvent.status == "processing")
-                           .values(status="queued", locked_by=None, reason="its worker stopped: run again"))
-    if unsent:
-        db.session.execute(update(Message).where(Message.id.in_(unsent), Message.delivery_status == "claimed")
-                           .values(delivery_status="pending", claimed_by=None))
-    if maybe_sent:
-        db.session.execute(update(Message).where(Message.id.in_([m.id for m in maybe_sent]),
-                                                 Message.delivery_status == "sending")
-                           .values(delivery_status="unknown", claimed_by=None,
-                                   error="outcome unknown: the worker stopped while the channel was answering"))
+    dead = sorted(owner for owner in owners if not status.get(owner, True))
+    gone_events = and_(InboundEvent.status == "processing", or_(
+        InboundEvent.locked_by.in_(dead), InboundEvent.locked_by.is_(None),
+        InboundEvent.locked_at < now - STALE))
+    failed = db.session.execute(update(InboundEvent).where(gone_events, InboundEvent.attempts >= AUTO_ATTEMPTS).values(
+        status="failed", locked_by=None,
+        error=f"the worker running it stopped {AUTO_ATTEMPTS} times: check the conversation, then retry")).rowcount
+    queued = db.session.execute(update(InboundEvent).where(gone_events).values(
+        status="queued", locked_by=None, reason="its worker stopped: run again")).rowcount
+    gone_claims = or_(Message.claimed_by.in_(dead), Message.claimed_by.is_(None), Message.claimed_at < now - STALE)
+    unsent = db.session.execute(update(Message).where(Message.delivery_status == "claimed", gone_claims).values(
+        delivery_status="pending", claimed_by=None).returning(Message.conversation_id)).scalars().all()
+    maybe_sent = db.session.execute(update(Message).where(Message.delivery_status == "sending", gone_claims).values(
+        delivery_status="unknown", claimed_by=None,
+        error="outcome unknown: the worker stopped while the channel was answering")
+        .returning(Message.id, Message.tenant_id)).all()
     db.session.commit()
     if maybe_sent:
         tell_owners([(m.tenant_id, "delivery_unknown", f"message {m.id}: the worker stopped while sending it")
-                      for m in maybe_sent])
-    if dead_events or dead_claims:
-        log.warning("recovered from dead workers %s: %d event(s), %d reply(ies) to send, %d with an unknown outcome",
-                    sorted(o for o, ok in status.items() if not ok), len(dead_events), len(unsent), len(maybe_sent))
-    return {"events": len(dead_events), "unknown": len(maybe_sent),
-            "conversations": {m.conversation_id for m in dead_claims if m.delivery_status == "claimed"}}
+                     for m in maybe_sent])
+    if failed or queued or unsent or maybe_sent:
+        log.warning("recovered from stopped workers %s: %d event(s) to run again, %d failed, %d reply(ies) to send, "
+                    "%d with an unknown outcome", dead, queued, failed, len(unsent), len(maybe_sent))
+    return {"events_recovered": queued, "events_failed": failed, "unknown": len(maybe_sent)}
 
 
-def _deliver(conversation_ids: set[int]) -> int:
+def _enqueue(job: str, ids: list[int]) -> int:
     from connectors.queue import QueueUnavailable, get_queue
 
     queued = 0
-    for conversation_id in sorted(conversation_ids):
+    for one in ids:
         try:
-            get_queue().enqueue("connectors.jobs.deliver_conversation", conversation_id)
+            get_queue().enqueue(job, one)
             queued += 1
         except QueueUnavailable:
             break

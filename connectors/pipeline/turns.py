@@ -71,10 +71,14 @@ _CLAIM = (
     .values(status="processing", attempts=_EVENTS.c.attempts + 1, locked_by=bindparam("p_owner"),
             locked_at=bindparam("p_now", type_=_EVENTS.c.locked_at.type))
     .returning(_EVENTS.c.id, _EVENTS.c.channel_id, _EVENTS.c.tenant_id, _EVENTS.c.user_id, _EVENTS.c.parsed,
-               _EVENTS.c.attempts))
+               _EVENTS.c.attempts, _EVENTS.c.applied_at))
 _FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("p_id")).values(
     status=bindparam("p_status"), reason=bindparam("p_reason"), error=bindparam("p_error"),
     processed_at=bindparam("p_now", type_=_EVENTS.c.processed_at.type))
+# In the transaction that stores the turn's replies, state and effects: a retried event finds the turn applied
+# (applied_at set) and only sends what is still unsent, even when the turn stored no reply.
+_APPLIED = update(_EVENTS).where(_EVENTS.c.id == bindparam("p_id")).values(
+    applied_at=bindparam("p_now", type_=_EVENTS.c.applied_at.type))
 
 
 def claim_pending(channel_id: int, user_id: str, event_id: int) -> list[Any]:
@@ -92,8 +96,8 @@ def claim_pending(channel_id: int, user_id: str, event_id: int) -> list[Any]:
 def finish(event_id: int, status: str, reason: str | None = None, error: str | None = None, *,
            discard: bool = False) -> None:
     """Record the outcome by id, together with whatever the turn left pending (`discard`: drop that
-    first, after an error). After sending (autocommit) the outcome is one more durable statement and the
-    connection stays for the job's usage upsert; otherwise it is committed with what is pending."""
+    first, after an error). After sending (autocommit) the outcome is one more durable statement; otherwise
+    it is committed with what is pending."""
     if discard:
         db.session.rollback()
         autocommit()
@@ -258,10 +262,10 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
     event_id, channel, tenant = row.id, loaded.channel, loaded.tenant
     stored_inbound = False
     if row.attempts > 1:
-        directions = set(db.session.scalars(select(Message.direction).where(Message.event_id == event_id)))
-        if "out" in directions:  # the turn was applied: only what is still unsent goes out, never twice
+        if row.applied_at is not None:  # the turn was applied: only what is still unsent goes out, never twice
             return deliver_event_messages(event_id).outcome()
-        stored_inbound = "in" in directions
+        stored_inbound = db.session.scalar(select(Message.id).where(Message.event_id == event_id,
+                                                                    Message.direction == "in")) is not None
     if (event.meta or {}).get("group_id") and not (channel.settings or {}).get(GROUPS_SETTING):
         raise Skip("a group message, and the channel answers private chats only")
     if event.kind == "comment" and not has_feature(tenant, "comment_replies"):
@@ -356,6 +360,8 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Any]:
                            event_id=prepared.event_id, inbound=prepared.inbound, claimed=True)
     effects.apply(tenant, channel, conv, result.effects, prepared.services)
     store.save_conversation(conv)
+    if prepared.event_id is not None:
+        store.run(_APPLIED, {"p_id": prepared.event_id, "p_now": utcnow()})
     if result.error:
         log.warning("flow error in conversation %s: %s", conv.id, result.error)
     db.session.commit()

@@ -4,7 +4,7 @@ import time
 from dataclasses import replace
 
 from connectors import http
-from connectors.events import Outbound
+from connectors.events import ConnectorConfig, Outbound
 from connectors.registry import get_connector
 
 TOKEN = "EAAG-test-token-0123456789"
@@ -120,3 +120,49 @@ def test_rate_limited_private_reply_is_still_retried(graph_api, connector_config
 def test_other_request_errors_become_results(connector_config):
     result = http.request("GET", "http://[invalid", config=connector_config)
     assert result.status_code is None and result.outcome_unknown and result.error
+
+
+def test_a_post_whose_connection_dropped_after_the_server_read_it_is_unknown_not_repeated():
+    """The server read the whole POST (and, say, delivered the message), then the connection dropped before
+    the answer: that is no failure to connect, so it is not sent again."""
+    import json
+    import socket
+    import threading
+
+    received = []
+
+    def serve(sock):
+        conn, _ = sock.accept()
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        head, body = data.split(b"\r\n\r\n", 1)
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length")))
+        while len(body) < length:
+            body += conn.recv(65536)
+        received.append(json.loads(body))
+        conn.close()
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    threading.Thread(target=serve, args=(server,), daemon=True).start()
+    config = ConnectorConfig(backoff_base=0.01, backoff_max=0.02)
+    result = http.request("POST", f"http://127.0.0.1:{server.getsockname()[1]}/v21.0/me/messages", config=config,
+                          json={"recipient": {"id": "1"}, "message": {"text": "Your order is confirmed"}})
+    server.close()
+    assert result.status_code is None and result.outcome_unknown and result.attempts == 1
+    assert len(received) == 1
+
+
+def test_a_refused_connection_is_retried_it_never_left(connector_config):
+    import socket
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there
+    result = http.request("POST", f"http://127.0.0.1:{port}/x", config=replace(connector_config, max_attempts=2),
+                          json={})
+    assert result.status_code is None and not result.outcome_unknown and result.attempts == 2

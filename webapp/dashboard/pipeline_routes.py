@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import update
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
@@ -62,11 +63,13 @@ def send_again(conversation_id: int, message_id: int):  # type: ignore[no-untype
     if request.form.get("may_duplicate") != "1":
         flash(_("Tick the box first: the customer may receive this reply twice."), "warning")
         return redirect(url_for(".conversation_detail", conversation_id=conversation_id)), 303
-    if message.delivery_status not in ("unknown", "failed"):
+    moved = db.session.execute(update(Message).where(  # conditional: a status that settled it meanwhile wins
+        Message.id == message.id, Message.delivery_status.in_(("unknown", "failed")))
+        .values(delivery_status="pending", error=None)).rowcount
+    db.session.commit()
+    if not moved:
         flash(_("Only a reply whose delivery failed or is unknown can be sent again."), "warning")
         return redirect(url_for(".conversation_detail", conversation_id=conversation_id)), 303
-    message.delivery_status, message.error = "pending", None
-    db.session.commit()
     try:
         get_queue().enqueue("connectors.jobs.send_again", message.id)
         flash(_("The reply is being sent again."), "success")

@@ -58,8 +58,9 @@ class Conversation(TenantOwned, db.Model):
 
 class Message(TenantOwned, db.Model):
     """Inbound messages are unique per (channel, external id); outbound ones carry an idempotency key.
-    An outbound message in flight names the worker process that claimed it (`claimed_by`); a retryable
-    failure waits for `next_attempt_at` (`attempts` so far)."""
+    An outbound message in flight names the worker process that claimed it and when (`claimed_by`,
+    `claimed_at`: set again when its request leaves); a retryable failure waits for `next_attempt_at`
+    (`attempts` so far)."""
 
     __tablename__ = "messages"
     __table_args__ = (
@@ -84,4 +85,5 @@ class Message(TenantOwned, db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -54,3 +54,4 @@ class InboundEvent(TenantOwned, db.Model):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locked_by: Mapped[str | None] = mapped_column(String(80))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # its turn's replies/state committed
