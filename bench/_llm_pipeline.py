@@ -82,7 +82,7 @@ def _setup(env: dict[str, str], conversations: int) -> None:
 
 
 def _burst(env: dict[str, str], users: list[str]) -> float:
-    from connectors.events import InboundEvent
+    from connectors.channels.events import InboundEvent
     from connectors.pipeline.ingest import ingest, route_meta_accounts
     from webapp import create_app
 
@@ -129,7 +129,7 @@ def run_pipeline(fake_llm_url: str, messages: int, processes: int | None, thread
            "QUEUE_PREFIX": prefix, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": fake_llm_url,
            "OPENAI_MODEL": "fake-gpt", "INSTAGRAM_GRAPH_URL": graph.url, "META_GRAPH_URL": graph.url,
            "CONNECTOR_RATELIMIT_STORAGE": "none://", "FLASK_APP": "wsgi", "APP_ENV": "development"}
-    from connectors.worker import DEFAULT_THREADS, default_processes
+    from connectors.runtime.worker import DEFAULT_THREADS, default_processes
 
     sizing: list[str] = []
     for flag, value in (("--processes", processes), ("--threads", threads)):

@@ -13,7 +13,7 @@ PostgreSQL, Redis and fake-server processes, and time spent waiting on them (ben
 
 Passes (one process, `rq.SimpleWorker`, built as bench/pipeline.py builds it, fakes in child processes):
 * noop:     N jobs `bench._common.noop(i)`: RQ's own per-job instructions (dequeue, job hash, registries).
-* pipeline: N stored Instagram DMs through `connectors.jobs.handle_inbound` (lead_capture, or `--flow llm`
+* pipeline: N stored Instagram DMs through `connectors.runtime.jobs.handle_inbound` (lead_capture, or `--flow llm`
             with the real openai client against the fake answering at once), replies sent to the fake.
 Prints millions of instructions per job / message and the ratio noop/pipeline: the share of a message's
 instructions that RQ itself costs (bench/pipeline.py's ratio, measured in instructions instead of time).
@@ -97,7 +97,7 @@ def measured_run(args: argparse.Namespace) -> None:
             ids = setup_tenant(app, plan="PRO", templates=("lead_capture",))
             if args.flow == "llm":
                 bp.publish_llm_flow(app, ids["tenant_id"])
-            from connectors import jobs
+            from connectors.runtime import jobs
 
             jobs.bind_app(app)
             worker = argparse.Namespace(worker="simple", threads=1)
@@ -128,7 +128,7 @@ def _noop_queue(app: Any, count: int) -> Any:
     from rq import Queue, SimpleWorker
 
     from bench.pipeline import NOOP
-    from connectors.queue import get_queue
+    from connectors.runtime.queue import get_queue
 
     connection = get_queue(app).connection  # type: ignore[attr-defined]
     queue = Queue(app.config["QUEUE_PREFIX"] + "noop", connection=connection)

@@ -42,7 +42,7 @@ JOB = "tests.llm.concurrency_job.llm_turn"
 
 
 def _worker_class():
-    from connectors.worker import ThreadPoolWorker
+    from connectors.runtime.worker import ThreadPoolWorker
 
     return ThreadPoolWorker
 
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--fake-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.backend != "pipeline" or args.worker:  # the pipeline backend leaves unset sizes to `flask worker`
-        from connectors.worker import DEFAULT_THREADS, default_processes
+        from connectors.runtime.worker import DEFAULT_THREADS, default_processes
 
         args.processes = args.processes or default_processes()
         args.threads = args.threads or DEFAULT_THREADS

@@ -7,7 +7,7 @@
 
 Both passes use the same worker class over the three priority queues, built as connectors/worker.py does,
 in burst mode, in this one process, logging at WARNING: `rq.SimpleWorker` (default, one job at a time) or
-`--worker threadpool`: `connectors.worker.ThreadPoolWorker` (what `flask worker` runs) with `--threads`.
+`--worker threadpool`: `connectors.runtime.worker.ThreadPoolWorker` (what `flask worker` runs) with `--threads`.
 A pass is timed from its first dequeue to its last finished job (the worker's start-up and shutdown, fixed
 per burst, are left out).
 
@@ -15,7 +15,7 @@ per burst, are left out).
             result) with nothing inside.
 * pipeline: N pre-stored and pre-enqueued Instagram DMs (stored and enqueued by the real
             `connectors.pipeline.ingest.ingest()`, exactly as the webhook does), each run by
-            `connectors.jobs.handle_inbound(event_id)`: claim, per-contact lock, conversation, engine step
+            `connectors.runtime.jobs.handle_inbound(event_id)`: claim, per-contact lock, conversation, engine step
             on the published `lead_capture` template (no LLM), messages/usage/lead in one transaction, then
             every reply sent over HTTP to a loopback `FakeGraphAPI` running in a child process (with TCP_NODELAY
             on its handler: as shipped, the fake's two-write responses stall ~40 ms per send on Nagle +
@@ -156,7 +156,7 @@ def start_fake(lifetime: float, nagle: bool) -> tuple[Child, str]:
 
 def store_events(app: Any, contacts: range, turns: int, tag: str) -> list[int]:
     """Sign, parse, route, store and enqueue one DM per contact per turn with the webhook's own code."""
-    from connectors.meta import parse_meta_payload
+    from connectors.channels.meta import parse_meta_payload
     from connectors.pipeline.ingest import ingest, route_meta_accounts
     from webapp.extensions import db
 
@@ -181,7 +181,7 @@ def store_events(app: Any, contacts: range, turns: int, tag: str) -> list[int]:
 
 
 def enqueue_noops(app: Any, count: int) -> None:
-    from connectors.queue import get_queue
+    from connectors.runtime.queue import get_queue
 
     queue = get_queue(app)
     for i in range(count):
@@ -189,7 +189,7 @@ def enqueue_noops(app: Any, count: int) -> None:
 
 
 def enqueue_floor(app: Any, event_ids: list[int]) -> None:
-    from connectors.queue import get_queue
+    from connectors.runtime.queue import get_queue
 
     queue = get_queue(app)
     for event_id in event_ids:
@@ -226,12 +226,12 @@ def make_worker(app: Any, kind: str, threads: int) -> Any:
     """The worker class under test over our three priority queues, built as connectors/worker.py does."""
     from rq import Queue, SimpleWorker
 
-    from connectors.queue import PRIORITIES, get_queue
+    from connectors.runtime.queue import PRIORITIES, get_queue
 
     connection = get_queue(app).connection  # type: ignore[attr-defined]
     queues = [Queue(app.config["QUEUE_PREFIX"] + p, connection=connection) for p in PRIORITIES]
     if kind == "threadpool":
-        from connectors.worker import ThreadPoolWorker  # type: ignore[attr-defined]
+        from connectors.runtime.worker import ThreadPoolWorker  # type: ignore[attr-defined]
 
         return timed(ThreadPoolWorker)(queues, connection=connection, pool_size=threads)
     return timed(SimpleWorker)(queues, connection=connection)
@@ -292,7 +292,8 @@ def main() -> int:
                              "node and the real openai client against a fake answering at once (CPU per AI turn)")
     parser.add_argument("--worker", choices=("simple", "threadpool"), default="simple",
                         help="worker class for both passes: rq.SimpleWorker (one job at a time) or "
-                             "connectors.worker.ThreadPoolWorker (the `flask worker` class, --threads jobs at once)")
+                             "connectors.runtime.worker.ThreadPoolWorker (the `flask worker` class, --threads jobs "
+                             "at once)")
     parser.add_argument("--threads", type=int, default=8, help="ThreadPoolWorker pool size")
     parser.add_argument("--fake-nagle", action="store_true",
                         help="leave Nagle on in the fake's handler as tests/fakes/server.py has it (each send then "
@@ -329,7 +330,7 @@ def main() -> int:
             tenant_ids = setup_tenant(app, plan="PRO", templates=("lead_capture",))
             if args.flow == "llm":
                 publish_llm_flow(app, tenant_ids["tenant_id"])
-            from connectors import jobs
+            from connectors.runtime import jobs
             from webapp.extensions import db
 
             jobs.bind_app(app)
@@ -389,7 +390,7 @@ def main() -> int:
         say(f"removed {removed} Redis keys of prefix {prefix}")
 
     worker = ("rq.SimpleWorker" if args.worker == "simple"
-              else f"connectors.worker.ThreadPoolWorker(pool_size={args.threads})")
+              else f"connectors.runtime.worker.ThreadPoolWorker(pool_size={args.threads})")
     print(f"pipeline benchmark: one process, {worker} burst over 3 priority queues; {args.contacts} "
           f"contacts x {args.turns} turns = {messages} messages per pass; {args.flow} flow, PostgreSQL, Redis, "
           f"FakeGraphAPI{' and FakeOpenAI' if args.flow == 'llm' else ''} child process; {os.cpu_count()} CPUs")

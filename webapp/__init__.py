@@ -56,7 +56,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     _drop_app_wide_limit_check(app)
     oauth.init_app(app)
 
-    from connectors import queue
+    from connectors.runtime import queue
 
     queue.init_app(app)
     if app.config.get("START_SWEEPER"):

@@ -100,7 +100,7 @@ def register_more(app: Flask) -> None:
     def worker(queues: str, burst: bool, threads: int | None, processes: int | None, log_level: str) -> None:
         """Run RQ worker process(es) for this app (needs REDIS_URL). The defaults are the sizing
         docs/deploy.md gives: 2 processes per core (the GIL lets a process use one core), 50 threads each."""
-        from connectors.worker import DEFAULT_THREADS, default_processes, run_worker, run_worker_processes
+        from connectors.runtime.worker import DEFAULT_THREADS, default_processes, run_worker, run_worker_processes
 
         if not current_app.config.get("REDIS_URL"):
             raise click.ClickException("REDIS_URL is not set: the embedded queue runs jobs inside `flask run`")

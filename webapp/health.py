@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from connectors.queue import get_queue
+from connectors.runtime.queue import get_queue
 
 from .extensions import db
 

@@ -28,7 +28,7 @@ from flask import Flask, abort, request
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
-from connectors.events import UNSTORABLE  # one rule: the webhooks' pipeline cleans what this refuses
+from connectors.channels.events import UNSTORABLE  # one rule: the webhooks' pipeline cleans what this refuses
 
 DB_INT_MAX = 2**31 - 1  # ids and version numbers are PostgreSQL `integer` columns
 DB_INT_MIN = -(2**31)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import current_app
 
-from connectors.base import GROUPS_SETTING
-from connectors.events import ConnectorConfig
-from connectors.telegram import TelegramError, allowed_updates, generate_secret_token, get_me, set_webhook
+from connectors.channels.base import GROUPS_SETTING
+from connectors.channels.events import ConnectorConfig
+from connectors.channels.telegram import TelegramError, allowed_updates, generate_secret_token, get_me, set_webhook
 
 from .models import Channel
 from .models.base import utcnow

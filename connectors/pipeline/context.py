@@ -8,11 +8,12 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import event
 
+from connectors.providers.integration_http import (
+    RequestsHttp,  # http_request nodes: public addresses only, size cap, deadline
+)
 from flows.services import Context, Services, SystemClock
 from webapp.models import PromptLayer, Tenant
 from webapp.plans import features_of, within_limit
-
-from .integration_http import RequestsHttp  # http_request nodes: public addresses only, size cap, deadline
 
 _LAYERS_TTL = 10.0
 _layers_cache: dict[int, tuple[float, list[dict[str, Any]]]] = {}
@@ -55,7 +56,7 @@ def llm_tokens_used(tenant: Tenant) -> int:
 
 def llm_for(tenant: Tenant, tokens_used: int | None = None) -> Any:
     """The tenant's provider, or None (offline FAQ mode) without the feature, a key, or token budget."""
-    from connectors.llm import provider_from_settings
+    from connectors.providers.llm import provider_from_settings
 
     if "llm" not in features_of(tenant):
         return None

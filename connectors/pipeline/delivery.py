@@ -4,7 +4,7 @@ what the channel asked us to try later.
 Message states (docs/architecture.md, "Message states"):
 - a turn stores its replies `claimed` by its worker (the insert is the claim); other senders (a retry, a
   manager's "send again", the sweeper) claim `pending`/`retrying` rows with one atomic UPDATE … RETURNING;
-- right before a message's request leaves (connectors.http.before_send) it becomes `sending`: a worker that
+- right before a message's request leaves (connectors.channels.http.before_send) it becomes `sending`: a worker that
   dies before that point leaves a message the sweeper can safely send again; one that dies after it leaves
   the message `unknown`, because the channels have no idempotency keys: never re-sent automatically, shown
   on the conversation, the owner notified, settled by a later WhatsApp status, or re-sent by a person's
@@ -33,16 +33,17 @@ from sqlalchemy import bindparam, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
-from connectors.http import before_send
-from connectors.registry import get_connector
+from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.channels.http import before_send
+from connectors.channels.registry import get_connector
+from connectors.runtime import liveness
 from flows.text_limits import fit_for_channel
 from flows.turn import OutboundMessage
 from webapp.extensions import db
 from webapp.models import Contact, Conversation, Message
 from webapp.models.base import as_utc, utcnow
 
-from . import liveness, store, usage
+from . import store, usage
 from .autocommit import autocommit
 from .store import TRANSIENT_ERRORS, ChannelLike, ConversationLike, TenantLike
 
@@ -162,7 +163,7 @@ def send_credentials(channel: ChannelLike) -> dict[str, Any]:
 def _not_sendable(channel: ChannelLike, last_inbound_at: Any, claimed: Any) -> Outbound | str | None:
     """A reason not to send now (a skip), a replacement to send instead (a template outside a reply window),
     or None."""
-    from connectors.whatsapp import within_customer_window
+    from connectors.channels.whatsapp import within_customer_window
 
     now = utcnow()
     meta = (claimed.payload or {}).get("meta") or {}
@@ -428,11 +429,11 @@ def _write_one_by_one(sent: list[dict[str, Any]], rest: list[dict[str, Any]]) ->
 def _schedule_retries(due: dict[int, datetime], now: datetime) -> None:
     """A delayed delivery job per conversation (the sweeper sends whatever is due too: delayed jobs live in
     Redis, which may lose them)."""
-    from connectors.queue import QueueUnavailable, get_queue
+    from connectors.runtime.queue import QueueUnavailable, get_queue
 
     for conversation_id, at in due.items():
         try:
-            get_queue().enqueue("connectors.jobs.deliver_conversation", conversation_id,
+            get_queue().enqueue("connectors.runtime.jobs.deliver_conversation", conversation_id,
                                 delay=max(0.0, (at - now).total_seconds()))
         except QueueUnavailable:
             log.warning("retry of conversation %s left for the sweeper (queue down)", conversation_id)

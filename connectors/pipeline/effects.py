@@ -71,11 +71,12 @@ def _schedule(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, pay
                   due_at=utcnow() + timedelta(seconds=delay))
     db.session.add(fu)
     db.session.flush()
-    from connectors.queue import QueueUnavailable, get_queue
+    from connectors.runtime.queue import QueueUnavailable, get_queue
     from webapp.plans import queue_priority
 
     try:
-        get_queue().enqueue("connectors.jobs.fire_follow_up", fu.id, priority=queue_priority(tenant), delay=delay)
+        get_queue().enqueue("connectors.runtime.jobs.fire_follow_up", fu.id, priority=queue_priority(tenant),
+                            delay=delay)
     except QueueUnavailable:
         log.warning("follow-up %s left for the sweeper (queue down)", fu.id)
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event, insert, select, text, updat
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 
-from connectors.events import InboundEvent, clean_json, clean_text
+from connectors.channels.events import InboundEvent, clean_json, clean_text
 from connectors.pipeline.groupcommit import GroupCommit
 from webapp.extensions import db, per_app
 from webapp.models import Channel, Plan, Tenant
@@ -146,7 +146,7 @@ def _flush(batches: Sequence[_Batch]) -> list[Ingested]:
     """Insert every request's delivery and events in one statement, then enqueue the new events in one
     round trip per priority. Within and across requests a (channel, external id) seen twice is stored once
     and counted for the first request that carried it."""
-    from connectors.queue import QueueUnavailable, get_queue
+    from connectors.runtime.queue import QueueUnavailable, get_queue
 
     engine = _ingest_engine()
     for attempt in (1, 2):
@@ -172,7 +172,7 @@ def _flush(batches: Sequence[_Batch]) -> list[Ingested]:
     failed: set[int] = set()
     for priority, calls in by_priority.items():
         try:
-            get_queue().enqueue_many("connectors.jobs.handle_inbound", calls, priority=priority)
+            get_queue().enqueue_many("connectors.runtime.jobs.handle_inbound", calls, priority=priority)
         except QueueUnavailable:
             failed.update(c[0] for c in calls)
     if failed:

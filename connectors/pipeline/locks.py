@@ -21,9 +21,8 @@ from weakref import WeakValueDictionary
 
 from flask import current_app
 
-from connectors.run_slots import waiting
-
-from . import liveness
+from connectors.runtime import liveness
+from connectors.runtime.run_slots import waiting
 
 log = logging.getLogger(__name__)
 _local = threading.local()

@@ -22,23 +22,23 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
+from connectors.runtime import liveness
 from webapp.extensions import db
 from webapp.models import FollowUp, InboundEvent, Message, Tenant
 from webapp.models.base import utcnow
 from webapp.plans import queue_priority
 
-from . import liveness
 from .turns import AUTO_ATTEMPTS
 
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = 10.0
 RETRY_GRACE = timedelta(seconds=15)  # a due retry's own delayed job normally runs within this
-STALE = timedelta(minutes=15)  # longer than any job may run (connectors.queue.JOB_TIMEOUT, 10 minutes)
+STALE = timedelta(minutes=15)  # longer than any job may run (connectors.runtime.queue.JOB_TIMEOUT, 10 minutes)
 
 
 def sweep(*, grace_seconds: int = 30, limit: int = 500) -> dict[str, int]:
-    from connectors.jobs import enqueue_event, mark_queued
+    from connectors.runtime.jobs import enqueue_event, mark_queued
 
     now = utcnow()
     recovered = _recover(now)
@@ -60,13 +60,13 @@ def sweep(*, grace_seconds: int = 30, limit: int = 500) -> dict[str, int]:
         Message.delivery_status == "pending",  # recovered, or a manager's "send again" whose job was lost
         and_(Message.delivery_status == "retrying", Message.next_attempt_at <= now - RETRY_GRACE))).distinct()
         .limit(limit)).all()
-    delivering = _enqueue("connectors.jobs.deliver_conversation", sorted(set(waiting)))
+    delivering = _enqueue("connectors.runtime.jobs.deliver_conversation", sorted(set(waiting)))
     db.session.execute(update(FollowUp).where(FollowUp.status == "firing", FollowUp.due_at < now - STALE)
                        .values(status="scheduled"))
     due = db.session.scalars(select(FollowUp.id).where(FollowUp.status == "scheduled", FollowUp.due_at <= now)
                              .limit(limit)).all()
     db.session.commit()
-    fired = _enqueue("connectors.jobs.fire_follow_up", list(due))
+    fired = _enqueue("connectors.runtime.jobs.fire_follow_up", list(due))
     return {"events_requeued": len(requeued), "follow_ups_due": fired, "deliveries": delivering, **recovered}
 
 
@@ -108,7 +108,7 @@ def _recover(now: datetime) -> dict[str, int]:
 
 
 def _enqueue(job: str, ids: list[int]) -> int:
-    from connectors.queue import QueueUnavailable, get_queue
+    from connectors.runtime.queue import QueueUnavailable, get_queue
 
     queued = 0
     for one in ids:

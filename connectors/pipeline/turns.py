@@ -20,8 +20,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, literal_column, select, update
 
-from connectors.base import GROUPS_SETTING
-from connectors.events import InboundEvent
+from connectors.channels.base import GROUPS_SETTING
+from connectors.channels.events import InboundEvent
+from connectors.runtime import liveness
 from flows.engine import step
 from flows.state import resume_bot
 from flows.turn import StepResult, TurnEvent
@@ -31,7 +32,7 @@ from webapp.models import Message
 from webapp.models.base import utcnow
 from webapp.plans import has_feature
 
-from . import effects, liveness, store, usage
+from . import effects, store, usage
 from .autocommit import autocommit, in_autocommit
 from .context import build_services
 from .delivery import DeliverySummary, deliver_event_messages, record_outbound, send_claimed
@@ -171,7 +172,7 @@ def handle_status(row: Any, loaded: Loaded, event: InboundEvent) -> Outcome:
     unordered and may be processed at the same time: each update is conditional on the status it read). A
     message whose send result was lost (`unknown`) is found by the idempotency key it carried as
     `biz_opaque_callback_data`, and settled."""
-    from connectors.whatsapp import is_status_upgrade
+    from connectors.channels.whatsapp import is_status_upgrade
 
     channel = loaded.channel
     wamid, status = event.meta.get("wamid"), str(event.meta.get("status"))

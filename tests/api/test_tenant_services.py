@@ -11,7 +11,7 @@ def test_offline_without_a_key(app, tenant, monkeypatch):
 
 
 def test_provider_with_a_key_and_the_plan_model(app, tenant, monkeypatch, db):
-    from connectors.llm import OpenAIProvider
+    from connectors.providers.llm import OpenAIProvider
     from webapp.api.tenant_services import tenant_llm
 
     monkeypatch.setitem(app.config, "OPENAI_API_KEY", "sk-test")

@@ -3,7 +3,7 @@ restarts, then the sweeper. Every message must be answered exactly once (counted
 lost, no delivered reply reported failed, and the usage counters exact.
 
 Real parts only, all on loopback: PostgreSQL (the test database), a Redis server of the test's own (so it can
-be restarted without disturbing anything else), real worker processes (`connectors.worker.run_worker`, what
+be restarted without disturbing anything else), real worker processes (`connectors.runtime.worker.run_worker`, what
 `flask worker` runs in each process) and the fake channel APIs. Run it alone with `pytest -m chaos`; it needs
 PostgreSQL (`TEST_DATABASE_URL`/`DATABASE_URL`) and a `redis-server` binary, and is skipped otherwise.
 """
@@ -83,7 +83,7 @@ class Workers:
         self.kills = 0
 
     def start_one(self) -> None:
-        code = ("from webapp import create_app; from connectors.worker import run_worker; "
+        code = ("from webapp import create_app; from connectors.runtime.worker import run_worker; "
                 "run_worker(create_app(), ['high', 'default', 'low'], threads=8)")
         self.procs.append(subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=self.env,
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from connectors.base import Connector, reply_recipient
-from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
-from connectors.registry import UnknownConnectorError, connector_types, get_connector
+from connectors.channels.base import Connector, reply_recipient
+from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.channels.registry import UnknownConnectorError, connector_types, get_connector
 
 
 def test_inbound_event_round_trips_through_json():

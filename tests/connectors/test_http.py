@@ -1,11 +1,11 @@
-"""Retry/backoff behaviour of connectors.http, exercised through real sends against the fakes."""
+"""Retry/backoff behaviour of connectors.channels.http, exercised through real sends against the fakes."""
 
 import time
 from dataclasses import replace
 
-from connectors import http
-from connectors.events import ConnectorConfig, Outbound
-from connectors.registry import get_connector
+from connectors.channels import http
+from connectors.channels.events import ConnectorConfig, Outbound
+from connectors.channels.registry import get_connector
 
 TOKEN = "EAAG-test-token-0123456789"
 WA = {"access_token": TOKEN, "phone_number_id": "106540352242922"}

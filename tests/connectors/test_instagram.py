@@ -1,7 +1,7 @@
 import pytest
 
-from connectors.events import Outbound
-from connectors.registry import get_connector
+from connectors.channels.events import Outbound
+from connectors.channels.registry import get_connector
 from tests.fakes.meta_payloads import (
     encode,
     ig_changes_entry,

@@ -2,7 +2,13 @@ import json
 
 import pytest
 
-from connectors.meta import PayloadError, parse_meta_payload, verify_handshake, verify_request, verify_signature
+from connectors.channels.meta import (
+    PayloadError,
+    parse_meta_payload,
+    verify_handshake,
+    verify_request,
+    verify_signature,
+)
 from tests.fakes.meta_payloads import (
     encode,
     ig_dm,

@@ -19,10 +19,17 @@ from typing import Any
 
 import pytest
 
-from connectors.base import MAX_ACCOUNT_ID, MAX_EXTERNAL_ID, MAX_USER_ID, PayloadError, load_json_object, to_seconds
-from connectors.events import EVENT_KINDS, InboundEvent
-from connectors.meta import parse_meta_payload
-from connectors.registry import connector_types, get_connector
+from connectors.channels.base import (
+    MAX_ACCOUNT_ID,
+    MAX_EXTERNAL_ID,
+    MAX_USER_ID,
+    PayloadError,
+    load_json_object,
+    to_seconds,
+)
+from connectors.channels.events import EVENT_KINDS, InboundEvent
+from connectors.channels.meta import parse_meta_payload
+from connectors.channels.registry import connector_types, get_connector
 from tests.fakes import meta_payloads as mp
 
 PEER_DIR = Path(__file__).resolve().parents[3] / "shared" / "peer-payloads"

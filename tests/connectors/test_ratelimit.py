@@ -4,9 +4,9 @@ from dataclasses import replace
 
 import pytest
 
-from connectors import ratelimit
-from connectors.events import ConnectorConfig, Outbound
-from connectors.registry import get_connector
+from connectors.channels import ratelimit
+from connectors.channels.events import ConnectorConfig, Outbound
+from connectors.channels.registry import get_connector
 
 
 def config(**kw):

@@ -4,10 +4,10 @@ The full pipeline (store, queue, job) is tested with the webapp; these check tha
 produces is enough for send to reach the right place.
 """
 
-from connectors.base import reply_recipient
-from connectors.events import Outbound
-from connectors.meta import parse_meta_payload, verify_request
-from connectors.registry import get_connector
+from connectors.channels.base import reply_recipient
+from connectors.channels.events import Outbound
+from connectors.channels.meta import parse_meta_payload, verify_request
+from connectors.channels.registry import get_connector
 from tests.fakes.meta_payloads import ig_comment_body, ig_dm_body, signed_headers, tg_update, wa_text_body
 
 SECRET = "app-secret"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from connectors import run_slots
-from connectors.run_slots import RunSlots, waiting
+from connectors.runtime import run_slots
+from connectors.runtime.run_slots import RunSlots, waiting
 
 
 class Meter:

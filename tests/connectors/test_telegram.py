@@ -3,10 +3,10 @@ import time
 
 import pytest
 
-from connectors import telegram
-from connectors.base import PayloadError
-from connectors.events import Outbound
-from connectors.registry import get_connector
+from connectors.channels import telegram
+from connectors.channels.base import PayloadError
+from connectors.channels.events import Outbound
+from connectors.channels.registry import get_connector
 from tests.fakes.meta_payloads import tg_callback, tg_update
 
 tg = get_connector("telegram")

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from connectors.base import PayloadError
-from connectors.events import ConnectorConfig, Outbound
-from connectors.registry import get_connector
+from connectors.channels.base import PayloadError
+from connectors.channels.events import ConnectorConfig, Outbound
+from connectors.channels.registry import get_connector
 
 wc = get_connector("webchat")
 

@@ -3,9 +3,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.events import Outbound
-from connectors.registry import get_connector
-from connectors.whatsapp import is_status_upgrade, status_rank, within_customer_window
+from connectors.channels.events import Outbound
+from connectors.channels.registry import get_connector
+from connectors.channels.whatsapp import is_status_upgrade, status_rank, within_customer_window
 from tests.fakes.meta_payloads import (
     encode,
     wa_change,
@@ -248,7 +248,7 @@ def test_status_ordering_never_goes_backwards():
 
 
 def test_mark_read_with_typing_indicator(graph_api, connector_config):
-    from connectors.whatsapp import mark_read
+    from connectors.channels.whatsapp import mark_read
 
     assert mark_read(creds(), "wamid.IN", connector_config)
     assert graph_api.last.json == {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN",

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from connectors import ratelimit
-from connectors.events import ConnectorConfig
+from connectors.channels import ratelimit
+from connectors.channels.events import ConnectorConfig
 from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.telegram_api import FakeTelegramAPI
 

@@ -32,7 +32,7 @@ import re
 import threading
 from typing import Any
 
-from connectors.events import ConnectorConfig
+from connectors.channels.events import ConnectorConfig
 from tests.fakes.server import FakeServer, RecordedRequest, Reply
 
 _VERSIONED = re.compile(r"^/(v\d+\.\d+)(/.*)$")

@@ -30,7 +30,7 @@ import threading
 import time
 from typing import Any
 
-from connectors.events import ConnectorConfig
+from connectors.channels.events import ConnectorConfig
 from tests.fakes.server import FakeServer, RecordedRequest, Reply
 
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmnopq"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from connectors.llm import get_provider
+from connectors.providers.llm import get_provider
 from flows import load_flow
 from flows.compiler import Flow
 from flows.engine import step

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from connectors.llm import OpenAIProvider
+from connectors.providers.llm import OpenAIProvider
 from flows import load_flow
 from flows.engine import step
 from flows.services import offline_services

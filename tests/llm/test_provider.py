@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from connectors.llm import OpenAIProvider, parse_json_object
+from connectors.providers.llm import OpenAIProvider, parse_json_object
 from flows.prompt import estimate_messages_tokens, estimate_tokens, extraction_schema
 from flows.services import LLMResult
 from flows.validators import check

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.llm import NO_KEY_PLACEHOLDER, get_provider, provider_from_settings
+from connectors.providers.llm import NO_KEY_PLACEHOLDER, get_provider, provider_from_settings
 from tests.fakes.openai_server import FakeOpenAI
 
 

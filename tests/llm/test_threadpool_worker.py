@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from connectors.worker import ThreadPoolWorker
+from connectors.runtime.worker import ThreadPoolWorker
 from tests.fakes.openai_server import FakeOpenAI
 
 redis = pytest.importorskip("redis")
@@ -79,7 +79,7 @@ def test_pool_size_bounds_concurrency(redis_conn, openai_fake: FakeOpenAI) -> No
 
 def test_run_slots_let_jobs_work_one_at_a_time_while_their_model_waits_overlap(redis_conn,
                                                                              openai_fake: FakeOpenAI) -> None:
-    from connectors.run_slots import RunSlots
+    from connectors.runtime.run_slots import RunSlots
     from tests.llm.concurrency_job import worked_at_once
 
     openai_fake.delay = 0.5
@@ -158,7 +158,7 @@ _RUN_WORKER = """
 import sys
 from redis import Redis
 from rq import Queue
-from connectors.worker import ThreadPoolWorker
+from connectors.runtime.worker import ThreadPoolWorker
 conn = Redis(port=int(sys.argv[1]))
 ThreadPoolWorker([Queue("default", connection=conn)], connection=conn, pool_size=4).work(logging_level="ERROR")
 """
@@ -210,7 +210,7 @@ def test_job_timeouts_take_no_thread_per_job(redis_conn, monkeypatch) -> None:
 
 
 _RUN_PROCESSES = """
-from connectors.worker import run_worker_processes
+from connectors.runtime.worker import run_worker_processes
 run_worker_processes(2, ["default"], threads=4, log_level="ERROR")
 """
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from connectors import ratelimit
+from connectors.channels import ratelimit
 
 IG_ACCOUNT = "17841400000000001"
 WA_PHONE_ID = "106540352242922"
@@ -73,7 +73,7 @@ def handle_with_one_driver_error(db, event_id: int, matches: Any) -> bool:
     failing at the driver boundary, as a dropped server connection does; True when it did fail."""
     from sqlalchemy import event as sa_event
 
-    from connectors.jobs import handle_inbound
+    from connectors.runtime.jobs import handle_inbound
 
     driver_error = db.engine.dialect.dbapi.OperationalError  # psycopg or sqlite3
     broken = {"left": 1}

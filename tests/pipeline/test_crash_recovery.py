@@ -79,7 +79,7 @@ def test_a_reply_claimed_by_a_dead_worker_is_sent_and_one_it_was_sending_is_unkn
 
 
 def test_the_embedded_queue_knows_its_own_name_from_a_previous_run(shop, wired, db):
-    from connectors.pipeline import liveness
+    from connectors.runtime import liveness
 
     me = liveness._EMBEDDED  # what this process's embedded queue records
     status = liveness.alive([me, "embedded:old-host:123:abcd"], None)
@@ -89,14 +89,15 @@ def test_the_embedded_queue_knows_its_own_name_from_a_previous_run(shop, wired, 
 def test_nobody_is_declared_dead_while_redis_cannot_be_read(shop, db):
     from redis import Redis
 
-    from connectors.pipeline import liveness
+    from connectors.runtime import liveness
 
     unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     assert liveness.alive(["w-someone"], unreachable) == {"w-someone": True}
 
 
 def test_a_contact_lock_lives_seconds_unless_its_holder_renews_it(shop, wired, app):
-    from connectors.pipeline import liveness, locks
+    from connectors.pipeline import locks
+    from connectors.runtime import liveness
 
     redis = _rq(wired.queue)
     key = "temoweb:lock:99:renewed"

@@ -58,7 +58,7 @@ def test_inside_the_window_free_text_is_sent(wired, shop, db):
 
 
 def test_a_comment_gets_one_private_reply_even_if_a_flow_asks_twice(wired, shop, db):
-    from connectors.events import InboundEvent
+    from connectors.channels.events import InboundEvent
     from connectors.pipeline.delivery import record_outbound
 
     conv = _conversation(db, shop.tenant, shop.ig, "IGSID-9", last_inbound_hours_ago=0)

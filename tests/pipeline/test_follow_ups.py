@@ -71,8 +71,8 @@ def test_a_timer_waiting_for_the_persons_turn_holds_no_connection(app, client, w
     import threading
     import time
 
-    from connectors.jobs import fire_follow_up
     from connectors.pipeline.locks import contact_lock
+    from connectors.runtime.jobs import fire_follow_up
     from webapp.models import FollowUp
 
     setup_flow(db, shop.tenant)

@@ -88,7 +88,7 @@ def test_the_sweeper_uses_indexes(big_tables, wired, db):
 
 
 def test_a_turn_uses_indexes(big_tables, client, wired, db):
-    from connectors.jobs import handle_inbound
+    from connectors.runtime.jobs import handle_inbound
 
     dm(client, "mid.plan", sender="seed-7")
     new = [e for e in events(db, external_id="mid.plan")][0]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from connectors.pipeline.integration_http import MAX_BODY, RequestsHttp, address_problem
+from connectors.providers.integration_http import MAX_BODY, RequestsHttp, address_problem
 from tests.fakes import meta_payloads as mp
 from tests.fakes.integration_api import FakeIntegrationAPI
 from tests.pipeline.conftest import IG_ACCOUNT, publish_templates

@@ -67,7 +67,7 @@ def test_without_the_llm_feature_the_bot_answers_offline(client, wired, ai_shop,
 def test_an_llm_turn_reads_its_rows_once_per_phase(client, wired, ai_shop, openai_fake, db):
     """The model call splits a turn in two transactions; each reads what it needs in one query, and
     sending reuses the rows just written (no refresh SELECTs)."""
-    from connectors.jobs import handle_inbound
+    from connectors.runtime.jobs import handle_inbound
     from tests.pipeline.conftest import events
     from tests.pipeline.test_turn_costs import statements
 
@@ -113,7 +113,7 @@ def test_a_channel_reconnected_while_the_model_thinks_replies_with_the_new_token
     import threading
     import time
 
-    from connectors.jobs import handle_inbound
+    from connectors.runtime.jobs import handle_inbound
     from tests.pipeline.conftest import events
     from webapp.models import Channel
 
@@ -148,7 +148,7 @@ def test_each_message_moves_the_conversations_last_inbound_time(client, wired, a
     from datetime import timedelta
 
     import connectors.pipeline.turns as turns
-    from connectors.jobs import handle_inbound
+    from connectors.runtime.jobs import handle_inbound
     from tests.pipeline.conftest import events
     from webapp.models import Conversation
     from webapp.models.base import utcnow

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from connectors.registry import connector_types, get_connector
+from connectors.channels.registry import connector_types, get_connector
 from tests.fakes import meta_payloads as mp
 from tests.pipeline.conftest import events, publish_templates
 
@@ -209,7 +209,7 @@ def replay_channel(client, wired, make_tenant, db, app):
 def test_peer_payload(case: Case, replay_channel, wired, db):
     channel_type, meta_object = case.platform.connector_type(), case.platform.meta_object
     if channel_type is None:
-        pytest.skip(f"{case.file}: no {case.platform.name} connector is registered (connectors.registry) yet; "
+        pytest.skip(f"{case.file}: no {case.platform.name} connector is registered (connectors.channels.registry) yet; "
                     "this file is replayed once one is")
     replay = replay_channel(channel_type, case.platform.account)
     verbatim = (PEER_DIR / case.file).read_bytes()

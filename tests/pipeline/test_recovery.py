@@ -12,7 +12,7 @@ from tests.pipeline.test_meta_webhooks import IG_SECRET, post
 
 def test_a_turn_that_failed_after_storing_the_message_runs_again_on_retry(client, shop, wired, db, monkeypatch):
     import connectors.pipeline.turns as turns
-    from connectors.jobs import retry_events
+    from connectors.runtime.jobs import retry_events
 
     real = turns.execute_turn
     calls = []
@@ -82,7 +82,7 @@ def test_a_visitor_cannot_block_another_visitors_replies(client, shop, wired):
 
 
 def test_retry_leaves_done_events_alone(client, shop, wired, db):
-    from connectors.jobs import retry_events
+    from connectors.runtime.jobs import retry_events
 
     post(client, mp.ig_dm_body(IG_ACCOUNT, "U-d", "mid.d", "hi"), IG_SECRET)
     wired.queue.drain()

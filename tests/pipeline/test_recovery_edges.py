@@ -34,7 +34,7 @@ def _break(db, matches, times: int | None = 1):
 @pytest.fixture()
 def short_locks():
     """Lock lifetimes scaled down (LOCK_TTL 2 s instead of 45 s), restored afterwards."""
-    from connectors.pipeline import liveness
+    from connectors.runtime import liveness
 
     saved = (liveness.DEAD_AFTER, liveness.BEAT_EVERY, liveness.LOCK_TTL)
     liveness.configure(1.0, 0.25)
@@ -77,7 +77,7 @@ def test_the_heartbeat_thread_renews_a_running_turns_lock(wired, app, short_lock
 def test_the_lock_of_a_dead_worker_outlives_its_recovery():
     """So the person's next turn, waiting for the lock, finds the dead worker's events queued again and
     answers them first (in order)."""
-    from connectors.pipeline import liveness
+    from connectors.runtime import liveness
 
     saved = (liveness.DEAD_AFTER, liveness.BEAT_EVERY, liveness.LOCK_TTL)
     try:
@@ -89,7 +89,7 @@ def test_the_lock_of_a_dead_worker_outlives_its_recovery():
 
 
 def test_a_database_error_after_a_retry_was_claimed_gives_the_claim_back(client, shop, wired, db):
-    from connectors.jobs import deliver_conversation
+    from connectors.runtime.jobs import deliver_conversation
     from tests.pipeline.test_reliability import _due_now as due
 
     wired.graph.fail(status=500, times=None, path="/messages")
@@ -138,7 +138,7 @@ def test_claims_older_than_any_job_are_taken_back_whoever_holds_them(client, sho
 
 def test_a_database_error_marking_a_reply_sending_retries_it_instead_of_calling_it_unknown(client, shop, wired, db):
     """The request never left (the mark comes first): the reply is retried later, not `unknown`."""
-    from connectors.jobs import deliver_conversation
+    from connectors.runtime.jobs import deliver_conversation
 
     undo = _break(db, lambda s, p: s.startswith("UPDATE messages SET delivery_status") and "claimed_at" in s)
     try:
@@ -204,8 +204,8 @@ def test_a_turn_that_stored_no_reply_is_applied_once_when_its_outcome_was_not_re
 
 def test_one_send_again_click_sends_once_even_when_the_sweeper_also_picks_the_reply_up(
         client, shop, wired, db, app, monkeypatch):
-    from connectors.jobs import deliver_conversation, send_again
     from connectors.pipeline.sweeper import sweep
+    from connectors.runtime.jobs import deliver_conversation, send_again
     from webapp.models import Message
 
     monkeypatch.setitem(app.config, "CONNECTOR_TIMEOUT", 0.3)

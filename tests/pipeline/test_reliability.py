@@ -31,7 +31,7 @@ def _due_now(db) -> None:
 
 
 def test_a_5xx_burst_longer_than_the_in_job_retries_is_retried_later_and_sent_once(client, shop, wired, db):
-    from connectors.jobs import deliver_conversation
+    from connectors.runtime.jobs import deliver_conversation
 
     wired.graph.fail(status=500, times=None, path="/messages")
     dm(client, "mid.r2")
@@ -55,7 +55,7 @@ def test_a_5xx_burst_longer_than_the_in_job_retries_is_retried_later_and_sent_on
 def test_a_long_retry_after_reschedules_instead_of_failing(client, shop, wired, db):
     """A 429 whose retry_after exceeds CONNECTOR_MAX_WAIT is not slept on in the job, nor a failure: the
     reply waits for at least retry_after, then goes out."""
-    from connectors.jobs import deliver_conversation
+    from connectors.runtime.jobs import deliver_conversation
     from webapp.models.base import as_utc, utcnow
 
     wired.graph.fail(status=429, times=1, headers={"Retry-After": "10"}, path="/messages")
@@ -77,7 +77,7 @@ def test_retries_stop_24_hours_after_the_customers_message_and_the_owner_is_told
     scheduled: the reply fails visibly and the owner gets one notification."""
     from datetime import timedelta
 
-    from connectors.jobs import deliver_conversation
+    from connectors.runtime.jobs import deliver_conversation
     from webapp.models import Conversation, Notification
     from webapp.models.base import utcnow
 
@@ -98,7 +98,7 @@ def test_retries_stop_24_hours_after_the_customers_message_and_the_owner_is_told
 
 
 def test_redelivering_a_processed_event_never_sends_twice(client, shop, wired, db):
-    from connectors.jobs import handle_inbound
+    from connectors.runtime.jobs import handle_inbound
 
     dm(client, "mid.r3")
     wired.queue.drain()
@@ -123,7 +123,7 @@ def test_no_connection_is_held_while_the_replies_after_a_token_error_are_sent(cl
                                                                               monkeypatch):
     """The channel is marked for reconnection after the sends, not between them (a row lock and a pool
     connection would be held while the channel API answers)."""
-    from connectors import registry
+    from connectors.channels import registry
     from webapp.extensions import db as session_db
 
     holding: list[bool] = []
@@ -148,7 +148,7 @@ def test_no_connection_is_held_while_the_replies_after_a_token_error_are_sent(cl
 
 def test_redis_down_during_webhook_loses_nothing(client, shop, wired, db, app):
     from connectors.pipeline.sweeper import sweep
-    from connectors.queue import RedisQueue
+    from connectors.runtime.queue import RedisQueue
 
     working = app.extensions["job_queue"]
     app.extensions["job_queue"] = RedisQueue("redis://127.0.0.1:1/0")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import event, text
 
 from connectors.pipeline.autocommit import autocommit, holds_connection
-from connectors.run_slots import RunSlots
+from connectors.runtime.run_slots import RunSlots
 from tests.connectors.test_run_slots import another_thread_gets_a_slot, held_in_a_thread
 from tests.fakes import meta_payloads as mp
 from tests.pipeline.conftest import outbound
@@ -22,7 +22,7 @@ from tests.pipeline.test_meta_webhooks import IG_SECRET, post
 
 def test_turns_work_one_slot_at_a_time_and_wait_on_the_model_together(app, client, wired, ai_shop,  # noqa: F811
                                                                       openai_fake, db):
-    from connectors.jobs import handle_inbound
+    from connectors.runtime.jobs import handle_inbound
     from tests.pipeline.conftest import events
 
     channel_id = ai_shop[1].id
@@ -103,10 +103,10 @@ def _slot_is_free_while(slots: RunSlots, wait: Callable[[], Any], started: Calla
 def test_every_outside_wait_of_a_job_gives_its_slot_up(app, openai_fake):
     """The model, a channel API call (connectors/http.py) and an `http_request` node's call: each lets
     another job of the process work meanwhile."""
-    from connectors.events import ConnectorConfig
-    from connectors.http import request
-    from connectors.llm import get_provider
+    from connectors.channels.events import ConnectorConfig
+    from connectors.channels.http import request
     from connectors.pipeline.context import RequestsHttp
+    from connectors.providers.llm import get_provider
 
     openai_fake.delay = 1.5
     url = openai_fake.url + "/chat/completions"

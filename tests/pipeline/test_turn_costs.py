@@ -54,7 +54,7 @@ def test_counts_are_added_with_the_commit_and_dropped_with_a_rollback(shop, db):
 def test_a_turn_counts_its_usage_with_the_messages_it_stores(client, shop, wired, db):
     dm(client, "mid.c1", sender="U-cost")
     [event_row] = events(db)
-    from connectors.jobs import handle_inbound
+    from connectors.runtime.jobs import handle_inbound
 
     with statements(db.engine) as seen:
         handle_inbound(event_row.id)
@@ -142,7 +142,7 @@ def test_counting_outside_a_transaction_is_refused(shop, db):
 def test_a_contact_created_by_another_worker_meanwhile_is_reused(shop, db):
     """The turn's first query found no contact, but another worker created it before this turn's INSERT:
     the conflict is not an error, the existing contact is used (and gets this message's profile fields)."""
-    from connectors.events import InboundEvent
+    from connectors.channels.events import InboundEvent
     from connectors.pipeline.turns import _contact
     from webapp.models import Contact
     from webapp.models.base import utcnow
@@ -171,8 +171,8 @@ def test_a_message_waiting_for_the_persons_earlier_turn_holds_no_connection(app,
     import threading
     import time
 
-    from connectors.jobs import handle_inbound
     from connectors.pipeline.locks import contact_lock
+    from connectors.runtime.jobs import handle_inbound
 
     dm(client, "mid.wait", sender="U-wait")
     [event_row] = events(db)

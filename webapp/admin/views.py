@@ -176,7 +176,7 @@ class EventView(StaffModelView):
 
     @action("retry", "Retry", "Re-enqueue the selected events?")
     def action_retry(self, ids: list[str]) -> None:
-        from connectors.jobs import retry_events
+        from connectors.runtime.jobs import retry_events
 
         count = retry_events([int(i) for i in ids])
         flash(f"{count} event(s) re-enqueued.", "success")

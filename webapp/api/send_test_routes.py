@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import jsonify
 
-from connectors.events import Outbound
+from connectors.channels.events import Outbound
+from connectors.channels.registry import get_connector
 from connectors.pipeline.delivery import connector_config, send_credentials
-from connectors.registry import get_connector
 from flows.text_limits import fit_for_channel
 
 from ..extensions import db, limiter

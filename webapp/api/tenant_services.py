@@ -70,7 +70,7 @@ def tenant_llm(tenant: Tenant) -> Any:
     if "llm" not in features_of(tenant):
         return None
     try:
-        llm_module = importlib.import_module("connectors.llm")
+        llm_module = importlib.import_module("connectors.providers.llm")
     except ImportError:
         return FakeLLM()
     settings: dict[str, Any] = {k: current_app.config.get(k) for k in LLM_SETTING_KEYS}

@@ -9,7 +9,7 @@ from ..models import Channel
 
 def webhook_url(channel: Channel) -> str:
     """Each connector declares where its channel calls us."""
-    from connectors.registry import get_connector
+    from connectors.channels.registry import get_connector
 
     path = get_connector(channel.type).webhook_path  # type: ignore[attr-defined]
     return current_app.config["PUBLIC_BASE_URL"] + path.format(channel_id=channel.id, public_key=channel.public_key)

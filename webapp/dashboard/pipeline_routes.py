@@ -38,7 +38,7 @@ def events():  # type: ignore[no-untyped-def]
 @bp.post("/events/<int:event_id>/retry")
 @tenant_member_required
 def retry_event(event_id: int):  # type: ignore[no-untyped-def]
-    from connectors.jobs import retry_events
+    from connectors.runtime.jobs import retry_events
 
     event = get_scoped_or_404(InboundEvent, event_id)
     if event.status not in ("failed", "skipped"):
@@ -55,7 +55,7 @@ def retry_event(event_id: int):  # type: ignore[no-untyped-def]
 def send_again(conversation_id: int, message_id: int):  # type: ignore[no-untyped-def]
     """A person's explicit "send again" of a reply whose delivery is unknown or failed: the page warned that
     the customer may get it twice (the pipeline never re-sends an unknown one on its own)."""
-    from connectors.queue import QueueUnavailable, get_queue
+    from connectors.runtime.queue import QueueUnavailable, get_queue
 
     message = get_scoped_or_404(Message, message_id)
     if message.conversation_id != conversation_id or message.direction != "out":
@@ -71,7 +71,7 @@ def send_again(conversation_id: int, message_id: int):  # type: ignore[no-untype
         flash(_("Only a reply whose delivery failed or is unknown can be sent again."), "warning")
         return redirect(url_for(".conversation_detail", conversation_id=conversation_id)), 303
     try:
-        get_queue().enqueue("connectors.jobs.send_again", message.id)
+        get_queue().enqueue("connectors.runtime.jobs.send_again", message.id)
         flash(_("The reply is being sent again."), "success")
     except QueueUnavailable:
         flash(_("The queue is unavailable; the reply will be sent automatically."), "warning")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from flask import Response, abort, current_app, jsonify, render_template, request, send_from_directory
 from sqlalchemy import select
 
-from connectors.base import PayloadError
+from connectors.channels.base import PayloadError
+from connectors.channels.registry import get_connector
 from connectors.pipeline.ingest import ingest, routed
-from connectors.registry import get_connector
 from webapp.extensions import csrf, db, limiter
 from webapp.inputs import parse_db_int
 from webapp.models import Channel, Contact, Conversation, Message

@@ -12,10 +12,10 @@ from collections import defaultdict
 
 from flask import Response, current_app, jsonify, request
 
-from connectors.base import PayloadError
-from connectors.meta import parse_meta_payload, verify_handshake, verify_request
+from connectors.channels.base import PayloadError
+from connectors.channels.meta import parse_meta_payload, verify_handshake, verify_request
+from connectors.channels.registry import get_connector
 from connectors.pipeline.ingest import TooManyEvents, check_event_count, ingest, route_meta_accounts, routed
-from connectors.registry import get_connector
 from webapp.extensions import csrf, db
 from webapp.models import Channel
 

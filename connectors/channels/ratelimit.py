@@ -19,8 +19,8 @@ from limits import RateLimitItem, parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from connectors.events import ConnectorConfig, SendResult
-from connectors.run_slots import waiting
+from connectors.channels.events import ConnectorConfig, SendResult
+from connectors.runtime.run_slots import waiting
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from connectors.base import PayloadError, as_list, header, load_json_object, sane_events
-from connectors.events import ConnectorConfig, InboundEvent, SendResult
-from connectors.http import HttpResult, mask_secrets, request
+from connectors.channels.base import PayloadError, as_list, header, load_json_object, sane_events
+from connectors.channels.events import ConnectorConfig, InboundEvent, SendResult
+from connectors.channels.http import HttpResult, mask_secrets, request
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def parse_meta_payload(raw_body: bytes) -> list[InboundEvent]:
     Unknown ``object`` values (``page``, ``permissions``...) yield no events: they are acknowledged,
     not errors. Malformed JSON or shape raises PayloadError (the route answers 400).
     """
-    from connectors.registry import all_connectors  # local: channel modules import this module
+    from connectors.channels.registry import all_connectors  # local: channel modules import this module
 
     payload = load_meta_payload(raw_body)
     for connector in all_connectors():

@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from connectors.base import (
+from connectors.channels.base import (
     GROUPS_SETTING,
     PayloadError,
     as_dict,
@@ -33,10 +33,10 @@ from connectors.base import (
     to_seconds,
     truncate,
 )
-from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
-from connectors.http import HttpResult, header_retry_after, mask_secrets, request
-from connectors.ratelimit import throttle
-from connectors.registry import register
+from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.channels.http import HttpResult, header_retry_after, mask_secrets, request
+from connectors.channels.ratelimit import throttle
+from connectors.channels.registry import register
 
 log = logging.getLogger(__name__)
 

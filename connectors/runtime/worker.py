@@ -27,10 +27,10 @@ from rq.exceptions import StopRequested
 from rq.utils import now
 from rq.worker import WorkerStatus
 
-from .pipeline import liveness
-from .rq_job import Job
-from .run_slots import RunSlots, job_slot
-from .watchdog import WatchdogDeathPenalty
+from connectors.runtime import liveness
+from connectors.runtime.rq_job import Job
+from connectors.runtime.run_slots import RunSlots, job_slot
+from connectors.runtime.watchdog import WatchdogDeathPenalty
 
 DEFAULT_THREADS = 50
 
@@ -165,9 +165,9 @@ def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int
     only failures; the turns' own warnings and errors are logged either way."""
     from rq import Queue
 
-    from . import jobs
-    from .pipeline.sweeper import start_sweeper
-    from .queue import PRIORITIES, get_queue
+    from connectors.pipeline.sweeper import start_sweeper
+    from connectors.runtime import jobs
+    from connectors.runtime.queue import PRIORITIES, get_queue
 
     unknown = [q for q in queues if q not in PRIORITIES]
     if unknown:

@@ -1,6 +1,6 @@
 """The Connector protocol every channel module implements, plus small shared helpers.
 
-A channel is one module that registers one connector class (see ``connectors.registry``); nothing
+A channel is one module that registers one connector class (see ``connectors.channels.registry``); nothing
 outside the channel module branches on the channel type.
 """
 
@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 
 log = logging.getLogger(__name__)
 

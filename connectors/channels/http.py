@@ -25,8 +25,8 @@ from typing import Any
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
-from connectors.events import ConnectorConfig
-from connectors.run_slots import a_wait, waiting
+from connectors.channels.events import ConnectorConfig
+from connectors.runtime.run_slots import a_wait, waiting
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, Protocol
 
-from .jobs import run_slots as _run_slots
-from .run_slots import job_slot
+from connectors.runtime.jobs import run_slots as _run_slots
+from connectors.runtime.run_slots import job_slot
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class RedisQueue:
         from redis import Redis
         from rq import Queue
 
-        from .rq_job import Job
+        from connectors.runtime.rq_job import Job
 
         self.connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
         self.queues = {p: Queue(prefix + p, connection=self.connection, job_class=Job) for p in PRIORITIES}
@@ -171,7 +171,7 @@ class RedisQueue:
         def done() -> int:
             return sum(q.finished_job_registry.count + q.failed_job_registry.count for q in queues)
 
-        from .pipeline import liveness
+        from connectors.runtime import liveness
 
         before = done()
         worker = SimpleWorker(queues, connection=self.connection)
@@ -184,7 +184,7 @@ class RedisQueue:
 
 
 def init_app(app: Any) -> None:
-    from .pipeline import liveness
+    from connectors.runtime import liveness
 
     liveness.configure(float(app.config.get("WORKER_DEAD_AFTER") or 20), float(app.config.get("SWEEP_INTERVAL") or 10))
     url = app.config.get("REDIS_URL")

@@ -35,7 +35,7 @@ import openai
 from openai import OpenAI
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from connectors.run_slots import a_wait, waiting
+from connectors.runtime.run_slots import a_wait, waiting
 from flows.prompt import estimate_messages_tokens, estimate_tokens
 from flows.services import LLMResult
 

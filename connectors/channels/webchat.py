@@ -17,9 +17,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import PayloadError, header, load_json_object
-from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
-from connectors.registry import register
+from connectors.channels.base import PayloadError, header, load_json_object
+from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.channels.registry import register
 
 MAX_TEXT = 2000
 # The visitor id is the contact's id (varchar(128)) and, with the message id, the inbound external id

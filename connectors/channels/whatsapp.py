@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from connectors import meta
-from connectors.base import as_dict, as_id, as_text, to_seconds, truncate, untruncate
-from connectors.events import ConnectorConfig, InboundEvent, Outbound, SendResult
-from connectors.ratelimit import throttle
-from connectors.registry import register
+from connectors.channels import meta
+from connectors.channels.base import as_dict, as_id, as_text, to_seconds, truncate, untruncate
+from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.channels.ratelimit import throttle
+from connectors.channels.registry import register
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import TypeVar
 
-from connectors.base import Connector
+from connectors.channels.base import Connector
 
 BUILTIN_MODULES: tuple[str, ...] = (
-    "connectors.instagram",
-    "connectors.whatsapp",
-    "connectors.telegram",
-    "connectors.webchat",
+    "connectors.channels.instagram",
+    "connectors.channels.whatsapp",
+    "connectors.channels.telegram",
+    "connectors.channels.webchat",
 )
 
 _REGISTRY: dict[str, Connector] = {}

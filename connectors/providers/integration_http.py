@@ -35,7 +35,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import LocationParseError
 from urllib3.util import make_headers, parse_url
 
-from connectors.run_slots import waiting
+from connectors.runtime.run_slots import waiting
 from flows.services import HttpResult
 
 MAX_BODY = 1024 * 1024
