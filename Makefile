@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UI := webapp/editor/ui
 export FLASK_APP := wsgi
 
-.PHONY: run test worker install editor translations lint bench clean
+.PHONY: run test worker install editor messages translations lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ webapp/static/editor/editor.js: $(UI)/node_modules/.installed $(shell find $(UI)
 	cd $(UI) && npm run build --silent
 
 editor: webapp/static/editor/editor.js
+
+# UI texts (webapp code and templates, and the node types' N_() texts in flows/nodes) → messages.pot → the
+# catalogs; then translate the new (empty) entries in webapp/translations/ru/LC_MESSAGES/messages.po.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -w 120 -o webapp/translations/messages.pot .
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations -w 120 \
+		--no-fuzzy-matching
 
 translations: install
 	$(BIN)/pybabel compile --statistics -d webapp/translations 2>/dev/null || $(BIN)/pybabel compile -d webapp/translations

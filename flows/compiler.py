@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -20,6 +20,7 @@ from flows import registry
 from flows.errors import Problem, error, warning
 from flows.graph import endless_loops, reachable
 from flows.nodes.base import Node
+from flows.nodes.form import allowed_channels, form_fields
 from flows.schema import SCHEMA_VERSION, humanize, parse
 from flows.templating import is_builtin
 
@@ -89,7 +90,7 @@ def _build_nodes(raw_nodes: list[dict[str, Any]], problems: list[Problem]) -> di
             data = _schema(cls).load(raw.get("data") or {})
             nodes[node_id] = cls(node_id, data)
         except ValidationError as exc:
-            labels = {f["name"]: f["label"] for f in cls.fields}
+            labels = {f["name"]: f["label"] for f in form_fields(cls.schema)}
             for text in humanize(exc.messages, labels=labels):
                 problems.append(error(node_id, "bad_data", f"{cls.label} '{node_id}': {text.rstrip('.')}."))
             nodes[node_id] = None
@@ -243,13 +244,18 @@ def _check_variables(nodes: dict[str, Node | None], problems: list[Problem]) -> 
             )
 
 
-def compile_document(document: Any) -> tuple[Flow | None, list[Problem]]:
-    """Validate `document`; return the compiled Flow (None if there are errors) and all problems."""
+def compile_document(
+    document: Any, channels: Collection[str] | None = None
+) -> tuple[Flow | None, list[Problem]]:
+    """Validate `document`; return the compiled Flow (None if there are errors) and all problems.
+
+    `channels`: the channel names node data may name (None: any)."""
     doc, envelope_errors = parse(document)
     if doc is None:
         return None, [error(None, "bad_document", f"Flow document: {m}.") for m in envelope_errors]
     problems: list[Problem] = []
-    nodes = _build_nodes(doc["nodes"], problems)
+    with allowed_channels(channels):
+        nodes = _build_nodes(doc["nodes"], problems)
     links = _link_edges(doc["edges"], nodes, problems)
     triggers, successors = _check_graph(nodes, links, problems)
     _check_variables(nodes, problems)

@@ -1,42 +1,51 @@
-"""Node types registered by type name (the Node-RED `registerType` pattern).
+"""Node types by type name (the Node-RED `registerType` pattern), discovered rather than listed.
 
-The engine, the validator and the editor palette all look node types up here; adding a node type is one
-new file in `flows/nodes/` with `@register` on its class, and nothing else changes.
+The engine, the validator and the editor palette all look node types up here. Every module in
+`flows/nodes/` is imported once, on the first lookup, and each `Node` subclass it defines with a `type` is
+registered under that name: adding a node type is one new file there, and nothing else changes. Node
+modules never import this one, so the registry depends on the nodes and not the other way round.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+import functools
+import importlib
+import pkgutil
 
-if TYPE_CHECKING:
-    from flows.nodes.base import Node
-
-N = TypeVar("N", bound="type[Node]")
-
-_TYPES: dict[str, type[Node]] = {}
+import flows.nodes
+from flows.nodes.base import Node
 
 
-def register(cls: N) -> N:
-    """Class decorator: make `cls` available under `cls.type`; a duplicate name is a programming error."""
-    name = cls.type
-    if name in _TYPES and _TYPES[name] is not cls:
-        raise ValueError(f"node type {name!r} registered twice")
-    _TYPES[name] = cls
-    return cls
+def discover(package: str) -> dict[str, type[Node]]:
+    """The node classes defined in the modules of `package`, by type name, in module-name order.
+
+    A type name defined twice is a programming error (two files would silently fight over it)."""
+    found: dict[str, type[Node]] = {}
+    path = importlib.import_module(package).__path__
+    for info in pkgutil.iter_modules(path, f"{package}."):
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if not (isinstance(value, type) and issubclass(value, Node) and value.__module__ == module.__name__):
+                continue
+            name = vars(value).get("type")
+            if not isinstance(name, str):
+                continue  # an abstract helper class: no type of its own
+            if name in found:
+                raise ValueError(f"node type {name!r} is defined twice: {found[name].__module__}, {module.__name__}")
+            found[name] = value
+    return found
 
 
-def _ensure_loaded() -> None:
-    if not _TYPES:
-        import flows.nodes  # noqa: F401  (importing the package registers every node module)
+@functools.cache
+def _types() -> dict[str, type[Node]]:
+    return discover(flows.nodes.__name__)
 
 
 def get(name: str) -> type[Node] | None:
     """The class registered as `name`, or None."""
-    _ensure_loaded()
-    return _TYPES.get(name)
+    return _types().get(name)
 
 
 def all_types() -> list[type[Node]]:
-    """Every registered node class, in registration order."""
-    _ensure_loaded()
-    return list(_TYPES.values())
+    """Every node class, in module-name order."""
+    return list(_types().values())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
-from flows.registry import register
+from flows.nodes.base import DataSchema, Node, Result, Runtime
+from flows.nodes.form import N_, form
 from flows.turn import OutboundMessage
 from flows.validators import KINDS, PHONE_REGIONS, check, compile_pattern
 
@@ -13,20 +13,48 @@ VARIABLE = validate.Regexp(r"^[A-Za-z_]\w*$", error="must be a variable name (le
 
 
 class AskSchema(DataSchema):
-    text = fields.String(load_default="", validate=validate.Length(max=4000))
-    variable = fields.String(required=True, validate=VARIABLE)
-    validate_ = fields.String(
-        data_key="validate", attribute="validate", load_default="text", validate=validate.OneOf(KINDS)
+    text = fields.String(
+        load_default="",
+        validate=validate.Length(max=4000),
+        metadata=form(N_("Question"), "textarea", help=N_("Leave empty to just wait for the next message.")),
     )
-    choices = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
-    pattern = fields.String(load_default="")
+    variable = fields.String(
+        required=True, validate=VARIABLE, metadata=form(N_("Save answer as"), help=N_("e.g. phone"))
+    )
+    validate_ = fields.String(
+        data_key="validate",
+        attribute="validate",
+        load_default="text",
+        validate=validate.OneOf(KINDS),
+        metadata=form(N_("Validate as")),
+    )
+    choices = fields.List(
+        fields.String(validate=validate.Length(min=1)),
+        load_default=list,
+        metadata=form(N_("Choices"), help=N_("For 'choice': allowed answers (shown as buttons).")),
+    )
+    pattern = fields.String(
+        load_default="", metadata=form(N_("Regex pattern"), help=N_("For 'regex': the whole answer must match."))
+    )
     region = fields.String(
         load_default="",
         validate=validate.OneOf(["", *PHONE_REGIONS], error="must be a two-letter country code such as US or RU"),
+        metadata=form(
+            N_("Default phone region"),
+            "text",
+            help=N_("Two-letter country code for numbers without +, e.g. RU or US."),
+        ),
     )
-    max_retries = fields.Integer(load_default=2, validate=validate.Range(min=0, max=10))
-    retry_text = fields.String(load_default="")
-    buttons = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    max_retries = fields.Integer(
+        load_default=2, validate=validate.Range(min=0, max=10), metadata=form(N_("Re-ask times"))
+    )
+    retry_text = fields.String(
+        load_default="",
+        metadata=form(N_("Re-ask text"), "textarea", help=N_("Empty uses the built-in text in the tenant's language.")),
+    )
+    buttons = fields.List(
+        fields.String(validate=validate.Length(min=1)), load_default=list, metadata=form(N_("Quick-reply buttons"))
+    )
 
     @validates_schema
     def _check(self, data: dict, **_: object) -> None:
@@ -41,7 +69,6 @@ class AskSchema(DataSchema):
                 raise ValidationError(str(exc), "pattern") from exc
 
 
-@register
 class Ask(Node):
     """Waits for the user's reply. Invalid answers are re-asked `max_retries` times, then `failed`.
 
@@ -49,35 +76,12 @@ class Ask(Node):
     """
 
     type = "ask"
-    label = "Ask"
-    description = "Ask a question, validate the answer (phone, email, ...) and save it in a variable."
+    label = N_("Ask")
+    description = N_("Ask a question, validate the answer (phone, email, ...) and save it in a variable.")
     category = "messages"
     ports = ("ok", "failed")
     waits = True
     schema = AskSchema
-    fields = [
-        spec("text", "Question", "textarea", help="Leave empty to just wait for the next message."),
-        spec("variable", "Save answer as", "text", required=True, help="e.g. phone"),
-        spec("validate", "Validate as", "select", default="text", choices=list(KINDS)),
-        spec("choices", "Choices", "list", default=[], help="For 'choice': allowed answers (shown as buttons)."),
-        spec("pattern", "Regex pattern", "text", default="", help="For 'regex': the whole answer must match."),
-        spec(
-            "region",
-            "Default phone region",
-            "text",
-            default="",
-            help="Two-letter country code for numbers without +, e.g. RU or US.",
-        ),
-        spec("max_retries", "Re-ask times", "number", default=2),
-        spec(
-            "retry_text",
-            "Re-ask text",
-            "textarea",
-            default="",
-            help="Empty uses the built-in text in the tenant's language.",
-        ),
-        spec("buttons", "Quick-reply buttons", "list", default=[]),
-    ]
 
     __slots__ = ("_pattern",)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from marshmallow import RAISE, Schema, fields
 
 from flows import i18n
+from flows.nodes.form import HIDDEN, Choices, Translate, form_fields
 from flows.templating import Missing, dig, placeholders, render, strings_in
 from flows.turn import Effect, OutboundMessage, TurnEvent
 
@@ -22,37 +23,16 @@ if TYPE_CHECKING:
 
 
 class DataSchema(Schema):
-    """Base for node `data` schemas: unknown keys are errors (typos), editor label/note are allowed."""
+    """Base for node `data` schemas: unknown keys are errors (typos), editor label/note are allowed.
+
+    Each field of a subclass is also its inspector field: give it `metadata=form(N_("Label"), ...)`
+    (see `flows.nodes.form`)."""
 
     class Meta:
         unknown = RAISE
 
-    label = fields.String()
-    note = fields.String()
-
-
-def spec(
-    name: str,
-    label: str,
-    kind: str = "text",
-    *,
-    required: bool = False,
-    default: Any = None,
-    choices: list[str] | None = None,
-    help: str = "",
-    **extra: Any,
-) -> dict[str, Any]:
-    """One inspector form field for the editor (`kind` picks the widget)."""
-    return {
-        "name": name,
-        "label": label,
-        "kind": kind,
-        "required": required,
-        "default": default,
-        "choices": choices,
-        "help": help,
-        **extra,
-    }
+    label = fields.String(metadata=HIDDEN)
+    note = fields.String(metadata=HIDDEN)
 
 
 @dataclass(slots=True)
@@ -150,13 +130,15 @@ class Node:
     """Base class for node types; subclasses set the class attributes and implement `run`."""
 
     type: ClassVar[str]
+    #: Palette texts, English and marked for translation: `label = N_("Ask")`.
     label: ClassVar[str]
     description: ClassVar[str]
     category: ClassVar[str] = "logic"
     ports: ClassVar[tuple[str, ...]] = ("out",)
     waits: ClassVar[bool] = False
+    #: The one declaration of the node's `data`: validation, the inspector form, the docs table and the
+    #: form's translatable texts all come from it.
     schema: ClassVar[builtins.type[Schema]] = DataSchema  # `type` is shadowed by the attribute above
-    fields: ClassVar[list[dict[str, Any]]] = []
     #: For nodes whose ports come from their data (condition rules): {"field", "key"} — the editor adds one
     #: port per item of `data[field]`, named by `item[key]`, before the static `ports`.
     dynamic_ports: ClassVar[dict[str, str] | None] = None
@@ -204,15 +186,18 @@ class Node:
         return Result(port=self.output_ports()[0] if self.output_ports() else None)
 
     @classmethod
-    def describe(cls) -> dict[str, Any]:
-        """The palette/inspector description the editor builds forms from (JSON-serialisable)."""
+    def describe(cls, channels: Choices | None = None, translate: Translate = str) -> dict[str, Any]:
+        """The palette/inspector description the editor builds forms from (JSON-serialisable).
+
+        `channels` are the (value, label) pairs channel fields offer; `translate` turns this type's
+        English texts into the reader's language."""
         return {
             "type": cls.type,
-            "label": cls.label,
-            "description": cls.description,
+            "label": translate(cls.label),
+            "description": translate(cls.description),
             "category": cls.category,
             "ports": list(cls.ports),
             "waits": cls.waits,
             "dynamic_ports": dict(cls.dynamic_ports) if cls.dynamic_ports else None,
-            "fields": [dict(f) for f in cls.fields],
+            "fields": form_fields(cls.schema, channels, translate),
         }

@@ -8,15 +8,27 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
-from flows.registry import register
+from flows.nodes.base import DataSchema, Node, Result, Runtime
+from flows.nodes.form import N_, form
 from flows.turn import OutboundMessage
 
 
 class CommentReplySchema(DataSchema):
-    public_text = fields.String(load_default="", validate=validate.Length(max=2000))
-    private_text = fields.String(load_default="", validate=validate.Length(max=1000))
-    buttons = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    public_text = fields.String(
+        load_default="",
+        validate=validate.Length(max=2000),
+        metadata=form(N_("Public reply"), "textarea", help=N_("Shown under the post.")),
+    )
+    private_text = fields.String(
+        load_default="",
+        validate=validate.Length(max=1000),
+        metadata=form(N_("Private message"), "textarea", help=N_("Sent once to the commenter's DM.")),
+    )
+    buttons = fields.List(
+        fields.String(validate=validate.Length(min=1)),
+        load_default=list,
+        metadata=form(N_("Buttons on the private message")),
+    )
 
     @validates_schema
     def _some_text(self, data: dict, **_: object) -> None:
@@ -24,20 +36,14 @@ class CommentReplySchema(DataSchema):
             raise ValidationError("set a public reply, a private message or both", "public_text")
 
 
-@register
 class CommentReply(Node):
     """On a comment event: public reply + private DM. On any other event it is skipped with a warning."""
 
     type = "comment_reply"
-    label = "Reply to comment"
-    description = "Reply publicly under the comment and send the author one private message."
+    label = N_("Reply to comment")
+    description = N_("Reply publicly under the comment and send the author one private message.")
     category = "messages"
     schema = CommentReplySchema
-    fields = [
-        spec("public_text", "Public reply", "textarea", default="", help="Shown under the post."),
-        spec("private_text", "Private message", "textarea", default="", help="Sent once to the commenter's DM."),
-        spec("buttons", "Buttons on the private message", "list", default=[]),
-    ]
 
     def run(self, rt: Runtime) -> Result:
         event = rt.event

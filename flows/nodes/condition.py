@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
-from flows.registry import register
+from flows.nodes.base import DataSchema, Node, Result, Runtime
+from flows.nodes.form import N_, ChannelName, form
 from flows.templating import Missing, to_text
 from flows.validators import MAX_REGEX_INPUT, compile_pattern
 
@@ -21,16 +21,26 @@ PORT_ID = validate.Regexp(r"^[A-Za-z0-9_\-]+$", error="must use letters, digits,
 
 
 class RuleSchema(DataSchema):
-    id = fields.String(required=True, validate=[PORT_ID, validate.NoneOf(["else"], error="'else' is reserved")])
-    kind = fields.String(load_default="variable", validate=validate.OneOf(RULE_KINDS))
-    variable = fields.String(load_default="")
-    op = fields.String(load_default="equals", validate=validate.OneOf(OPS))
-    value = fields.String(load_default="")
-    keywords = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
-    channels = fields.List(fields.String(), load_default=list)
-    start = fields.String(load_default="09:00", validate=HHMM)
-    end = fields.String(load_default="18:00", validate=HHMM)
-    days = fields.List(fields.Integer(validate=validate.Range(min=0, max=6)), load_default=list)
+    id = fields.String(
+        required=True,
+        validate=[PORT_ID, validate.NoneOf(["else"], error="'else' is reserved")],
+        metadata=form(N_("Port id")),
+    )
+    kind = fields.String(load_default="variable", validate=validate.OneOf(RULE_KINDS), metadata=form(N_("Check")))
+    variable = fields.String(load_default="", metadata=form(N_("Variable")))
+    op = fields.String(load_default="equals", validate=validate.OneOf(OPS), metadata=form(N_("Operator")))
+    value = fields.String(load_default="", metadata=form(N_("Value")))
+    keywords = fields.List(
+        fields.String(validate=validate.Length(min=1)), load_default=list, metadata=form(N_("Keywords"))
+    )
+    channels = fields.List(ChannelName(), load_default=list, metadata=form(N_("Channels")))
+    start = fields.String(load_default="09:00", validate=HHMM, metadata=form(N_("From (HH:MM)")))
+    end = fields.String(load_default="18:00", validate=HHMM, metadata=form(N_("To (HH:MM)")))
+    days = fields.List(
+        fields.Integer(validate=validate.Range(min=0, max=6)),
+        load_default=list,
+        metadata=form(N_("Weekdays (0=Mon)")),
+    )
 
     @validates_schema
     def _check(self, data: dict, **_: object) -> None:
@@ -49,7 +59,16 @@ class RuleSchema(DataSchema):
 
 
 class ConditionSchema(DataSchema):
-    rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(min=1))
+    rules = fields.List(
+        fields.Nested(RuleSchema),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata=form(
+            N_("Rules"),
+            help=N_("Checked in order; each rule id becomes an output port, plus 'else'."),
+            default=[{"id": "yes", "kind": "keywords", "keywords": ["yes"]}],
+        ),
+    )
 
     @validates_schema
     def _unique(self, data: dict, **_: object) -> None:
@@ -65,45 +84,16 @@ def _number(value: Any) -> float | None:
         return None
 
 
-@register
 class Condition(Node):
     """Each rule is an output port named by its id; nothing matching goes to `else`."""
 
     type = "condition"
-    label = "Condition"
-    description = "Branch on a variable, keywords in the message, the channel or the time of day."
+    label = N_("Condition")
+    description = N_("Branch on a variable, keywords in the message, the channel or the time of day.")
     category = "logic"
     ports = ("else",)
     dynamic_ports = {"field": "rules", "key": "id"}
     schema = ConditionSchema
-    fields = [
-        spec(
-            "rules",
-            "Rules",
-            "json",
-            required=True,
-            default=[{"id": "yes", "kind": "keywords", "keywords": ["yes"]}],
-            help="Checked in order; each rule id becomes an output port, plus 'else'.",
-            item_fields=[
-                spec("id", "Port id", required=True),
-                spec("kind", "Check", "select", default="variable", choices=RULE_KINDS),
-                spec("variable", "Variable"),
-                spec("op", "Operator", "select", default="equals", choices=OPS),
-                spec("value", "Value"),
-                spec("keywords", "Keywords", "list", default=[]),
-                spec(
-                    "channels",
-                    "Channels",
-                    "multiselect",
-                    default=[],
-                    choices=["instagram", "whatsapp", "telegram", "webchat", "test"],
-                ),
-                spec("start", "From (HH:MM)", default="09:00"),
-                spec("end", "To (HH:MM)", default="18:00"),
-                spec("days", "Weekdays (0=Mon)", "list", default=[]),
-            ],
-        ),
-    ]
 
     __slots__ = ("_rules",)
 

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from flows.nodes.base import DataSchema, Node, Result, Runtime
-from flows.registry import register
+from flows.nodes.form import N_
 
 
-@register
 class End(Node):
     """Marks the flow finished; the next message starts the flow again from its trigger."""
 
     type = "end"
-    label = "End"
-    description = "Finish the conversation. The next message starts the flow again."
+    label = N_("End")
+    description = N_("Finish the conversation. The next message starts the flow again.")
     category = "logic"
     ports = ()
     schema = DataSchema
-    fields = []
 
     def run(self, rt: Runtime) -> Result:
         return Result(finish=True)

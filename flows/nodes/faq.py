@@ -5,47 +5,41 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from flows import faq
-from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
-from flows.registry import register
+from flows.nodes.base import DataSchema, Node, Result, Runtime
+from flows.nodes.form import N_, form
 from flows.text_limits import fit_for_channel
 from flows.turn import OutboundMessage
 
 
 class FaqSchema(DataSchema):
-    query = fields.String(load_default="", validate=validate.Length(max=2000))
-    threshold = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
-    reply = fields.Boolean(load_default=True)
-    variable = fields.String(load_default="", validate=validate.Regexp(r"^([A-Za-z_]\w*)?$"))
+    query = fields.String(
+        load_default="",
+        validate=validate.Length(max=2000),
+        metadata=form(N_("Question to look up"), help=N_("Empty means the customer's last message.")),
+    )
+    threshold = fields.Float(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, max=100),
+        metadata=form(N_("Match threshold (0-100)"), help=N_("Empty uses the built-in threshold.")),
+    )
+    reply = fields.Boolean(load_default=True, metadata=form(N_("Send the answer")))
+    variable = fields.String(
+        load_default="",
+        validate=validate.Regexp(r"^([A-Za-z_]\w*)?$"),
+        metadata=form(N_("Save answer as"), help=N_("Optional variable for the answer.")),
+    )
 
 
-@register
 class Faq(Node):
     """Looks the message up in the FAQ; `answered` sends the answer, `no_match` lets the flow decide."""
 
     type = "faq"
-    label = "FAQ answer"
-    description = "Answer from the business FAQ when a question matches closely enough."
+    label = N_("FAQ answer")
+    description = N_("Answer from the business FAQ when a question matches closely enough.")
     category = "ai"
     ports = ("answered", "no_match")
     schema = FaqSchema
-    fields = [
-        spec(
-            "query",
-            "Question to look up",
-            "text",
-            default="",
-            help="Empty means the customer's last message.",
-        ),
-        spec(
-            "threshold",
-            "Match threshold (0-100)",
-            "number",
-            default=None,
-            help="Empty uses the built-in threshold.",
-        ),
-        spec("reply", "Send the answer", "bool", default=True),
-        spec("variable", "Save answer as", "text", default="", help="Optional variable for the answer."),
-    ]
 
     def writes(self) -> set[str]:
         return {self.data["variable"]} if self.data.get("variable") else set()

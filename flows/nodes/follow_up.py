@@ -9,35 +9,33 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
-from flows.registry import register
+from flows.nodes.base import DataSchema, Node, Result, Runtime
+from flows.nodes.form import N_, form
 from flows.turn import Effect, OutboundMessage
 
 UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
 
 
 class FollowUpSchema(DataSchema):
-    delay = fields.Integer(required=True, validate=validate.Range(min=1, max=10_000))
-    unit = fields.String(load_default="minutes", validate=validate.OneOf(list(UNITS)))
-    text = fields.String(load_default="", validate=validate.Length(max=2000))
+    delay = fields.Integer(
+        required=True, validate=validate.Range(min=1, max=10_000), metadata=form(N_("Wait"), default=30)
+    )
+    unit = fields.String(load_default="minutes", validate=validate.OneOf(list(UNITS)), metadata=form(N_("Unit")))
+    text = fields.String(
+        load_default="", validate=validate.Length(max=2000), metadata=form(N_("Message now (optional)"), "textarea")
+    )
 
 
-@register
 class FollowUp(Node):
     """Waiting node with a timer; the token is unique per entry so old timers can't fire later."""
 
     type = "follow_up"
-    label = "Follow up"
-    description = "Wait for a reply; if none comes in time, continue on 'timeout'."
+    label = N_("Follow up")
+    description = N_("Wait for a reply; if none comes in time, continue on 'timeout'.")
     category = "messages"
     ports = ("replied", "timeout")
     waits = True
     schema = FollowUpSchema
-    fields = [
-        spec("delay", "Wait", "number", required=True, default=30),
-        spec("unit", "Unit", "select", default="minutes", choices=list(UNITS)),
-        spec("text", "Message now (optional)", "textarea", default=""),
-    ]
 
     def delay_seconds(self) -> int:
         return int(self.data["delay"]) * UNITS[self.data.get("unit", "minutes")]

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
-from flows.registry import register
+from flows.nodes.base import DataSchema, Node, Result, Runtime
+from flows.nodes.form import N_, form
 
 
 class GotoSchema(DataSchema):
-    target = fields.String(required=True, validate=validate.Length(min=1))
+    target = fields.String(required=True, validate=validate.Length(min=1), metadata=form(N_("Target node id")))
 
 
-@register
 class Goto(Node):
     """Continues at `target`; validation checks the target exists and counts it for loops/reachability."""
 
     type = "goto"
-    label = "Go to"
-    description = "Jump to another node by id."
+    label = N_("Go to")
+    description = N_("Jump to another node by id.")
     category = "logic"
     ports = ()
     schema = GotoSchema
-    fields = [spec("target", "Target node id", "text", required=True)]
 
     def jump_targets(self) -> tuple[str, ...]:
         return (self.data["target"],)

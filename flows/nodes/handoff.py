@@ -4,38 +4,34 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
-from flows.registry import register
+from flows.nodes.base import DataSchema, Node, Result, Runtime
+from flows.nodes.form import N_, form
 from flows.turn import Effect, OutboundMessage
 
 
 class HandoffSchema(DataSchema):
-    text = fields.String(load_default="", validate=validate.Length(max=2000))
-    silent = fields.Boolean(load_default=False)
-    reason = fields.String(load_default="")
+    text = fields.String(
+        load_default="",
+        validate=validate.Length(max=2000),
+        metadata=form(
+            N_("Message to the customer"),
+            "textarea",
+            help=N_("Empty uses the built-in text in the tenant's language."),
+        ),
+    )
+    silent = fields.Boolean(load_default=False, metadata=form(N_("Send no message")))
+    reason = fields.String(load_default="", metadata=form(N_("Reason (for the manager)")))
 
 
-@register
 class Handoff(Node):
     """Emits `handoff`; the engine marks the state paused so later messages wait for the manager."""
 
     type = "handoff"
-    label = "Hand off to a human"
-    description = "Pause the bot in this conversation and alert a manager."
+    label = N_("Hand off to a human")
+    description = N_("Pause the bot in this conversation and alert a manager.")
     category = "crm"
     ports = ()
     schema = HandoffSchema
-    fields = [
-        spec(
-            "text",
-            "Message to the customer",
-            "textarea",
-            default="",
-            help="Empty uses the built-in text in the tenant's language.",
-        ),
-        spec("silent", "Send no message", "bool", default=False),
-        spec("reason", "Reason (for the manager)", "text", default=""),
-    ]
 
     def run(self, rt: Runtime) -> Result:
         replies = []

@@ -11,8 +11,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates
 
-from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
-from flows.registry import register
+from flows.nodes.base import DataSchema, Node, Result, Runtime
+from flows.nodes.form import N_, form
 from flows.templating import Missing, dig, render_json
 from flows.turn import Effect
 
@@ -21,16 +21,29 @@ URL = re.compile(r"^(https?://|\{\{)", re.IGNORECASE)
 
 
 class HttpSchema(DataSchema):
-    method = fields.String(load_default="POST", validate=validate.OneOf(METHODS))
-    url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    body = fields.Raw(load_default=None, allow_none=True)
-    headers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    method = fields.String(load_default="POST", validate=validate.OneOf(METHODS), metadata=form(N_("Method")))
+    url = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata=form(N_("URL"), help=N_("May use {{variables}}.")),
+    )
+    body = fields.Raw(
+        load_default=None, allow_none=True, metadata=form(N_("JSON body"), help=N_("Strings may use {{variables}}."))
+    )
+    headers = fields.Dict(
+        keys=fields.String(), values=fields.String(), load_default=dict, metadata=form(N_("Headers"))
+    )
     response = fields.Dict(
         keys=fields.String(validate=validate.Regexp(r"^[A-Za-z_]\w*$")),
         values=fields.String(),
         load_default=dict,
+        metadata=form(
+            N_("Save from response"), help=N_("Variable → JSON path in the response, e.g. booking_id → data.id")
+        ),
     )
-    timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.5, max=30))
+    timeout = fields.Float(
+        load_default=10.0, validate=validate.Range(min=0.5, max=30), metadata=form(N_("Timeout (seconds)"))
+    )
 
     @validates("url")
     def _url(self, value: str, **_: object) -> None:
@@ -43,31 +56,16 @@ class HttpSchema(DataSchema):
             raise ValidationError("must be a JSON object or list")
 
 
-@register
 class HttpRequest(Node):
     """Ports: `ok` (2xx/3xx) and `error` (feature off, no client, network error or 4xx/5xx)."""
 
     type = "http_request"
     uses = frozenset({"http"})
-    label = "HTTP request"
-    description = "Call an external API and save values from its JSON response (Integrations plan)."
+    label = N_("HTTP request")
+    description = N_("Call an external API and save values from its JSON response (Integrations plan).")
     category = "integrations"
     ports = ("ok", "error")
     schema = HttpSchema
-    fields = [
-        spec("method", "Method", "select", default="POST", choices=METHODS),
-        spec("url", "URL", "text", required=True, help="May use {{variables}}."),
-        spec("body", "JSON body", "json", default=None, help="Strings may use {{variables}}."),
-        spec("headers", "Headers", "keyvalue", default={}),
-        spec(
-            "response",
-            "Save from response",
-            "keyvalue",
-            default={},
-            help="Variable → JSON path in the response, e.g. booking_id → data.id",
-        ),
-        spec("timeout", "Timeout (seconds)", "number", default=10),
-    ]
 
     def writes(self) -> set[str]:
         return set(self.data.get("response") or {})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
-from flows.registry import register
+from flows.nodes.base import DataSchema, Node, Result, Runtime
+from flows.nodes.form import N_, form
 from flows.templating import Missing
 from flows.turn import Effect
 
@@ -13,32 +13,32 @@ NAME = validate.Regexp(r"^[A-Za-z_][\w.]*$", error="must be a variable name")
 
 
 class LeadSchema(DataSchema):
-    required = fields.List(fields.String(validate=NAME), load_default=list)
-    fields_ = fields.List(fields.String(validate=NAME), data_key="fields", attribute="fields", load_default=list)
-    source = fields.String(load_default="")
+    required = fields.List(
+        fields.String(validate=NAME),
+        load_default=list,
+        metadata=form(N_("Required fields"), help=N_("Variables that must be filled, e.g. phone.")),
+    )
+    fields_ = fields.List(
+        fields.String(validate=NAME),
+        data_key="fields",
+        attribute="fields",
+        load_default=list,
+        metadata=form(N_("Extra fields"), help=N_("Other variables to store with the lead.")),
+    )
+    source = fields.String(
+        load_default="", metadata=form(N_("Source label"), help=N_("e.g. instagram comment campaign"))
+    )
 
 
-@register
 class Lead(Node):
     """Emits a `lead` effect with the listed fields; a missing required field goes to `invalid`."""
 
     type = "lead"
-    label = "Save lead"
-    description = "Save a lead from collected variables (name, phone, ...)."
+    label = N_("Save lead")
+    description = N_("Save a lead from collected variables (name, phone, ...).")
     category = "crm"
     ports = ("saved", "invalid")
     schema = LeadSchema
-    fields = [
-        spec(
-            "required",
-            "Required fields",
-            "list",
-            default=[],
-            help="Variables that must be filled, e.g. phone.",
-        ),
-        spec("fields", "Extra fields", "list", default=[], help="Other variables to store with the lead."),
-        spec("source", "Source label", "text", default="", help="e.g. instagram comment campaign"),
-    ]
 
     def reads(self) -> set[str]:
         return set(self.data.get("required", ())) | set(self.data.get("fields", ())) | super().reads()

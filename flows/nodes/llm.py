@@ -13,9 +13,9 @@ from marshmallow import ValidationError, fields, validate, validates
 
 from flows import faq
 from flows.nodes.ask import VARIABLE
-from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
+from flows.nodes.base import DataSchema, Node, Result, Runtime
+from flows.nodes.form import N_, form
 from flows.prompt import build_messages, extraction_schema
-from flows.registry import register
 from flows.text_limits import fit_for_channel
 from flows.turn import Effect, OutboundMessage
 from flows.validators import KINDS, check
@@ -24,20 +24,44 @@ EXTRACT_KINDS = [k for k in KINDS if k != "regex"]
 
 
 class ExtractSchema(DataSchema):
-    variable = fields.String(required=True, validate=VARIABLE)
+    variable = fields.String(required=True, validate=VARIABLE, metadata=form(N_("Variable")))
     validate_ = fields.String(
-        data_key="validate", attribute="validate", load_default="text", validate=validate.OneOf(EXTRACT_KINDS)
+        data_key="validate",
+        attribute="validate",
+        load_default="text",
+        validate=validate.OneOf(EXTRACT_KINDS),
+        metadata=form(N_("Validate as")),
     )
-    description = fields.String(load_default="")
-    choices = fields.List(fields.String(), load_default=list)
+    description = fields.String(load_default="", metadata=form(N_("Description")))
+    choices = fields.List(fields.String(), load_default=list, metadata=form(N_("Choices")))
 
 
 class LLMSchema(DataSchema):
-    prompt = fields.String(load_default="", validate=validate.Length(max=8000))
-    max_tokens = fields.Integer(load_default=400, validate=validate.Range(min=16, max=4000))
-    use_faq = fields.Boolean(load_default=True)
-    extract = fields.List(fields.Nested(ExtractSchema), load_default=list)
-    context_tokens = fields.Integer(load_default=3000, validate=validate.Range(min=200, max=32000))
+    prompt = fields.String(
+        load_default="",
+        validate=validate.Length(max=8000),
+        metadata=form(
+            N_("Instructions for this step"),
+            "textarea",
+            help=N_("e.g. Answer questions about prices and suggest booking."),
+        ),
+    )
+    max_tokens = fields.Integer(
+        load_default=400, validate=validate.Range(min=16, max=4000), metadata=form(N_("Max reply tokens"))
+    )
+    use_faq = fields.Boolean(load_default=True, metadata=form(N_("Use the FAQ in the prompt")))
+    extract = fields.List(
+        fields.Nested(ExtractSchema),
+        load_default=list,
+        metadata=form(
+            N_("Extract fields"), help=N_("Fields the AI should pick out of the message, validated like Ask.")
+        ),
+    )
+    context_tokens = fields.Integer(
+        load_default=3000,
+        validate=validate.Range(min=200, max=32000),
+        metadata=form(N_("Context budget (tokens)")),
+    )
 
     @validates("extract")
     def _unique(self, value: list, **_: object) -> None:
@@ -46,42 +70,16 @@ class LLMSchema(DataSchema):
             raise ValidationError("extracted variables must be unique and not named 'reply'")
 
 
-@register
 class LLMNode(Node):
     """Calls `services.llm`; emits an `llm_usage` effect; `ok` on success, `fallback` otherwise."""
 
     type = "llm"
     uses = frozenset({"llm"})
-    label = "AI reply"
-    description = "Reply with the AI using the business profile, prompt layers and this prompt."
+    label = N_("AI reply")
+    description = N_("Reply with the AI using the business profile, prompt layers and this prompt.")
     category = "ai"
     ports = ("ok", "fallback")
     schema = LLMSchema
-    fields = [
-        spec(
-            "prompt",
-            "Instructions for this step",
-            "textarea",
-            default="",
-            help="e.g. Answer questions about prices and suggest booking.",
-        ),
-        spec("max_tokens", "Max reply tokens", "number", default=400),
-        spec("use_faq", "Use the FAQ in the prompt", "bool", default=True),
-        spec(
-            "extract",
-            "Extract fields",
-            "json",
-            default=[],
-            help="Fields the AI should pick out of the message, validated like Ask.",
-            item_fields=[
-                spec("variable", "Variable", required=True),
-                spec("validate", "Validate as", "select", default="text", choices=EXTRACT_KINDS),
-                spec("description", "Description"),
-                spec("choices", "Choices", "list", default=[]),
-            ],
-        ),
-        spec("context_tokens", "Context budget (tokens)", "number", default=3000),
-    ]
 
     __slots__ = ("_schema",)
 

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates
 
-from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
-from flows.registry import register
+from flows.nodes.base import DataSchema, Node, Result, Runtime
+from flows.nodes.form import N_, form
 
 NAME = r"^[A-Za-z_]\w*$"
 
 
 class SetVariableSchema(DataSchema):
-    values = fields.Dict(keys=fields.String(), values=fields.String(), required=True, validate=validate.Length(min=1))
+    values = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata=form(N_("Variables"), help=N_("Variable name → value (templates allowed)."), default={}),
+    )
 
     @validates("values")
     def _names(self, value: dict, **_: object) -> None:
@@ -22,25 +28,14 @@ class SetVariableSchema(DataSchema):
             raise ValidationError(f"not a variable name: {', '.join(bad)}")
 
 
-@register
 class SetVariable(Node):
     """Sets variables so later nodes (conditions, lead fields, texts) can use them."""
 
     type = "set_variable"
-    label = "Set variable"
-    description = "Set one or more variables; values may use {{other_variables}}."
+    label = N_("Set variable")
+    description = N_("Set one or more variables; values may use {{other_variables}}.")
     category = "logic"
     schema = SetVariableSchema
-    fields = [
-        spec(
-            "values",
-            "Variables",
-            "keyvalue",
-            required=True,
-            default={},
-            help="Variable name → value (templates allowed).",
-        )
-    ]
 
     def writes(self) -> set[str]:
         return set(self.data["values"])

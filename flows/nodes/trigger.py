@@ -7,53 +7,52 @@ from typing import Any
 from marshmallow import fields, validate
 from rapidfuzz import fuzz
 
-from flows.nodes.base import DataSchema, Node, Result, Runtime, spec
-from flows.registry import register
+from flows.nodes.base import DataSchema, Node, Result, Runtime
+from flows.nodes.form import N_, ChannelName, form
 from flows.turn import TurnEvent
 
-CHANNEL_CHOICES = ["any", "instagram", "whatsapp", "telegram", "webchat", "test"]
 KIND_CHOICES = ["dm", "comment", "message", "webchat"]
 MATCH_CHOICES = ["exact", "contains", "fuzzy"]
 
 
 class TriggerSchema(DataSchema):
-    channels = fields.List(fields.String(validate=validate.OneOf(CHANNEL_CHOICES)), load_default=["any"])
-    kinds = fields.List(fields.String(validate=validate.OneOf(KIND_CHOICES)), load_default=list)
-    keywords = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
-    match = fields.String(validate=validate.OneOf(MATCH_CHOICES), load_default="contains")
-    fuzzy_threshold = fields.Float(validate=validate.Range(min=50, max=100), load_default=85.0)
+    channels = fields.List(
+        ChannelName(extra=[("any", N_("Any channel"))]), load_default=["any"], metadata=form(N_("Channels"))
+    )
+    kinds = fields.List(
+        fields.String(validate=validate.OneOf(KIND_CHOICES)),
+        load_default=list,
+        metadata=form(
+            N_("Event kinds"),
+            help=N_("Empty means any kind of message; a comment only if a Reply to comment node follows."),
+        ),
+    )
+    keywords = fields.List(
+        fields.String(validate=validate.Length(min=1)),
+        load_default=list,
+        metadata=form(N_("Keywords"), help=N_("Empty means any text.")),
+    )
+    match = fields.String(
+        validate=validate.OneOf(MATCH_CHOICES), load_default="contains", metadata=form(N_("Keyword match"))
+    )
+    fuzzy_threshold = fields.Float(
+        validate=validate.Range(min=50, max=100),
+        load_default=85.0,
+        metadata=form(
+            N_("Fuzzy threshold (50-100)"), help=N_("Similarity needed in fuzzy mode; typos pass above it.")
+        ),
+    )
 
 
-@register
 class Trigger(Node):
     """Entry point. Its filters (channel, event kind, keywords) are used by `select.choose_flow`."""
 
     type = "trigger"
-    label = "Trigger"
-    description = "Starts the flow when a message or comment matches the channel, kind and keywords."
+    label = N_("Trigger")
+    description = N_("Starts the flow when a message or comment matches the channel, kind and keywords.")
     category = "start"
     ports = ("out",)
     schema = TriggerSchema
-    fields = [
-        spec("channels", "Channels", "multiselect", default=["any"], choices=CHANNEL_CHOICES),
-        spec(
-            "kinds",
-            "Event kinds",
-            "multiselect",
-            default=[],
-            choices=KIND_CHOICES,
-            help="Empty means any kind of message; a comment only if a Reply to comment node follows.",
-        ),
-        spec("keywords", "Keywords", "list", default=[], help="Empty means any text."),
-        spec("match", "Keyword match", "select", default="contains", choices=MATCH_CHOICES),
-        spec(
-            "fuzzy_threshold",
-            "Fuzzy threshold (50-100)",
-            "number",
-            default=85,
-            help="Similarity needed in fuzzy mode; typos pass above it.",
-        ),
-    ]
 
     __slots__ = ("_keywords",)
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask
 from sqlalchemy import select
 
-from .cli import emit, fail, get_tenant
-from .extensions import db
-from .inputs import parse_db_int
-from .models import Flow
+from webapp.extensions import db
+from webapp.inputs import parse_db_int
+from webapp.models import Flow
+from webapp.services.tenants import get_tenant
+
+from .common import emit, fail
 
 
 def _load_file(path: str) -> dict[str, Any]:
@@ -57,8 +58,8 @@ def _version_ref(value: str) -> str | int:
 
 
 def _document_at(flow: Flow, ref: str | int) -> dict[str, Any]:
-    from .api.payload import ApiError
-    from .api.versions_routes import document_at
+    from webapp.services.errors import Refused as ApiError
+    from webapp.services.flowops import document_at
 
     try:
         return document_at(flow, ref)[0]
@@ -66,8 +67,8 @@ def _document_at(flow: Flow, ref: str | int) -> dict[str, Any]:
         fail(exc.message)
 
 
-def register_flow_cli(app: Flask) -> None:
-    @app.cli.group("flow")
+def register(cli: click.Group) -> None:
+    @cli.group("flow")
     def flow_group() -> None:
         """Flow documents: import, export, simulate, list, publish."""
 
@@ -78,7 +79,7 @@ def register_flow_cli(app: Flask) -> None:
     @click.argument("file", type=click.Path(dir_okay=False))
     def flow_import(tenant_id: int, publish_now: bool, name: str | None, file: str) -> None:
         """Import a flow document; refused (exit 1, problems listed) while it has errors."""
-        from .flowstore import DocumentRefused, check_document, create_flow, problems_of, publish
+        from webapp.services.flows import DocumentRefused, check_document, create_flow, problems_of, publish
 
         tenant = get_tenant(tenant_id)
         document = _load_file(file)
@@ -128,9 +129,9 @@ def register_flow_cli(app: Flask) -> None:
         """Run the flow with the tenant's settings; nothing is sent to any channel."""
         import flows
         from flows.simulator import simulate
+        from webapp.services.simulation import tenant_services
 
-        from .api.tenant_services import tenant_services
-        from .models import Tenant
+        from webapp.models import Tenant
 
         if not messages and comment is None:
             fail("give at least one --message or a --comment")
@@ -149,7 +150,7 @@ def register_flow_cli(app: Flask) -> None:
     @flow_group.command("list")
     @click.option("--tenant", "tenant_id", type=int, required=True)
     def flow_list(tenant_id: int) -> None:
-        from .api.flowops import flow_summary
+        from webapp.services.flowops import flow_summary
 
         tenant = get_tenant(tenant_id)
         rows = db.session.scalars(select(Flow).where(Flow.tenant_id == tenant.id)
@@ -159,7 +160,7 @@ def register_flow_cli(app: Flask) -> None:
     @flow_group.command("publish")
     @click.option("--flow", "flow_id", type=int, required=True)
     def flow_publish(flow_id: int) -> None:
-        from .flowstore import PublishRefused, publish
+        from webapp.services.flows import PublishRefused, publish
 
         flow = _flow(flow_id)
         try:
