@@ -343,3 +343,39 @@ def test_editor_speaks_the_users_language(signed_in_page: Page, tenant: Any, flo
 
     ask = page.get_by_test_id("palette-ask").inner_text()
     assert re.search("[А-Яа-яЁё]", ask), f"the Russian palette says {ask!r}"
+
+
+def test_keyboard_delete_undo_copy_paste_and_rename(signed_in_page: Page, tenant: Any, flow_factory: Any) -> None:
+    """Deleting a node takes its edge along and one undo brings both back; Ctrl+C / Ctrl+V pastes a copy with
+    a fresh id; the flow name is part of the saved document."""
+    page = signed_in_page
+    flow = flow_factory(tenant, "Greeting", GREETING)
+    open_editor(page, flow.id)
+
+    node(page, "hello").click()
+    expect(page.get_by_test_id("inspector-node-id")).to_have_text("hello")
+    page.keyboard.press("Delete")
+    expect(node(page, "hello")).to_have_count(0)
+    expect(page.locator(".react-flow__edge")).to_have_count(0)
+    page.keyboard.press("Control+z")
+    expect(node(page, "hello")).to_be_visible()
+    expect(page.locator(".react-flow__edge")).to_have_count(1)
+    expect(page.get_by_test_id("btn-undo")).to_be_disabled()  # the node and its edge were one step
+
+    node(page, "hello").click()
+    page.keyboard.press("Control+c")
+    page.keyboard.press("Control+v")
+    expect(node(page, "message_1")).to_contain_text("Hello there!")
+    expect(page.get_by_test_id("inspector-node-id")).to_have_text("message_1")
+
+    page.get_by_test_id("flow-name").fill("Renamed greeting")
+    wait_saved(page)
+
+    def stored() -> None:
+        draft = api_flow(page, flow.id)["draft"]
+        assert draft["name"] == "Renamed greeting"
+        assert {n["id"] for n in draft["nodes"]} == {"start", "hello", "message_1"}
+        assert [(e["source"], e["target"]) for e in draft["edges"]] == [("start", "hello")]
+
+    eventually(stored)
+    assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""Editor page and flows-page actions; the data work lives in `webapp.api.flowops` so the JSON API and
+"""Editor page and flows-page actions; the data work lives in `webapp.services.flowops` so the JSON API and
 these forms apply the same rules (plan limit, default flow protection)."""
 
 from __future__ import annotations
@@ -9,13 +9,15 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..api.flowops import create_for_tenant, delete_flow, make_default, templates_catalogue
+from webapp.services.flowops import create_for_tenant, delete_flow, make_default, templates_catalogue
+
 from ..api.payload import ApiError
 from ..dashboard.access import tenant_member_required
 from ..extensions import db
 from ..models import Flow
 from ..tenancy import current_tenant, get_scoped_or_404
 from . import bp
+from .messages import translations
 
 BUNDLE = os.path.join("editor", "editor.js")
 
@@ -34,7 +36,8 @@ def flow_template_choices() -> list[dict[str, Any]]:
 @tenant_member_required
 def edit(flow_id: int) -> Any:
     flow = get_scoped_or_404(Flow, flow_id)
-    return render_template("editor/edit.html", flow=flow, bundle_built=bundle_built())
+    return render_template("editor/edit.html", flow=flow, bundle_built=bundle_built(),
+                           editor_messages=translations())
 
 
 @bp.post("/flows/new")

@@ -1,5 +1,6 @@
 // In-memory fake of the Seam 5 API for the dev harness: patches window.fetch for /api/* only.
-// Query string: ?n=300 builds a generated flow of that many nodes; ?lang=ru; ?errors=1 seeds an error.
+// Query string: ?n=300 builds a generated flow of that many nodes; ?errors=1 seeds an error. The harness is
+// English: the editor's translations come from the Flask page (data-messages), which the harness does not have.
 (function () {
   const qs = new URLSearchParams(location.search);
   const NODE_TYPES = [

@@ -5,10 +5,10 @@ import '@xyflow/react/dist/style.css';
 import './styles.css';
 import App from './components/App.jsx';
 import { createApi } from './api.js';
-import { makeT } from './i18n.js';
+import { makeT, readTranslations } from './i18n.js';
 
-function Root({ api, preload, language }) {
-  const t = useMemo(() => makeT(language), [language]);
+function Root({ api, preload, translations }) {
+  const t = useMemo(() => makeT(translations), [translations]);
   return (
     <ReactFlowProvider>
       <App api={api} t={t} preload={preload} />
@@ -16,7 +16,10 @@ function Root({ api, preload, language }) {
   );
 }
 
-/** Mount the editor on an element carrying data-flow-id, data-api-base, data-csrf-token, data-language. */
+/**
+ * Mount the editor on an element carrying data-flow-id, data-api-base, data-csrf-token and data-messages (the
+ * editor's texts translated by the server: {msgid: text}; absent or empty for English).
+ */
 export function mount(el) {
   const d = el.dataset;
   const api = createApi({ base: d.apiBase || '/api', flowId: d.flowId, csrf: d.csrfToken || '' });
@@ -26,7 +29,7 @@ export function mount(el) {
   const root = createRoot(el);
   root.render(
     <StrictMode>
-      <Root api={api} preload={preload} language={d.language || 'en'} />
+      <Root api={api} preload={preload} translations={readTranslations(d.messages)} />
     </StrictMode>,
   );
   return root;

@@ -1,66 +1,64 @@
-import { useCallback, useEffect, useRef } from 'react';
+import { useCallback, useEffect, useEffectEvent, useRef } from 'react';
 
 export const AUTOSAVE_MS = 1000;
 export const VALIDATE_MS = 400;
 
 /**
- * Keeps the server in step with the canvas. After every document change (`changeTick`): validate
- * (POST /validate, debounced) and autosave the draft (PUT /draft, debounced). Answers about a document
- * that has changed since are dropped. Returns `saveNow` (Ctrl+S, Save button, before Publish) → true/false.
+ * Keeps the server in step with the document (`flow` from useFlowDocument). After every change (a new
+ * `flow.version`): validate (POST /validate, debounced) and autosave the draft (PUT /draft, debounced).
+ * Answers name the version they were about; the reducer drops those about a document that has changed
+ * since. Returns `saveNow` (Ctrl+S, Save button, before Publish) → true/false. Warns before leaving the
+ * page with unsaved changes.
  */
-export function useDraftSync({ api, currentDocument, tickRef, changeTick, setProblems, save, setSave }) {
-  const validateSeq = useRef(0);
-  useEffect(() => {
-    if (!changeTick) return undefined;
-    const id = setTimeout(async () => {
-      const seq = ++validateSeq.current;
-      const tick = tickRef.current;
-      try {
-        const res = await api.validate(currentDocument());
-        // Drop answers about a document that has changed since (a newer validation is on its way).
-        if (seq === validateSeq.current && tick === tickRef.current) setProblems(res.problems || []);
-      } catch (e) { /* validation is advisory; save reports real failures */ }
-    }, VALIDATE_MS);
-    return () => clearTimeout(id);
-  }, [changeTick, api, currentDocument, tickRef, setProblems]);
+export function useDraftSync({ api, flow }) {
+  const { version, currentDocument, dispatch } = flow;
+  const status = flow.save.status;
 
-  const savingRef = useRef(null);
+  const validate = useEffectEvent(async (about) => {
+    try {
+      const res = await api.validate(currentDocument());
+      dispatch({ type: 'problems', problems: res.problems || [], version: about });
+    } catch (e) { /* validation is advisory; save reports real failures */ }
+  });
+  useEffect(() => {
+    if (!version) return undefined;
+    const id = setTimeout(() => validate(version), VALIDATE_MS);
+    return () => clearTimeout(id);
+  }, [version]);
+
+  // The save in flight (not state: nothing renders it): the next one waits for it, so answers come in order.
+  const inFlight = useRef(null);
   const saveNow = useCallback(async () => {
-    if (savingRef.current) await savingRef.current.catch(() => {});
-    const tickAtStart = tickRef.current;
-    const doc = currentDocument();
-    setSave({ status: 'saving' });
-    const p = api.saveDraft(doc);
-    savingRef.current = p;
+    if (inFlight.current) await inFlight.current.catch(() => {});
+    dispatch({ type: 'saveStarted' });
+    const p = api.saveDraft(currentDocument());
+    inFlight.current = p;
     try {
       const res = await p;
-      if (tickRef.current === tickAtStart) {
-        setSave({ status: 'saved', at: res.saved_at });
-        if (Array.isArray(res.problems)) setProblems(res.problems);
-      } else setSave({ status: 'dirty' });
+      dispatch({ type: 'saveDone', version, at: res.saved_at, problems: res.problems });
       return true;
     } catch (e) {
-      if (Array.isArray(e.body?.problems)) setProblems(e.body.problems);
-      setSave({ status: 'error', error: e.message });
+      dispatch({ type: 'saveFailed', error: e.message, problems: e.body?.problems });
       return false;
     } finally {
-      if (savingRef.current === p) savingRef.current = null;
+      if (inFlight.current === p) inFlight.current = null;
     }
-  }, [api, currentDocument, tickRef, setProblems, setSave]);
+  }, [api, currentDocument, version, dispatch]);
 
+  const autosave = useEffectEvent(() => { saveNow(); });
   useEffect(() => {
-    if (!changeTick) return undefined;
-    const id = setTimeout(saveNow, AUTOSAVE_MS);
+    if (!version) return undefined;
+    const id = setTimeout(autosave, AUTOSAVE_MS);
     return () => clearTimeout(id);
-  }, [changeTick, saveNow]);
+  }, [version]);
 
   useEffect(() => {
     const warn = (e) => {
-      if (save.status === 'dirty' || save.status === 'saving') { e.preventDefault(); e.returnValue = ''; }
+      if (status === 'dirty' || status === 'saving') { e.preventDefault(); e.returnValue = ''; }
     };
     window.addEventListener('beforeunload', warn);
     return () => window.removeEventListener('beforeunload', warn);
-  }, [save.status]);
+  }, [status]);
 
   return saveNow;
 }

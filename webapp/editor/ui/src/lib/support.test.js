@@ -1,6 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { createDecorationStore } from './decorations.js';
-import { makeT, DICTS } from '../i18n.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeT, readTranslations, MESSAGES } from '../i18n.js';
+import { SHORTCUTS } from '../components/Extras.jsx';
 
 describe('decoration store', () => {
   it('combines problem, trace and diff layers per node', () => {
@@ -31,57 +35,41 @@ describe('decoration store', () => {
 });
 
 describe('i18n', () => {
-  it('has a Russian entry for every English key', () => {
-    const missing = Object.keys(DICTS.en).filter((k) => !(k in DICTS.ru));
-    expect(missing).toEqual([]);
+  it('translates through the msgid and interpolates', () => {
+    const t = makeT({ '{n} errors': 'Ошибок: {n}', Save: 'Сохранить' });
+    expect(t('errors', { n: 2 })).toBe('Ошибок: 2');
+    expect(t('save')).toBe('Сохранить');
   });
-  it('interpolates and falls back to English', () => {
-    expect(makeT('ru')('errors', { n: 2 })).toBe('Ошибок: 2');
-    expect(makeT('xx')('save')).toBe('Save');
-    expect(makeT('ru_RU')('save')).toBe('Сохранить');
+  it('falls back to the English msgid, and shows an unknown key as is', () => {
+    expect(makeT({})('publish')).toBe('Publish');
     expect(makeT(undefined)('save')).toBe('Save');
-    expect(makeT('en')('no_such_key')).toBe('no_such_key');
+    expect(makeT({ Publish: '' })('publish')).toBe('Publish');
+    expect(makeT({ toString: 'x' })('no_such_key')).toBe('no_such_key');
+    expect(makeT({})('no_such_key')).toBe('no_such_key');
   });
-});
-
-describe('keyboard shortcuts', async () => {
-  const { actionFor, isTyping } = await import('./shortcuts.js');
-  const k = (key, mods = {}) => actionFor({ key, ...mods });
-  it('maps the documented keys', () => {
-    expect(k('z', { ctrlKey: true })).toBe('undo');
-    expect(k('Z', { ctrlKey: true, shiftKey: true })).toBe('redo');
-    expect(k('y', { metaKey: true })).toBe('redo');
-    expect(k('c', { ctrlKey: true })).toBe('copy');
-    expect(k('v', { ctrlKey: true })).toBe('paste');
-    expect(k('d', { ctrlKey: true })).toBe('duplicate');
-    expect(k('a', { ctrlKey: true })).toBe('selectAll');
-    expect(k('s', { ctrlKey: true })).toBe('save');
-    expect(k('L', { shiftKey: true })).toBe('layout');
-    expect(k('?', { shiftKey: true })).toBe('help');
-    expect(k('z')).toBe(null);
-    expect(k('Delete')).toBe(null); // React Flow's deleteKeyCode handles it
+  it('reads the translations a mount element carries, English when unreadable', () => {
+    expect(readTranslations('{"Save": "Сохранить"}')).toEqual({ Save: 'Сохранить' });
+    expect(readTranslations(undefined)).toEqual({});
+    expect(readTranslations('{broken')).toEqual({});
+    expect(readTranslations('["Save"]')).toEqual({});
   });
-  it('knows text fields', () => {
-    expect(isTyping({ tagName: 'INPUT' })).toBe(true);
-    expect(isTyping({ tagName: 'DIV', isContentEditable: true })).toBe(true);
-    expect(isTyping({ tagName: 'DIV' })).toBe(false);
-    expect(isTyping(null)).toBe(false);
+  it('declares every key the components ask for', () => {
+    const dir = fileURLToPath(new URL('..', import.meta.url));
+    const used = new Set();
+    for (const file of readdirSync(dir, { recursive: true })) {
+      if (!/\.jsx?$/.test(file) || /\.test\./.test(file)) continue;
+      for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/\bt\('([a-z_]+)'/g)) used.add(m[1]);
+    }
+    for (const k of ['inspector', 'test', 'comment', 'check', 'versions']) used.add(`tab_${k}`);
+    for (const [, k] of SHORTCUTS) used.add(k);
+    expect(used.size).toBeGreaterThan(50);
+    expect([...used].filter((k) => !(k in MESSAGES))).toEqual([]);
   });
-});
-
-describe('viewport', async () => {
-  const { fitOptions } = await import('./viewport.js');
-  const node = (id, x, y, type = 'message') => ({ id, type, position: { x, y } });
-  it('fits a small flow whole', () => {
-    const o = fitOptions([node('a', 0, 0, 'trigger'), node('b', 300, 0)], false, { width: 800, height: 600 });
-    expect(o.nodes).toBeUndefined();
-  });
-  it('opens a long flow on the nodes around its trigger', () => {
-    const ns = [node('t', 0, 0, 'trigger'), ...Array.from({ length: 30 }, (_, i) => node(`n${i}`, 300 * (i + 1), 0))];
-    const o = fitOptions(ns, false, { width: 800, height: 600 });
-    const ids = o.nodes.map((n) => n.id);
-    expect(ids[0]).toBe('t');
-    expect(ids.length).toBeGreaterThan(1);
-    expect(ids.length).toBeLessThan(10);
+  it('carries no translations of its own (messages.po is the one place; the page hands them over)', () => {
+    const dir = fileURLToPath(new URL('..', import.meta.url));
+    const cyrillic = readdirSync(dir, { recursive: true })
+      .filter((file) => /\.jsx?$/.test(file) && !/\.test\./.test(file))
+      .filter((file) => /[\u0400-\u04FF]/.test(readFileSync(join(dir, file), 'utf8')));
+    expect(cyrillic).toEqual([]);
   });
 });
