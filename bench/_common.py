@@ -243,9 +243,9 @@ def make_app(database_url: str, redis_url: str | None, prefix: str, **overrides:
 def setup_tenant(app: Any, *, plan: str = "PRO", templates: tuple[str, ...] = (),
                  unlimited_messages: bool = True) -> dict[str, int]:
     """A tenant with one Instagram channel (and published templates) via the webapp's own code."""
-    from webapp.channels_service import add_channel
-    from webapp.cli import create_tenant
     from webapp.extensions import db
+    from webapp.services.channels import add_channel
+    from webapp.services.tenants import create_tenant
 
     with app.app_context():
         tenant = create_tenant("Bench Shop", plan, "en")
@@ -256,7 +256,7 @@ def setup_tenant(app: Any, *, plan: str = "PRO", templates: tuple[str, ...] = ()
             db.session.commit()
         channel = add_channel(tenant, "instagram", external_id=IG_ACCOUNT, token=IG_TOKEN)
         if templates:
-            from webapp.flowstore import seed_templates_for
+            from webapp.services.flows import seed_templates_for
 
             seed_templates_for(tenant, list(templates), publish_now=True)
         ids = {"tenant_id": tenant.id, "channel_id": channel.id}

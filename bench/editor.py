@@ -6,7 +6,7 @@
 
 Setup (all of it scratch, removed at the end): a temporary directory with a SQLite database migrated by
 `flask db upgrade`, a PRO tenant and its owner made by `webapp.cli`, two draft flows made by
-`webapp.flowstore.create_flow`: a generated N-node flow (default 300) with a realistic mix of node types
+`webapp.services.flows.create_flow`: a generated N-node flow (default 300) with a realistic mix of node types
 (messages, questions with validation, conditions with several rules, FAQ + LLM fallbacks, set-variable,
 follow-ups, leads, notifications, a shared handoff; every port wired, the document passes
 `flows.validate` with no errors) laid out in rows, and the baseline B-node flow (default 10). The app runs
@@ -208,9 +208,9 @@ def prepare(env: dict[str, str], nodes: int, baseline: int) -> dict[str, Any]:
         raise RuntimeError("flask db upgrade failed:\n" + done.stdout[-2000:] + done.stderr[-2000:])
     os.environ.update(env)
     from webapp import create_app
-    from webapp.cli import create_tenant, create_user
     from webapp.extensions import db
-    from webapp.flowstore import create_flow
+    from webapp.services.flows import create_flow
+    from webapp.services.tenants import create_tenant, create_user
 
     app = create_app()
     with app.app_context():

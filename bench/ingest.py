@@ -26,7 +26,7 @@ child process) is used. Both servers get the same bodies; the client shares the 
 the numbers are for this machine as a whole, not an upper bound of either server.
 
 Setup and cleanup: a scratch PostgreSQL database (`createdb`, `flask db upgrade`, `dropdb`), a tenant with an
-Instagram channel made by `webapp.cli.create_tenant` + `webapp.channels_service.add_channel`, Redis db 5
+Instagram channel made by `webapp.cli.create_tenant` + `webapp.services.channels.add_channel`, Redis db 5
 (`--redis-url`) with a per-run queue prefix whose keys are deleted at the end.
 
 Prints requests/s, p50/p99 latency for both and the ratio app/bare. Target: ratio >= 0.5.

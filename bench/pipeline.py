@@ -128,8 +128,8 @@ def publish_llm_flow(app: Any, tenant_id: int) -> None:
     """--flow llm: the tenant answers every message with the engine's `llm` node (tests' llm_answer_flow)."""
     from tests.fakes.documents import llm_answer_flow
     from webapp.extensions import db
-    from webapp.flowstore import create_flow, publish
     from webapp.models import Flow, Tenant
+    from webapp.services.flows import create_flow, publish
 
     with app.app_context():
         tenant = db.session.get(Tenant, tenant_id)

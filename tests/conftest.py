@@ -23,7 +23,7 @@ from webapp import create_app
 from webapp.config import TestConfig
 from webapp.extensions import db as _db
 from webapp.extensions import limiter
-from webapp.flowstore import compiled_cache
+from webapp.services.flows import compiled_cache
 
 pytest_plugins = ["tests.fakes.fixtures_all"]
 
@@ -125,7 +125,7 @@ def queue(app: Flask, db: Any) -> Any:
 
 @pytest.fixture()
 def make_tenant(db: Any) -> Any:
-    from webapp.cli import create_tenant, create_user
+    from webapp.services.tenants import create_tenant, create_user
 
     def factory(name: str = "Acme", plan: str = "PRO", email: str | None = None,
                 password: str = "password-123", language: str = "en") -> Any:
@@ -144,7 +144,7 @@ def tenant(make_tenant: Any) -> Any:
 
 @pytest.fixture()
 def staff_user(db: Any) -> Any:
-    from webapp.cli import create_user
+    from webapp.services.tenants import create_user
 
     user = create_user("staff@platform.example.com", "staff-password-1", None, True)
     user.raw_password = "staff-password-1"

@@ -114,10 +114,10 @@ class World(SimpleNamespace):
 
 @pytest.fixture()
 def world(app, db, make_tenant, monkeypatch):
-    from webapp.channels_service import add_channel
     from webapp.extensions import limiter
-    from webapp.flowstore import seed_templates_for
     from webapp.models import Channel, Lead
+    from webapp.services.channels import add_channel
+    from webapp.services.flows import seed_templates_for
 
     for key in ("WEBCHAT_RATE_LIMIT", "SIMULATE_RATE_LIMIT"):
         monkeypatch.setitem(app.config, key, "100000 per minute")

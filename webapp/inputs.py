@@ -30,6 +30,8 @@ from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 from connectors.channels.events import UNSTORABLE  # one rule: the webhooks' pipeline cleans what this refuses
 
+from .services.errors import Refused
+
 DB_INT_MAX = 2**31 - 1  # ids and version numbers are PostgreSQL `integer` columns
 DB_INT_MIN = -(2**31)
 MAX_DEPTH = 40
@@ -195,3 +197,19 @@ def guard_cli(group: click.Command) -> None:
                 param.type = DB_INT
         if isinstance(command, click.Group):
             stack.extend(command.commands.values())
+
+
+def int_of(value: Any, what: str) -> int:
+    """An integer from JSON or a query string, within the range of the database's integer columns (a
+    larger one cannot name a row and would overflow the query); bools are refused (True is not version 1)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not in_db_range(value):
+            raise Refused(f"{what} is out of range.")
+        return value
+    if isinstance(value, str):
+        number = parse_db_int(value)
+        if number is not None:
+            return number
+        if re.fullmatch(r"\s*[+-]?[0-9]+\s*", value):
+            raise Refused(f"{what} is out of range.")
+    raise Refused(f"{what} must be an integer.")

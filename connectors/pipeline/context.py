@@ -43,7 +43,7 @@ def prompt_layers(tenant: Tenant) -> list[dict[str, Any]]:
 def _load_prompt_layers(tenant: Tenant) -> list[dict[str, Any]]:
     """The same layers the simulator and the prompt preview show: platform layers, the niche layers that
     match the tenant's niche, then the tenant's own, newest active version of each."""
-    from webapp.api.tenant_services import layer_dicts
+    from webapp.services.simulation import layer_dicts
 
     return layer_dicts(tenant)
 

@@ -11,8 +11,8 @@ from sqlalchemy import event, select
 from flows.select import choose_flow
 from flows.turn import TurnEvent
 from webapp.extensions import db
-from webapp.flowstore import compiled_by_id
 from webapp.models import Conversation, Flow, FlowVersion, Tenant
+from webapp.services.flows import compiled_by_id
 
 _PUBLISHED_TTL = 5.0
 _published_cache: dict[int, tuple[float, list[tuple[int, int]]]] = {}

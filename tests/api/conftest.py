@@ -54,7 +54,7 @@ def lead_flow(api: Api) -> dict[str, Any]:
 
 @pytest.fixture()
 def other_flow(db: Any, make_tenant: Any) -> Any:
-    from webapp.flowstore import create_flow, publish, template_document
+    from webapp.services.flows import create_flow, publish, template_document
 
     b = make_tenant("Tenant B")
     flow = create_flow(b, "B flow", template_document("lead_capture"))

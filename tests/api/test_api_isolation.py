@@ -64,8 +64,8 @@ def test_simulator_uses_this_tenants_layers_profile_and_faq_only(api, tenant, ma
     """The prompt sent to the model (visible in the trace) is assembled from platform layers, the
     niche layer matching the tenant's niche and the tenant's newest layer — never another tenant's."""
     from flows.services import FakeLLM
-    from webapp.api import tenant_services
     from webapp.models import PromptLayer, Tenant
+    from webapp.services import simulation as tenant_services
 
     monkeypatch.setattr(tenant_services, "tenant_llm", lambda t: FakeLLM())
     other = make_tenant("Other")

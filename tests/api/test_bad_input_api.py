@@ -60,7 +60,7 @@ CALLS: list[tuple[str, str, str, Any]] = [
 
 @pytest.fixture()
 def test_channel(db, tenant):
-    from webapp.channels_service import add_channel
+    from webapp.services.channels import add_channel
 
     channel = add_channel(tenant, "instagram", external_id="17841400000000007", token="t")
     channel.settings = {"test_recipient": "12345"}

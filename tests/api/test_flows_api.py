@@ -29,8 +29,8 @@ def test_node_types_palette(api):
 
 
 def test_templates_include_builtins_and_active_staff_rows(api, db):
-    from webapp.flowstore import template_document
     from webapp.models import FlowTemplate
+    from webapp.services.flows import template_document
 
     doc = template_document("faq_bot")
     db.session.add_all([

@@ -8,7 +8,7 @@ from tests.conftest import csrf_token
 
 
 def _telegram_channel(app, tenant, telegram_api, monkeypatch):
-    from webapp.channels_service import add_channel
+    from webapp.services.channels import add_channel
 
     monkeypatch.setitem(app.config, "TELEGRAM_API_URL", telegram_api.url)
     return add_channel(tenant, "telegram", token=telegram_api.token)
@@ -16,7 +16,7 @@ def _telegram_channel(app, tenant, telegram_api, monkeypatch):
 
 def _flow(tenant):
     from webapp.extensions import db
-    from webapp.flowstore import create_flow, template_document
+    from webapp.services.flows import create_flow, template_document
 
     flow = create_flow(tenant, "Lead capture", template_document("lead_capture"))
     db.session.commit()
@@ -68,7 +68,7 @@ def test_bad_test_recipient_is_refused(member_client, app, tenant, telegram_api,
 
 def test_an_ended_session_is_a_401_not_a_csrf_puzzle(client, tenant):
     from webapp.extensions import db
-    from webapp.flowstore import create_flow
+    from webapp.services.flows import create_flow
 
     flow = create_flow(tenant, "F")
     db.session.commit()

@@ -29,8 +29,8 @@ def test_versions_list_and_version_document(api, lead_flow, tenant):
 
 def test_version_pinning_is_visible(api, lead_flow, tenant, db):
     """A conversation started on v1 stays on v1 after v2 is published; the list shows who is where."""
-    from webapp.channels_service import add_channel
     from webapp.models import Contact, Conversation, FlowVersion
+    from webapp.services.channels import add_channel
 
     fid = lead_flow["id"]
     api.post(f"/flows/{fid}/publish")

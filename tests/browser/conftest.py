@@ -194,7 +194,7 @@ def run_jobs(app: Flask, db: Any) -> Callable[..., Any]:
 @pytest.fixture()
 def flow_factory(db: Any) -> Callable[..., Any]:
     """Create a flow for a tenant (optionally from a template document, optionally published)."""
-    from webapp.flowstore import create_flow, publish, template_document
+    from webapp.services.flows import create_flow, publish, template_document
 
     def make(tenant: Any, name: str = "Browser test flow", document: dict[str, Any] | None = None,
              template: str | None = None, publish_now: bool = False) -> Any:

@@ -83,7 +83,7 @@ def test_the_staff_panel_runs_under_its_policy(watched: Page, staff_user: Any, t
 
 
 def test_the_web_chat_demo_runs_under_the_policy(watched: Page, make_tenant: Any, db: Any) -> None:
-    from webapp.channels_service import add_channel
+    from webapp.services.channels import add_channel
 
     key = add_channel(make_tenant("Demo Shop"), "webchat").public_key
     db.session.commit()

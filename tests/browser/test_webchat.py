@@ -23,9 +23,9 @@ THANKS = "Thank you, Anna! We'll call you soon."
 
 @pytest.fixture()
 def shop(make_tenant: Any) -> Any:
-    from webapp.channels_service import add_channel
     from webapp.extensions import db
-    from webapp.flowstore import seed_templates_for
+    from webapp.services.channels import add_channel
+    from webapp.services.flows import seed_templates_for
 
     tenant = make_tenant("Browser Shop", plan="PRO")
     web = add_channel(tenant, "webchat")

@@ -28,7 +28,7 @@ def wired(app, db, queue, graph_api, telegram_api, monkeypatch):
 
 
 def publish_templates(tenant: Any, *keys: str) -> None:
-    from webapp.flowstore import seed_templates_for
+    from webapp.services.flows import seed_templates_for
 
     seed_templates_for(tenant, list(keys), publish_now=True)
 
@@ -36,7 +36,7 @@ def publish_templates(tenant: Any, *keys: str) -> None:
 @pytest.fixture()
 def shop(wired, make_tenant):
     """A PRO tenant with Instagram, WhatsApp and web chat channels and two published flows."""
-    from webapp.channels_service import add_channel
+    from webapp.services.channels import add_channel
 
     tenant = make_tenant("Shop", plan="PRO")
     ig = add_channel(tenant, "instagram", external_id=IG_ACCOUNT, token=IG_TOKEN)

@@ -47,8 +47,8 @@ def conversation(db: Any) -> Any:
 def comment_flow_without_wait(tenant: Any) -> None:
     """The shop's comment flow answers the comment and ends (no question of its own)."""
     from webapp.extensions import db
-    from webapp.flowstore import publish, save_draft
     from webapp.models import Flow
+    from webapp.services.flows import publish, save_draft
 
     flow = db.session.scalar(select(Flow).where(Flow.tenant_id == tenant.id, Flow.name == "Instagram comment → DM"))
     document = copy.deepcopy(flow.draft)

@@ -22,8 +22,8 @@ def follow_up_flow() -> dict:
 
 
 def setup_flow(db, tenant) -> None:
-    from webapp.flowstore import create_flow, publish
     from webapp.models import Flow
+    from webapp.services.flows import create_flow, publish
 
     for flow in db.session.query(Flow).filter_by(tenant_id=tenant.id):  # only the new flow answers
         flow.published_version_id = None

@@ -21,9 +21,9 @@ def _replies(db) -> list[str]:
 
 def test_resume_bot_after_a_handoff_node_answers_the_next_message(wired, make_tenant, client, db):
     from tests.conftest import login
-    from webapp.channels_service import add_channel
-    from webapp.flowstore import create_flow, publish
     from webapp.models import Conversation
+    from webapp.services.channels import add_channel
+    from webapp.services.flows import create_flow, publish
 
     tenant = make_tenant("Handoff shop")
     web = add_channel(tenant, "webchat")

@@ -175,7 +175,7 @@ def order_flow(url: str) -> dict[str, Any]:
 
 def publish_order_flow(tenant: Any, url: str) -> None:
     from webapp.extensions import db
-    from webapp.flowstore import create_flow, publish
+    from webapp.services.flows import create_flow, publish
 
     publish(create_flow(tenant, "Orders", order_flow(url)))
     db.session.commit()
@@ -189,7 +189,7 @@ def dm_reply(client: Any, wired: Any, mid: str, text: str) -> str:
 
 
 def test_pipeline_refuses_a_loopback_integration_by_default(client, wired, make_tenant, api, caplog):
-    from webapp.channels_service import add_channel
+    from webapp.services.channels import add_channel
 
     tenant = make_tenant("Integrations", plan="PRO")
     add_channel(tenant, "instagram", external_id=IG_ACCOUNT, token="t")
@@ -202,7 +202,7 @@ def test_pipeline_refuses_a_loopback_integration_by_default(client, wired, make_
 
 
 def test_pipeline_calls_a_loopback_integration_when_allowed(client, wired, make_tenant, api, monkeypatch):
-    from webapp.channels_service import add_channel
+    from webapp.services.channels import add_channel
 
     monkeypatch.setitem(wired.app.config, "HTTP_REQUEST_ALLOW_PRIVATE", True)
     tenant = make_tenant("Integrations", plan="PRO")

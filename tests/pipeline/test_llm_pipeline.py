@@ -14,8 +14,8 @@ ACCOUNT = "17841400000000999"
 
 @pytest.fixture()
 def ai_shop(wired, make_tenant, openai_fake, monkeypatch):
-    from webapp.channels_service import add_channel
-    from webapp.flowstore import create_flow, publish
+    from webapp.services.channels import add_channel
+    from webapp.services.flows import create_flow, publish
 
     monkeypatch.setitem(wired.app.config, "OPENAI_API_KEY", "sk-test")
     monkeypatch.setitem(wired.app.config, "OPENAI_BASE_URL", openai_fake.url)
@@ -94,8 +94,8 @@ def test_the_model_gets_the_platform_layer_and_only_the_tenants_niche_layer(clie
                                                                             db):
     """ai_shop's niche is "beauty salon": the shipped beauty layer reaches the model, the other niches'
     layers do not (the same layers the prompt preview shows)."""
-    from webapp.api.tenant_services import layer_dicts
-    from webapp.prompt_library import DEFAULT_LAYERS, ensure_default_layers
+    from webapp.services.prompts import DEFAULT_LAYERS, ensure_default_layers
+    from webapp.services.simulation import layer_dicts
 
     ensure_default_layers()
     post(client, mp.ig_dm_body(ACCOUNT, "U8", "mid.ai8", "how much for a haircut?"), IG_SECRET)

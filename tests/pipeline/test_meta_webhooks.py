@@ -114,7 +114,7 @@ def test_comment_gets_public_and_one_private_reply(client, shop, wired, db):
 
 
 def test_comments_are_skipped_without_the_feature(client, wired, db, make_tenant):
-    from webapp.channels_service import add_channel
+    from webapp.services.channels import add_channel
 
     tenant = make_tenant("Small", plan="START")
     add_channel(tenant, "instagram", external_id="1784", token="t")

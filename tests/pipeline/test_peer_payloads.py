@@ -165,9 +165,9 @@ class Replay:
 def replay_channel(client, wired, make_tenant, db, app):
     """A PRO tenant with one channel of the asked type, a flow that answers anything and a flow that
     answers any Instagram comment, plus how to post a signed webhook to it."""
-    from webapp.channels_service import add_channel
-    from webapp.flowstore import create_flow, publish, template_document
     from webapp.models import Flow
+    from webapp.services.channels import add_channel
+    from webapp.services.flows import create_flow, publish, template_document
 
     def tenant_flows(tenant: Any) -> list[Any]:
         return list(db.session.query(Flow).filter_by(tenant_id=tenant.id))

@@ -179,8 +179,8 @@ def test_two_quick_messages_are_answered_in_order(client, shop, wired, db):
 
 def test_over_the_monthly_limit_no_reply_and_a_warning(client, wired, db, make_tenant, member_client):
     from tests.pipeline.conftest import publish_templates
-    from webapp.channels_service import add_channel
     from webapp.models import UsageCounter, month_key
+    from webapp.services.channels import add_channel
 
     tenant = make_tenant("Busy", plan="START")
     add_channel(tenant, "instagram", external_id="1785", token="tok")

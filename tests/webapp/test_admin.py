@@ -18,7 +18,7 @@ def test_tenant_member_gets_403_on_every_admin_view(member_client, app):
 
 
 def test_staff_sees_tenants_and_masked_credentials(client, db, staff_user, tenant):
-    from webapp.channels_service import add_channel
+    from webapp.services.channels import add_channel
 
     add_channel(tenant, "whatsapp", external_id="1234567", token="EAAG-super-secret-token-xyz")
     login(client, staff_user.email, staff_user.raw_password)
@@ -42,8 +42,8 @@ def test_staff_has_no_tenant_pages(client, staff_user):
 
 def test_staff_can_edit_through_the_admin_forms(client, db, staff_user, tenant):
     from tests.conftest import csrf_token
-    from webapp.channels_service import add_channel
     from webapp.models import Channel, Plan
+    from webapp.services.channels import add_channel
 
     channel = add_channel(tenant, "whatsapp", external_id="999", token="old-token-value")
     login(client, staff_user.email, staff_user.raw_password)

@@ -20,8 +20,8 @@ REFUSED = "cannot be stored"
 
 
 def _setup(db: Any, tenant: Any) -> SimpleNamespace:
-    from webapp.channels_service import add_channel
     from webapp.models import Lead, PromptLayer, Tenant
+    from webapp.services.channels import add_channel
 
     t = db.session.get(Tenant, tenant.id)
     t.profile = {**(t.profile or {}), "faq": [{"q": "Parking?", "a": "Yes."}]}
@@ -139,7 +139,7 @@ def test_faq_csv_with_nul_is_a_form_error(member_client, db, tenant):
 
 @pytest.fixture()
 def webchat(db, make_tenant):
-    from webapp.channels_service import add_channel
+    from webapp.services.channels import add_channel
 
     return add_channel(make_tenant("Chat"), "webchat")
 

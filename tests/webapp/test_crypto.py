@@ -4,8 +4,8 @@ from sqlalchemy import text
 
 
 def test_credentials_are_encrypted_at_rest(db, tenant):
-    from webapp.channels_service import add_channel
     from webapp.models import Channel
+    from webapp.services.channels import add_channel
 
     channel = add_channel(tenant, "instagram", external_id="17841400000000", token="IGQVJ-plain-token-value",
                           secret="app-secret-value")
@@ -20,8 +20,8 @@ def test_a_wrong_key_cannot_read_credentials(app, db, tenant):
     import pytest
     from cryptography.fernet import Fernet
 
-    from webapp.channels_service import add_channel
     from webapp.crypto import CredentialsError, build_cipher, decrypt_json
+    from webapp.services.channels import add_channel
 
     channel = add_channel(tenant, "whatsapp", external_id="555", token="tok-123456789")
     raw = db.session.execute(text("SELECT credentials FROM channels WHERE id = :id"), {"id": channel.id}).scalar()

@@ -6,8 +6,8 @@ from tests.conftest import csrf_token
 
 
 def test_failed_events_are_visible_and_retryable(member_client, db, tenant, queue):
-    from webapp.channels_service import add_channel
     from webapp.models import InboundEvent
+    from webapp.services.channels import add_channel
 
     channel = add_channel(tenant, "webchat")
     event = InboundEvent(tenant_id=tenant.id, channel_id=channel.id, external_id="v:1", kind="webchat",
@@ -39,7 +39,7 @@ def test_connect_telegram_from_the_back_office(member_client, db, tenant, telegr
 
 
 def test_channel_needing_reconnection_is_shown(member_client, db, tenant):
-    from webapp.channels_service import add_channel
+    from webapp.services.channels import add_channel
 
     channel = add_channel(tenant, "instagram", external_id="1", token="t")
     channel.status, channel.status_reason = "needs_reconnect", "the access token was rejected"

@@ -135,7 +135,7 @@ def test_simulate_comment(run, tenant, tmp_path):
 
 
 def test_publish_refused_lists_problems(run, tenant, db):
-    from webapp.flowstore import create_flow
+    from webapp.services.flows import create_flow
 
     flow = create_flow(tenant, "Empty")
     db.session.commit()

@@ -14,8 +14,6 @@ SCOPED_PREFIXES = ("/channels", "/conversations", "/leads", "/notifications", "/
 
 @pytest.fixture()
 def other_tenant_objects(db, make_tenant):
-    from webapp.channels_service import add_channel
-    from webapp.flowstore import create_flow
     from webapp.models import (
         Contact,
         Conversation,
@@ -26,6 +24,8 @@ def other_tenant_objects(db, make_tenant):
         PromptLayer,
         TestConversation,
     )
+    from webapp.services.channels import add_channel
+    from webapp.services.flows import create_flow
 
     b = make_tenant("Tenant B")
     channel = add_channel(b, "webchat")

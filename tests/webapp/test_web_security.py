@@ -169,7 +169,7 @@ def test_templates_need_no_inline_scripts():
 
 
 def test_web_chat_stays_usable_from_other_sites(client, make_tenant, db):
-    from webapp.channels_service import add_channel
+    from webapp.services.channels import add_channel
 
     key = add_channel(make_tenant("Widget Shop"), "webchat").public_key
     db.session.commit()
@@ -343,7 +343,7 @@ def test_sign_in_works_and_is_still_throttled_with_redis_down(redis_down, tenant
 
 
 def test_web_chat_posts_are_stored_for_the_sweeper_with_redis_down(redis_down, make_tenant, db):
-    from webapp.channels_service import add_channel
+    from webapp.services.channels import add_channel
 
     channel = add_channel(make_tenant("Down Shop"), "webchat")
     db.session.commit()

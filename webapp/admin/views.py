@@ -154,7 +154,7 @@ class TemplateView(StaffModelView):
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         super().on_model_change(form, model, is_created)
-        from ..flowstore import template_problems
+        from webapp.services.flows import template_problems
 
         errors = [p for p in template_problems(model.document) if p["severity"] == "error"]
         if errors:

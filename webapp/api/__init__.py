@@ -4,32 +4,7 @@ Every route answers JSON, is reached only by a signed-in tenant member (401/403 
 redirect a `fetch` would follow) and reads tenant data only through `webapp.tenancy`.
 """
 
-from __future__ import annotations
+from . import flows_routes, send_test_routes, simulate_routes, tests_routes, versions_routes  # noqa: F401 - registers their routes on bp
+from .blueprint import bp
 
-from typing import Any
-
-from flask import Blueprint, jsonify
-from flask_login import current_user
-
-from .payload import ApiError
-
-bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-@bp.before_request
-def _members_only() -> Any:
-    """Runs after CSRFProtect (an app-level hook) and before any view, so ids are never looked up for
-    anonymous users or staff (staff work in /admin)."""
-    if not current_user.is_authenticated:
-        return jsonify(error="Sign in required."), 401
-    if current_user.is_staff or current_user.tenant_id is None:
-        return jsonify(error="Only members of a tenant can use this API."), 403
-    return None
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError) -> Any:
-    return jsonify(error=exc.message, **exc.extra), exc.status
-
-
-from . import flows_routes, send_test_routes, simulate_routes, tests_routes, versions_routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -5,16 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
+from flask_babel import gettext
 from flask_login import current_user
 
 import flows
-
-from ..extensions import db
-from ..flowstore import DocumentRefused, PublishRefused, check_document, problems_of, publish, save_draft
-from ..models import Flow
-from ..tenancy import current_tenant, get_scoped_or_404, scoped
-from . import bp
-from .flowops import (
+from webapp.services.flow_channels import flow_channel_choices
+from webapp.services.flowops import (
     create_for_tenant,
     delete_flow,
     flow_detail,
@@ -23,14 +19,18 @@ from .flowops import (
     make_default,
     templates_catalogue,
 )
+from webapp.services.flows import DocumentRefused, PublishRefused, check_document, problems_of, publish, save_draft
+
+from ..extensions import db
+from ..models import Flow
+from ..tenancy import current_tenant, get_scoped_or_404, scoped
+from .blueprint import bp
 from .payload import ApiError, document_of, json_body, name_of
 
 
 @bp.get("/node-types")
 def node_types() -> Any:
-    from .node_i18n import translated_node_types
-
-    return jsonify(node_types=translated_node_types(flows.node_types()))
+    return jsonify(node_types=flows.node_types(channels=flow_channel_choices(), translate=gettext))
 
 
 @bp.get("/templates")

@@ -20,7 +20,7 @@ from ..extensions import db, limiter
 from ..inputs import in_db_range
 from ..models import Channel, Flow
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
-from . import bp
+from .blueprint import bp
 from .payload import ApiError, json_body, messages_of
 from .simulate_routes import _run_limit, _user_key, compiled_at, run
 

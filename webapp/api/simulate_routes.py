@@ -12,15 +12,16 @@ from sqlalchemy import select
 
 import flows
 from flows.simulator import simulate
+from webapp.services.flow_channels import flow_channel_names
+from webapp.services.flowops import version_or_400
+from webapp.services.flows import compiled_version
+from webapp.services.simulation import tenant_services
 
 from ..extensions import db, limiter
-from ..flowstore import compiled_version
 from ..models import Flow, Tenant, TestConversation
 from ..tenancy import current_tenant, get_scoped_or_404
-from . import bp
+from .blueprint import bp
 from .payload import ApiError, choice_of, json_body, messages_of
-from .tenant_services import tenant_services
-from .versions_routes import version_or_400
 
 CHANNELS = ("test", "instagram", "whatsapp", "telegram", "webchat")
 KINDS = ("dm", "message", "webchat", "comment")
@@ -40,7 +41,7 @@ def compiled_at(flow: Flow, ref: Any) -> tuple[Any, int | None]:
     """The compiled draft (400 with its problems if it cannot run) or a cached compiled version."""
     if ref is None or ref == "draft":
         try:
-            return flows.load_flow(flow.draft or {}), None
+            return flows.load_flow(flow.draft or {}, channels=flow_channel_names()), None
         except flows.FlowError as exc:
             raise ApiError("The draft has errors, fix them to run it: " + str(exc),
                            problems=[p.to_dict() for p in exc.problems]) from None

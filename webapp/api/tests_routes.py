@@ -7,11 +7,12 @@ from typing import Any
 from flask import jsonify
 from sqlalchemy import func, select
 
+from webapp.services.flowops import iso
+
 from ..extensions import db
 from ..models import Flow, TestConversation
 from ..tenancy import get_scoped_or_404
-from . import bp
-from .flowops import iso
+from .blueprint import bp
 from .payload import ApiError, choice_of, json_body, messages_of, name_of
 from .simulate_routes import CHANNELS, KINDS
 

@@ -9,32 +9,14 @@ from flask import jsonify, request
 from sqlalchemy import func, select
 
 import flows
+from webapp.services.flowops import document_at, iso, version_or_400  # noqa: F401
+from webapp.services.flows import save_draft
 
 from ..extensions import db
-from ..flowstore import save_draft
 from ..models import Conversation, Flow, FlowVersion, User
 from ..tenancy import get_scoped_or_404, scoped
-from . import bp
-from .flowops import iso
-from .payload import ApiError, int_of, json_body
-
-
-def version_or_400(flow: Flow, number: Any) -> FlowVersion:
-    """A version of this flow by number; an unknown number is bad input (400), not a missing page."""
-    n = int_of(number, "`version`")
-    row = db.session.scalar(scoped(FlowVersion, flow.tenant_id)
-                            .where(FlowVersion.flow_id == flow.id, FlowVersion.number == n))
-    if row is None:
-        raise ApiError(f"This flow has no version {n}.")
-    return row
-
-
-def document_at(flow: Flow, ref: Any) -> tuple[dict[str, Any], int | None]:
-    """The draft (`"draft"` or nothing) or a published version's document, and its number."""
-    if ref is None or ref == "draft":
-        return flow.draft or {}, None
-    version = version_or_400(flow, ref)
-    return version.document, version.number
+from .blueprint import bp
+from .payload import ApiError, json_body
 
 
 @bp.get("/flows/<int:flow_id>/versions")

@@ -1,5 +1,4 @@
-from flask import Blueprint
+from . import routes  # noqa: F401 - registers their routes on bp
+from .blueprint import bp
 
-bp = Blueprint("auth", __name__)
-
-from . import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -18,7 +18,7 @@ from ..extensions import db, login_manager
 from ..models import User
 from ..models.base import utcnow
 from ..security import client_address
-from . import bp
+from .blueprint import bp
 from .forms import LanguageForm, LoginForm
 from .throttle import throttle
 

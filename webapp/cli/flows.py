@@ -14,9 +14,16 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+import flows
+from flows.simulator import simulate
 from webapp.extensions import db
 from webapp.inputs import parse_db_int
-from webapp.models import Flow
+from webapp.models import Flow, Tenant
+from webapp.services.errors import Refused as ApiError
+from webapp.services.flow_channels import flow_channel_names
+from webapp.services.flowops import document_at, flow_summary
+from webapp.services.flows import DocumentRefused, PublishRefused, check_document, create_flow, problems_of, publish
+from webapp.services.simulation import tenant_services
 from webapp.services.tenants import get_tenant
 
 from .common import emit, fail
@@ -58,8 +65,6 @@ def _version_ref(value: str) -> str | int:
 
 
 def _document_at(flow: Flow, ref: str | int) -> dict[str, Any]:
-    from webapp.services.errors import Refused as ApiError
-    from webapp.services.flowops import document_at
 
     try:
         return document_at(flow, ref)[0]
@@ -79,7 +84,6 @@ def register(cli: click.Group) -> None:
     @click.argument("file", type=click.Path(dir_okay=False))
     def flow_import(tenant_id: int, publish_now: bool, name: str | None, file: str) -> None:
         """Import a flow document; refused (exit 1, problems listed) while it has errors."""
-        from webapp.services.flows import DocumentRefused, check_document, create_flow, problems_of, publish
 
         tenant = get_tenant(tenant_id)
         document = _load_file(file)
@@ -127,17 +131,13 @@ def register(cli: click.Group) -> None:
     def flow_simulate(flow_id: int, version: str, messages: tuple[str, ...], channel: str, kind: str,
                       comment: str | None, post_id: str) -> None:
         """Run the flow with the tenant's settings; nothing is sent to any channel."""
-        import flows
-        from flows.simulator import simulate
-        from webapp.services.simulation import tenant_services
 
-        from webapp.models import Tenant
 
         if not messages and comment is None:
             fail("give at least one --message or a --comment")
         flow = _flow(flow_id)
         try:
-            compiled = flows.load_flow(_document_at(flow, _version_ref(version)))
+            compiled = flows.load_flow(_document_at(flow, _version_ref(version)), channels=flow_channel_names())
         except flows.FlowError as exc:
             _fail_with_problems("the flow has errors:", [p.to_dict() for p in exc.problems])
         tenant = db.session.get(Tenant, flow.tenant_id)
@@ -150,7 +150,6 @@ def register(cli: click.Group) -> None:
     @flow_group.command("list")
     @click.option("--tenant", "tenant_id", type=int, required=True)
     def flow_list(tenant_id: int) -> None:
-        from webapp.services.flowops import flow_summary
 
         tenant = get_tenant(tenant_id)
         rows = db.session.scalars(select(Flow).where(Flow.tenant_id == tenant.id)
@@ -160,7 +159,6 @@ def register(cli: click.Group) -> None:
     @flow_group.command("publish")
     @click.option("--flow", "flow_id", type=int, required=True)
     def flow_publish(flow_id: int) -> None:
-        from webapp.services.flows import PublishRefused, publish
 
         flow = _flow(flow_id)
         try:

@@ -20,6 +20,7 @@ def register(cli: click.Group) -> None:
     def worker(queues: str, burst: bool, threads: int | None, processes: int | None, log_level: str) -> None:
         """Run RQ worker process(es) for this app (needs REDIS_URL). The defaults are the sizing
         docs/deploy.md gives: 2 processes per core (the GIL lets a process use one core), 50 threads each."""
+        # here, not at the top: every app start registers the command; only a worker loads RQ's worker code
         from connectors.runtime.worker import DEFAULT_THREADS, default_processes, run_worker, run_worker_processes
 
         if not current_app.config.get("REDIS_URL"):

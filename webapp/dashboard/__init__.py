@@ -1,5 +1,4 @@
-from flask import Blueprint
+from . import pipeline_routes, routes  # noqa: F401 - registers their routes on bp
+from .blueprint import bp
 
-bp = Blueprint("dashboard", __name__)
-
-from . import pipeline_routes, routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -14,8 +14,8 @@ from wtforms.validators import DataRequired, Length, Regexp
 from ..extensions import db
 from ..models import Channel, InboundEvent, Message
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
-from . import bp
 from .access import tenant_member_required
+from .blueprint import bp
 
 
 class TelegramForm(FlaskForm):
@@ -81,7 +81,7 @@ def send_again(conversation_id: int, message_id: int):  # type: ignore[no-untype
 @bp.route("/channels/telegram", methods=["GET", "POST"])
 @tenant_member_required
 def connect_telegram():  # type: ignore[no-untyped-def]
-    from ..channels_service import ChannelSetupError, add_channel
+    from webapp.services.channels import ChannelSetupError, add_channel
 
     form = TelegramForm()
     if form.validate_on_submit():
@@ -100,8 +100,7 @@ def connect_telegram():  # type: ignore[no-untyped-def]
 @tenant_member_required
 def set_channel_groups(channel_id: int):  # type: ignore[no-untyped-def]
     """Telegram: whether the bot answers in group chats and channels (off by default)."""
-    from ..channels_service import ChannelSetupError
-    from ..telegram_setup import set_groups
+    from webapp.services.channels import ChannelSetupError, set_groups
 
     channel = get_scoped_or_404(Channel, channel_id)
     if channel.type != "telegram":

@@ -9,6 +9,9 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func
 
+from webapp.services.channels import webhook_url, widget_snippet
+from webapp.services.exporting import LEAD_EXPORT_COLUMNS, lead_rows
+
 from ..extensions import db
 from ..models import (
     LEAD_STATUSES,
@@ -25,9 +28,8 @@ from ..models import (
 )
 from ..plans import limit_of
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
-from . import bp
 from .access import tenant_member_required
-from .exporting import LEAD_EXPORT_COLUMNS, lead_rows
+from .blueprint import bp
 
 
 @bp.get("/")
@@ -62,8 +64,6 @@ def channels():  # type: ignore[no-untyped-def]
 @tenant_member_required
 def channel_detail(channel_id: int):  # type: ignore[no-untyped-def]
     channel = get_scoped_or_404(Channel, channel_id)
-    from .links import webhook_url, widget_snippet
-
     return render_template("dashboard/channel.html", channel=channel, webhook_url=webhook_url(channel),
                            snippet=widget_snippet(channel))
 

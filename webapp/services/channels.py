@@ -1,14 +1,22 @@
-"""Adding a channel to a tenant: one path for the CLI, the back-office and (later) OAuth onboarding."""
+"""Adding a channel to a tenant: one path for the CLI, the back-office and (later) OAuth onboarding; and
+connecting a Telegram bot by its token: check it (getMe), then point it at our webhook with a fresh secret
+token that every update must echo back."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import current_app
 from sqlalchemy import func, select
 
-from .extensions import db
-from .models import CHANNEL_TYPES, Channel, Tenant
-from .plans import within_limit
+from connectors.channels.base import GROUPS_SETTING
+from connectors.channels.events import ConnectorConfig
+from connectors.channels.registry import get_connector
+from connectors.channels.telegram import TelegramError, allowed_updates, generate_secret_token, get_me, set_webhook
+from webapp.extensions import db
+from webapp.models import CHANNEL_TYPES, Channel, Tenant
+from webapp.models.base import utcnow
+from webapp.plans import within_limit
 
 NEEDS_EXTERNAL_ID = {"instagram": "the Instagram professional account id (webhook entry.id)",
                      "whatsapp": "the WhatsApp phone_number_id"}
@@ -17,8 +25,6 @@ NEEDS_TOKEN = {"instagram", "whatsapp", "telegram"}
 
 def _setup_hooks() -> dict[str, Callable[[Channel], None]]:
     """Per channel type, what connecting one involves beyond storing it."""
-    from .telegram_setup import connect_telegram
-
     return {"telegram": connect_telegram}
 
 
@@ -56,3 +62,59 @@ def add_channel(tenant: Tenant, channel_type: str, *, external_id: str | None = 
             raise
     db.session.commit()
     return channel
+
+
+def connect_telegram(channel: Channel) -> None:
+    config = ConnectorConfig.from_mapping(current_app.config)
+    token = (channel.credentials or {}).get("token", "")
+    try:
+        bot = get_me(token, config)
+    except TelegramError as exc:
+        raise ChannelSetupError(f"Telegram rejected the bot token: {exc.description}") from None
+    secret = generate_secret_token()
+    url = f"{current_app.config['PUBLIC_BASE_URL']}/webhooks/telegram/{channel.id}"
+    try:
+        set_webhook(token, url, secret, config, allowed_updates=allowed_updates(channel.settings))
+    except TelegramError as exc:
+        raise ChannelSetupError(f"Telegram refused the webhook {url}: {exc.description}") from None
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+
+    bot_id = str(bot.get("id", ""))
+    if db.session.scalar(select(Channel.id).where(Channel.type == "telegram", Channel.external_id == bot_id,
+                                                  Channel.id != channel.id)) is not None:
+        raise ChannelSetupError(f"the bot @{bot.get('username')} is already connected")
+    channel.external_id = bot_id
+    channel.name = channel.name if channel.name not in ("", "Telegram") else f"@{bot.get('username', '')}"
+    channel.credentials = {**(channel.credentials or {}), "webhook_secret": secret}
+    channel.webhook_state = {"url": url, "set_at": utcnow().isoformat(), "ok": True,
+                             "bot_username": bot.get("username")}
+
+
+def set_groups(channel: Channel, allowed: bool) -> None:
+    """Answer in groups and channels (or stop): the setting, and the update kinds Telegram is asked for."""
+    settings = {**(channel.settings or {}), GROUPS_SETTING: allowed}
+    creds = channel.credentials or {}
+    url = (channel.webhook_state or {}).get("url") or \
+        f"{current_app.config['PUBLIC_BASE_URL']}/webhooks/telegram/{channel.id}"
+    try:
+        set_webhook(creds.get("token", ""), url, creds.get("webhook_secret", ""),
+                    ConnectorConfig.from_mapping(current_app.config), allowed_updates=allowed_updates(settings))
+    except TelegramError as exc:
+        raise ChannelSetupError(f"Telegram refused the change: {exc.description}") from None
+    channel.settings = settings
+
+
+def webhook_url(channel: Channel) -> str:
+    """Each connector declares where its channel calls us."""
+    path = get_connector(channel.type).webhook_path  # type: ignore[attr-defined]
+    return current_app.config["PUBLIC_BASE_URL"] + path.format(channel_id=channel.id, public_key=channel.public_key)
+
+
+def widget_snippet(channel: Channel) -> str | None:
+    """The `<script>` a website embeds for a web-chat channel (None for other channels)."""
+    if channel.type != "webchat":
+        return None
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return f'<script src="{base}/webchat/widget.js" data-channel="{channel.public_key}" async></script>'

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..models import Lead
+from webapp.models import Lead
 
 LEAD_EXPORT_COLUMNS = ["id", "created_at", "status", "source_channel", "name", "phone", "email", "fields"]
 

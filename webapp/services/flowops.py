@@ -7,11 +7,13 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from ..extensions import db
-from ..flowstore import create_flow, problems_of, template_document
-from ..models import Conversation, Flow, FlowTemplate, FlowVersion, Tenant, TestConversation
-from ..plans import limit_of, within_limit
-from .payload import ApiError
+from webapp.extensions import db
+from webapp.inputs import int_of
+from webapp.models import Conversation, Flow, FlowTemplate, FlowVersion, Tenant, TestConversation
+from webapp.plans import limit_of, within_limit
+from webapp.services.errors import Refused as ApiError
+from webapp.services.flows import create_flow, problems_of, template_document
+from webapp.tenancy import scoped
 
 
 def iso(value: Any) -> str | None:
@@ -94,3 +96,21 @@ def make_default(tenant: Tenant, flow: Flow) -> None:
     if flow.published_version_id is None:
         raise ApiError("Publish this flow before making it the default.", 409)
     tenant.default_flow_id = flow.id
+
+
+def version_or_400(flow: Flow, number: Any) -> FlowVersion:
+    """A version of this flow by number; an unknown number is bad input (400), not a missing page."""
+    n = int_of(number, "`version`")
+    row = db.session.scalar(scoped(FlowVersion, flow.tenant_id)
+                            .where(FlowVersion.flow_id == flow.id, FlowVersion.number == n))
+    if row is None:
+        raise ApiError(f"This flow has no version {n}.")
+    return row
+
+
+def document_at(flow: Flow, ref: Any) -> tuple[dict[str, Any], int | None]:
+    """The draft (`"draft"` or nothing) or a published version's document, and its number."""
+    if ref is None or ref == "draft":
+        return flow.draft or {}, None
+    version = version_or_400(flow, ref)
+    return version.document, version.number

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 
 import flows
 from flows.templates import load_template
-
-from .extensions import db
-from .inputs import MAX_DEPTH, problem, too_deep, unstorable
-from .models import Flow, FlowTemplate, FlowVersion, Tenant
-from .models.base import utcnow
+from webapp.extensions import db
+from webapp.inputs import MAX_DEPTH, problem, too_deep, unstorable
+from webapp.models import Flow, FlowTemplate, FlowVersion, Tenant
+from webapp.models.base import utcnow
+from webapp.services.flow_channels import flow_channel_names
 
 MAX_NODES = 2000
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024  # the API's request cap (MAX_CONTENT_LENGTH): the editor can't send more
@@ -55,7 +55,7 @@ class PublishRefused(ValueError):
 
 
 def problems_of(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [p.to_dict() for p in flows.validate(document)]
+    return [p.to_dict() for p in flows.validate(document, channels=flow_channel_names())]
 
 
 def template_problems(document: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ layers seed`, `flask demo seed`) and never touches a layer staff already have, e
 staff edit them in /admin (each save is a new version). To retire a shipped layer, switch it off rather
 than delete it: a deleted one counts as missing and comes back with the next seed. A niche layer reaches
 a tenant whose profile niche contains its key's words ("Beauty salon" gets `beauty`:
-webapp.api.tenant_services.niche_matches).
+webapp.services.simulation.niche_matches).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .extensions import db
-from .models import PromptLayer
+from webapp.extensions import db
+from webapp.models import PromptLayer
 
 DEFAULT_LAYERS: tuple[dict[str, Any], ...] = (
     {"kind": "platform", "key": "base", "name": "Platform base", "position": 0, "text": (

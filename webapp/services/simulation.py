@@ -13,10 +13,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from flows.services import Context, FakeLLM, FixedClock, RecordingHttp, Services
-
-from ..extensions import db
-from ..models import PromptLayer, Tenant
-from ..plans import features_of
+from webapp.extensions import db
+from webapp.models import PromptLayer, Tenant
+from webapp.plans import features_of
 
 LLM_SETTING_KEYS = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL", "OPENAI_TIMEOUT", "OPENAI_MAX_RETRIES")
 

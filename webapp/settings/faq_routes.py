@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from ..dashboard.access import tenant_member_required
 from ..extensions import db
 from ..tenancy import current_tenant
-from . import bp
+from .blueprint import bp
 from .faq import MAX_CSV_BYTES, MAX_ENTRIES, CsvProblem, entries, parse_csv, store, to_csv
 from .forms import FaqForm, FaqImportForm
 

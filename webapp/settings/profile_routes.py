@@ -9,14 +9,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from flows.prompt import build_messages, estimate_messages_tokens
+from webapp.services.flowops import templates_catalogue
+from webapp.services.simulation import layer_dicts
 
-from ..api.flowops import templates_catalogue
-from ..api.tenant_services import layer_dicts
 from ..dashboard.access import tenant_member_required
 from ..extensions import db
 from ..models import PromptLayer
 from ..tenancy import current_tenant
-from . import bp
+from .blueprint import bp
 from .forms import PreviewForm, ProfileForm
 
 PROFILE_FIELDS = ("niche", "offer", "prices", "address", "hours", "tone")

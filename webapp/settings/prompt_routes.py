@@ -8,12 +8,13 @@ from typing import Any
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from ..api.tenant_services import platform_layers, tenant_layers
+from webapp.services.simulation import platform_layers, tenant_layers
+
 from ..dashboard.access import tenant_member_required
 from ..extensions import db
 from ..models import PromptLayer
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
-from . import bp
+from .blueprint import bp
 from .forms import LayerForm
 
 MAX_LAYERS = 20

@@ -1,7 +1,6 @@
 """The website chat: a public, rate-limited, CORS-aware endpoint keyed by the channel's public key."""
 
-from flask import Blueprint
+from . import routes  # noqa: F401 - registers their routes on bp
+from .blueprint import bp
 
-bp = Blueprint("webchat", __name__, url_prefix="/webchat")
-
-from . import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -17,7 +17,7 @@ from webapp.extensions import csrf, db, limiter
 from webapp.inputs import parse_db_int
 from webapp.models import Channel, Contact, Conversation, Message
 
-from . import bp
+from .blueprint import bp
 
 csrf.exempt(bp)
 STATIC_DIR = "static/webchat"

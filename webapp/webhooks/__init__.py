@@ -1,7 +1,6 @@
 """Channel webhooks: verify, store, enqueue — nothing more (DESIGN.md, rule 8)."""
 
-from flask import Blueprint
+from . import routes  # noqa: F401 - registers their routes on bp
+from .blueprint import bp
 
-bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
-
-from . import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -19,7 +19,7 @@ from connectors.pipeline.ingest import TooManyEvents, check_event_count, ingest,
 from webapp.extensions import csrf, db
 from webapp.models import Channel
 
-from . import bp
+from .blueprint import bp
 
 log = logging.getLogger(__name__)
 csrf.exempt(bp)

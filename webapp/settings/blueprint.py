@@ -1,0 +1,5 @@
+"""The `settings` blueprint object (and its hooks); its routes live beside it and register on it."""
+
+from flask import Blueprint
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
