@@ -1,8 +1,7 @@
 """The page that mounts the browser flow editor bundle (built from `ui/` by `make editor`), and the
 flows-page forms (new flow from a template, make default, delete) that do not need the bundle."""
 
-from flask import Blueprint
+from . import routes  # noqa: F401 - registers its routes on bp
+from .blueprint import bp
 
-bp = Blueprint("editor", __name__)
-
-from . import routes  # noqa: E402,F401
+__all__ = ["bp"]

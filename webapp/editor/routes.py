@@ -11,12 +11,12 @@ from flask_babel import gettext as _
 
 from webapp.services.flowops import create_for_tenant, delete_flow, make_default, templates_catalogue
 
-from ..api.payload import ApiError
 from ..dashboard.access import tenant_member_required
 from ..extensions import db
 from ..models import Flow
+from ..services.errors import Refused as ApiError
 from ..tenancy import current_tenant, get_scoped_or_404
-from . import bp
+from .blueprint import bp
 from .messages import translations
 
 BUNDLE = os.path.join("editor", "editor.js")
