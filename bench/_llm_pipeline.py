@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import cpu_split, process_cpu  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-DB = "bench_llm_pipeline"
+DB = f"bench_llm_pipeline_{os.getpid()}"  # per run: two runs at once must not drop each other's database
 IG_ACCOUNT = "17841400000000777"
 
 
@@ -66,9 +66,9 @@ def _setup(env: dict[str, str], conversations: int) -> None:
 
     from tests.fakes.documents import llm_answer_flow
     from webapp import create_app
-    from webapp.channels_service import add_channel
-    from webapp.cli import create_tenant
-    from webapp.flowstore import create_flow, publish
+    from webapp.services.channels import add_channel
+    from webapp.services.flows import create_flow, publish
+    from webapp.services.tenants import create_tenant
 
     app = create_app()
     with app.app_context():

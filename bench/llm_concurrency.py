@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-JOB = "tests.llm.concurrency_job.llm_turn"
+JOB = "tests.runtime.concurrency_job.llm_turn"
 
 
 def _worker_class():
@@ -70,7 +70,7 @@ def report(label: str, sent_at: float, results: list[dict], errors: int, total: 
 
 
 def run_embedded(url: str, messages: int, threads: int) -> float:
-    from tests.llm.concurrency_job import llm_turn
+    from tests.runtime.concurrency_job import llm_turn
 
     llm_turn(url, -1)  # warm-up: compile the flow, open the client (a running worker has done this)
     with ThreadPoolExecutor(threads) as pool:
@@ -153,7 +153,7 @@ def worker_main(args: argparse.Namespace) -> None:
     from redis import Redis
     from rq import Queue
 
-    from tests.llm.concurrency_job import llm_turn
+    from tests.runtime.concurrency_job import llm_turn
 
     llm_turn(args.fake_url, -1)  # warm-up, like a long-running worker
     conn = Redis.from_url(args.redis_url)

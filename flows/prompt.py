@@ -48,12 +48,9 @@ LANGUAGE_NAMES = {
     "uz": "Uzbek",
 }
 
-CHANNEL_STYLE = {
-    "instagram": ("Instagram direct messages", 600),
-    "whatsapp": ("WhatsApp", 900),
-    "telegram": ("Telegram", 900),
-    "webchat": ("the website chat", 800),
-}
+#: Where the bot writes, as the model is told, and the reply length to aim for: the channel declares its
+#: own (`prompt_style` of its connector, passed in by the caller); this when none is given.
+DEFAULT_STYLE = ("a messenger", 600)
 
 _LAYER_RANK = {"platform": 0, "niche": 1, "tenant": 2}
 _PROFILE_LABELS = (
@@ -154,9 +151,9 @@ def _render_faq(entries: list[dict]) -> str:
     return "\n\n".join(blocks)
 
 
-def guardrails(language: str, channel: str) -> str:
+def guardrails(language: str, channel_style: tuple[str, int] | None = None) -> str:
     """The fixed rules every tenant gets; the platform owns them, tenants cannot edit them."""
-    where, max_chars = CHANNEL_STYLE.get(channel, ("a messenger", 600))
+    where, max_chars = channel_style or DEFAULT_STYLE
     lang = language_name(language)
     return "\n".join(
         [
@@ -202,7 +199,7 @@ def _system_text(
     faq_entries: list[dict],
     node_prompt: str,
     language: str,
-    channel: str,
+    channel_style: tuple[str, int] | None,
 ) -> str:
     ordered = sorted(
         (layer for layer in layers or [] if isinstance(layer, dict) and str(layer.get("text") or "").strip()),
@@ -226,7 +223,7 @@ def _system_text(
     sections.extend(section(layer) for layer in late)
     if (node_prompt or "").strip():
         sections.append(f"## Current step\n{node_prompt.strip()}")
-    sections.append(f"## Rules\n{guardrails(language, channel)}")
+    sections.append(f"## Rules\n{guardrails(language, channel_style)}")
     return "\n\n".join(sections)
 
 
@@ -238,7 +235,7 @@ def build_messages(
     history: list[dict],
     user_message: str,
     language: str,
-    channel: str,
+    channel_style: tuple[str, int] | None = None,
     faq_entries: list[dict] | None = None,
     context_tokens: int = 3000,
 ) -> list[dict]:
@@ -258,7 +255,7 @@ def build_messages(
 
     # Shrink the FAQ section (least relevant first) until system + user fit; rules and layers stay.
     for keep in range(len(relevant), -1, -1):
-        system = _system_text(layers, profile, relevant[:keep], node_prompt, language, channel)
+        system = _system_text(layers, profile, relevant[:keep], node_prompt, language, channel_style)
         used = estimate_tokens(system) + MESSAGE_OVERHEAD_TOKENS + user_cost
         if used <= context_tokens:
             break

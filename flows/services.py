@@ -53,7 +53,11 @@ class Clock(Protocol):
 
 @dataclass(slots=True)
 class Context:
-    """The tenant-side facts a turn runs with (language, business profile, plan features)."""
+    """The tenant-side facts a turn runs with (language, business profile, plan features), and the
+    channel's: its type name, ``text_limit``, the longest text one of its messages takes (None:
+    ``text_limits.DEFAULT_LIMIT``), and ``channel_style``, where the bot writes as the model is told and the
+    reply length to aim for (None: ``prompt.DEFAULT_STYLE``); the caller knows both from the channel
+    registry."""
 
     language: str = "en"
     channel: str = "test"
@@ -63,6 +67,8 @@ class Context:
     fallback_text: str | None = None
     timezone: str | None = None
     phone_region: str | None = None
+    text_limit: int | None = None
+    channel_style: tuple[str, int] | None = None
 
 
 class SystemClock:
@@ -168,11 +174,13 @@ def offline_services(
     profile: dict[str, Any] | None = None,
     features: set[str] | None = None,
     llm: LLM | None = None,
+    text_limit: int | None = None,
 ) -> Services:
     """Services for the simulator and tests: fixed clock, recording HTTP, optional fake LLM."""
     return Services(
         context=Context(
-            language=language, channel=channel, profile=dict(profile or {}), features=set(features or ())
+            language=language, channel=channel, profile=dict(profile or {}), features=set(features or ()),
+            text_limit=text_limit,
         ),
         clock=FixedClock(),
         llm=llm,

@@ -28,7 +28,7 @@ def _as_flow(flow: Flow | dict[str, Any]) -> Flow:
 
 
 def _events(
-    channel: str, kind: str, messages: list[str], comment: dict[str, Any] | None
+    message_kind: str, kind: str, messages: list[str], comment: dict[str, Any] | None
 ) -> list[tuple[str, str, dict[str, Any]]]:
     """(kind, text, meta) per turn: the comment first (if any), then each message."""
     turns: list[tuple[str, str, dict[str, Any]]] = []
@@ -39,7 +39,7 @@ def _events(
             meta["post_id"] = str(comment["post_id"])
         turns.append(("comment", str(comment.get("text") or ""), meta))
     if follow_kind == "comment":
-        follow_kind = "dm" if channel == "instagram" else "message"
+        follow_kind = message_kind
     for text in messages:
         turns.append(("timeout" if text == TIMEOUT_MESSAGE else follow_kind, text, {}))
     return turns
@@ -50,6 +50,7 @@ def simulate(
     *,
     channel: str = "test",
     kind: str = "dm",
+    message_kind: str = "message",
     messages: list[str] | None = None,
     comment: dict[str, Any] | None = None,
     services: Services | None = None,
@@ -58,13 +59,15 @@ def simulate(
     """Run every turn and return replies, traces, final variables, all effects and the final state.
 
     `flow` may be a compiled Flow or a document (compiled here; FlowError if it has errors).
+    `message_kind`: the kind the channel's messages arrive as (the caller knows it from the channel
+    registry): after a `comment`, the messages follow as that kind.
     """
     compiled = _as_flow(flow)
     services = services or offline_services(channel=channel, llm=FakeLLM(), features={"integrations"})
     clock_start = services.clock.now()
     turns: list[dict[str, Any]] = []
     effects: list[dict[str, Any]] = []
-    for index, (event_kind, text, meta) in enumerate(_events(channel, kind, list(messages or []), comment)):
+    for index, (event_kind, text, meta) in enumerate(_events(message_kind, kind, list(messages or []), comment)):
         if event_kind == "timeout":
             waiting = (state or {}).get("waiting") or {}
             meta = {"token": waiting.get("token")}

@@ -4,15 +4,20 @@ Models love Markdown; Instagram and WhatsApp show ``**bold**`` and ``# Header`` 
 every channel rejects or truncates text past its limit (Instagram DMs: 1000 characters). A reply cut
 mid-word or full of asterisks looks broken to the customer, so we strip markup to plain text and cut at a
 sentence (or at least a word) boundary with an ellipsis.
+
+The limits are not known here: like the channel names (``validate(channels=...)``), they are the caller's.
+A turn receives its channel's limit in ``services.context.text_limit`` (the pipeline and the simulator take
+it from the channel registry, ``connectors.channels.registry.text_limit``); other callers pass it to
+:func:`fit_text`, or a channel → limit map to :func:`fit_for_channel`.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 
-LIMITS: dict[str, int] = {"telegram": 4096, "whatsapp": 4096, "instagram": 1000, "webchat": 2000}
-DEFAULT_LIMIT = 1000  # unknown channels get the strictest common limit
+DEFAULT_LIMIT = 1000  # a channel whose limit the caller did not give gets the strictest common limit
 ELLIPSIS = "…"
 
 _CODE_FENCE = re.compile(r"```[^\n]*\n?(.*?)```", re.DOTALL)
@@ -87,11 +92,16 @@ def truncate(text: str, limit: int) -> str:
     return text[:room].rstrip() + ELLIPSIS
 
 
-def fit_for_channel(text: str, channel: str) -> str:
-    """Plain text within the channel's length limit.
+def fit_text(text: str, limit: int | None = None) -> str:
+    """Plain text within ``limit`` characters (the channel's, given by the caller; None: ``DEFAULT_LIMIT``).
 
     Markup is stripped for every channel: Instagram and WhatsApp can't render Markdown/HTML at all, and our
     Telegram/web chat senders send plain text too (no parse_mode), so asterisks would show there as well.
     """
-    limit = LIMITS.get((channel or "").lower(), DEFAULT_LIMIT)
-    return truncate(strip_markup(text or ""), limit)
+    return truncate(strip_markup(text or ""), limit if limit and limit > 0 else DEFAULT_LIMIT)
+
+
+def fit_for_channel(text: str, channel: str, limits: Mapping[str, int] | None = None) -> str:
+    """:func:`fit_text` with the limit of ``channel`` in ``limits``, the caller's channel → limit map
+    (a channel it does not list, or no map at all, gets ``DEFAULT_LIMIT``)."""
+    return fit_text(text, (limits or {}).get(channel))

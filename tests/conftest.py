@@ -16,31 +16,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from connectors.pipeline.context import clear_layers_cache
-from connectors.pipeline.ingest import clear_route_cache
-from connectors.pipeline.routing import clear_published_cache
+from connectors.pipeline.cache import TTLCache
+from tests.helpers.web import TEST_QUEUE_PREFIX, login, make_config
 from webapp import create_app
-from webapp.config import TestConfig
 from webapp.extensions import db as _db
 from webapp.extensions import limiter
 from webapp.services.flows import compiled_cache
 
 pytest_plugins = ["tests.fakes.fixtures_all"]
 
-TEST_QUEUE_PREFIX = "test-"
 
 
 def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
     return url or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-
-
-def make_config(database_url: str, **overrides: Any) -> TestConfig:
-    cfg = TestConfig(database_url=database_url, redis_url=os.environ.get("REDIS_URL"))
-    cfg.QUEUE_PREFIX = TEST_QUEUE_PREFIX
-    for key, value in overrides.items():
-        setattr(cfg, key, value)
-    return cfg
 
 
 def _reset_schema(app: Flask) -> None:
@@ -104,9 +93,7 @@ def db(app: Flask) -> Iterator[Any]:
         _clean_queue(app)
         limiter.reset()
         compiled_cache.clear()  # ids restart with the tables: cached versions and routes must not leak
-        clear_route_cache()
-        clear_published_cache()
-        clear_layers_cache()
+        TTLCache.clear_all()
         ensure_default_plans()
         yield _db
         _db.session.rollback()
@@ -149,25 +136,6 @@ def staff_user(db: Any) -> Any:
     user = create_user("staff@platform.example.com", "staff-password-1", None, True)
     user.raw_password = "staff-password-1"
     return user
-
-
-def login(client: FlaskClient, email: str, password: str) -> Any:
-    """Sign in through the real form, CSRF token included."""
-    import re
-
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
-
-
-def csrf_token(client: FlaskClient, path: str = "/") -> str:
-    import re
-
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', page)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
 
 
 @pytest.fixture()

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.api.conftest import Api
-from tests.conftest import csrf_token, login
 from tests.fakes import meta_payloads as mp
+from tests.helpers.web import csrf_token, login
 
 FUZZ = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,

@@ -41,10 +41,6 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     crypto.init_app(app)
     db.init_app(app)
-    with app.app_context():
-        from .db_ping import ping_idle_connections
-
-        ping_idle_connections(db.engine, float(app.config.get("DB_PING_IDLE", 1.0)))
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -53,7 +49,6 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     inputs.init_app(app)  # before any blueprint: its `int` URL converter applies to rules as they are added
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
-    _drop_app_wide_limit_check(app)
     oauth.init_app(app)
 
     from connectors.runtime import queue
@@ -92,15 +87,3 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     return app
 
-
-def _drop_app_wide_limit_check(app: Flask) -> None:
-    """Every limit in this app is a route decorator, and those check themselves. Flask-Limiter's app-wide
-    before_request hook only evaluates default and application limits (we have none) yet costs about as much
-    as parsing a webhook, on every request. Tests keep both halves true: decorated limits still answer 429,
-    and the hook is gone."""
-    manager = limiter.limit_manager
-    if manager.default_limits or manager.application_limits or getattr(manager, "_blueprint_limits", True):
-        return
-    hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:
-        hooks.remove(limiter._check_request_limit)

@@ -93,10 +93,8 @@ class Config:
         self.TOKEN_ENCRYPTION_KEY = _env("TOKEN_ENCRYPTION_KEY")
         db_url = _env("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'temoweb.sqlite3'}"
         self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(db_url)
-        # Connections idle longer than DB_PING_IDLE seconds are pinged on checkout (webapp/db_ping.py)
-        # instead of every checkout paying a round trip (pool_pre_ping).
-        self.SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": False}
-        self.DB_PING_IDLE = _number("DB_PING_IDLE", "1", float)
+        # A pooled connection is pinged when taken out; one the server dropped is replaced unseen.
+        self.SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
         if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
             self.SQLALCHEMY_ENGINE_OPTIONS.update(pool_size=_number("DB_POOL_SIZE", "10"),
                                                   max_overflow=_number("DB_MAX_OVERFLOW", "20"))

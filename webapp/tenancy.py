@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import Select, select
 
 from .extensions import db
+from .models import Tenant
 
 M = TypeVar("M")
 
@@ -34,6 +35,4 @@ def get_scoped_or_404(model: type[M], object_id: int, tenant_id: int | None = No
 
 
 def current_tenant():
-    from .models import Tenant
-
     return db.session.get(Tenant, current_tenant_id())

@@ -1,7 +1,10 @@
-"""The Connector protocol every channel module implements, plus small shared helpers.
+"""The Connector protocol every channel module implements, the declarations a channel makes about itself,
+plus small shared helpers.
 
-A channel is one module that registers one connector class (see ``connectors.channels.registry``); nothing
-outside the channel module branches on the channel type.
+A channel is one module that registers one connector class (see ``connectors.channels.registry``). The
+class declares everything the rest of the platform needs to know about the channel type (its name and
+label, text limit, reply window, what connecting one asks for, how its webhooks arrive), so nothing outside
+the channel module keeps a list of channels or branches on the channel type.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.channels.ratelimit import throttle
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +32,8 @@ MAX_ACCOUNT_ID = 128
 # A comment id becomes part of the private reply's idempotency key ("private_reply:<channel>:<comment>",
 # varchar(120)); platform comment ids are ~18 digits.
 MAX_COMMENT_ID = 80
+# ``channels.type`` is varchar(16): a longer type name could not be stored.
+MAX_TYPE_NAME = 16
 
 
 # Channel setting: answer in group chats and channels too (off by default: a bot of a business talks to
@@ -33,20 +41,100 @@ MAX_COMMENT_ID = 80
 GROUPS_SETTING = "allow_groups"
 
 
+def N_(text: str) -> str:  # noqa: N802 (the gettext convention for "mark, translate later")
+    """Mark a text for translation without importing Flask: ``pybabel extract`` collects ``N_`` calls and
+    the webapp translates the text when it shows it (a channel's ``label``)."""
+    return text
+
+
 class PayloadError(ValueError):
     """The webhook body is not JSON or not the shape the channel documents: the route answers 400."""
 
 
+WindowDecision = Literal["free", "tag", "template", "closed"]
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    """How long after the customer's last message a channel takes free-form replies, and what it still
+    takes after that.
+
+    Declared once per rule and shared by the channels that follow it (``meta.HUMAN_AGENT_WINDOW`` for
+    Instagram and Messenger DMs), so the rule is reused rather than copied. ``tag``: a message tag that
+    extends the window to ``tag_hours`` for replies written by a person (Meta's ``HUMAN_AGENT``), used
+    only where the tenant turned the channel setting ``tag_setting`` on. ``template_setting``: the channel
+    setting that holds an approved template to send instead once the window closed (WhatsApp).
+    """
+
+    hours: int
+    tag: str | None = None
+    tag_hours: int | None = None
+    tag_setting: str | None = None
+    template_setting: str | None = None
+
+    def decide(self, last_inbound_at: datetime | None, now: datetime,
+               settings: Mapping[str, Any] | None = None) -> WindowDecision:
+        """What may go out now: ``free`` (inside the window), ``tag`` (a person's reply with ``tag``),
+        ``template`` (the configured template instead) or ``closed`` (nothing)."""
+        settings = settings or {}
+        if within_window(last_inbound_at, now, self.hours):
+            return "free"
+        if (self.tag and self.tag_hours and self.tag_setting and settings.get(self.tag_setting)
+                and within_window(last_inbound_at, now, self.tag_hours)):
+            return "tag"
+        if self.template_setting and settings.get(self.template_setting):
+            return "template"
+        return "closed"
+
+
+def within_window(last_inbound_at: datetime | None, now: datetime, hours: int) -> bool:
+    """Is ``now`` less than ``hours`` after the customer's last message? Our own sends do not extend a
+    window; no message from the customer means no window. Naive datetimes are taken as UTC."""
+    if last_inbound_at is None:
+        return False
+    if last_inbound_at.tzinfo is None:
+        last_inbound_at = last_inbound_at.replace(tzinfo=UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now - last_inbound_at < timedelta(hours=hours)
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What connecting a channel of this type asks the operator for (CLI ``flask channel add``, the
+    back-office): ``token`` an access or bot token (stored encrypted); ``external_id`` a description of
+    the account id its webhooks name, when the operator has to give it (None: not asked, or found by the
+    channel's own set-up, as Telegram's bot id)."""
+
+    token: bool = False
+    external_id: str | None = None
+
+
 @runtime_checkable
 class Connector(Protocol):
-    """What the webhook routes and the jobs rely on. Implementations are stateless."""
+    """What the webhook routes, the jobs and the webapp rely on. Implementations are stateless.
+
+    The class attributes are the channel type's declaration, read through the registry: ``type`` (the
+    stored name), ``label`` (shown in forms; marked with ``N_``), ``max_text_length`` (the longest text
+    one message takes: flows and delivery cut replies to it), ``webhook_path`` (where the channel calls us,
+    formatted with ``channel_id`` / ``public_key``), ``meta_object`` (the ``object`` of the bodies it parses
+    on the shared ``/webhooks/meta`` endpoint, None for a channel with its own route), ``reply_window``
+    (None: replies any time), ``needs`` (what connecting one asks for), ``message_kind`` (the event kind its
+    customer messages arrive as) and ``pushes_replies`` (False: nothing is sent, the web widget fetches
+    replies). ``reply_recipient(event)``, where present, says where a reply goes when it is not
+    ``event.user_id`` (Telegram: the chat).
+    """
 
     type: ClassVar[str]
+    label: ClassVar[str]
     max_text_length: ClassVar[int]
-    webhook_path: ClassVar[str]  # where the channel calls us: "/webhooks/meta", ".../{channel_id}"...
-    # Optional (read with getattr): ``reply_window_hours`` on channels that only allow free-form
-    # replies for that long after the user's last message (Instagram, WhatsApp); ``reply_recipient``
-    # (event) -> str where a reply to that event goes when it is not ``event.user_id`` (Telegram).
+    prompt_style: ClassVar[tuple[str, int] | None]
+    webhook_path: ClassVar[str]
+    meta_object: ClassVar[str | None]
+    reply_window: ClassVar[ReplyWindow | None]
+    needs: ClassVar[Needs]
+    message_kind: ClassVar[str]
+    pushes_replies: ClassVar[bool]
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:
         """True only when the request provably comes from the channel (signature / secret token)."""
@@ -68,6 +156,43 @@ class Connector(Protocol):
     def send(self, credentials: dict[str, Any], outbound: Outbound, config: ConnectorConfig) -> SendResult:
         """Deliver one outbound message; never raises for channel/HTTP errors."""
         ...
+
+
+class BaseConnector:
+    """Defaults of the declaration (see :class:`Connector`): a channel module subclasses this (or
+    ``meta.MetaConnector``) and sets what differs; the registry refuses a class that leaves ``type``,
+    ``label``, ``max_text_length`` or ``webhook_path`` unset."""
+
+    type: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    max_text_length: ClassVar[int] = 0
+    #: Where the bot writes, as an `llm` node's rules tell the model, and the reply length to aim for
+    #: (None: flows.prompt.DEFAULT_STYLE).
+    prompt_style: ClassVar[tuple[str, int] | None] = None
+    webhook_path: ClassVar[str] = ""
+    meta_object: ClassVar[str | None] = None
+    reply_window: ClassVar[ReplyWindow | None] = None
+    needs: ClassVar[Needs] = Needs()
+    message_kind: ClassVar[str] = "message"
+    pushes_replies: ClassVar[bool] = True
+    #: Default windows of rate-limit scopes this channel adds (``{"messenger.send": "100/second"}``);
+    #: ``CONNECTOR_RATE_LIMITS`` overrides them.
+    rate_limits: ClassVar[Mapping[str, str]] = {}
+
+    def rate_limited(self, config: ConnectorConfig, checks: list[tuple[str, str]]) -> SendResult | None:
+        """``ratelimit.throttle`` with this channel's declared default windows added, so a new channel's
+        scopes need no entry in the shared table: None when the send may go ahead, else the retryable
+        result to return without sending."""
+        declared = {name: self.rate_limits[name] for name, _key in checks
+                    if name in self.rate_limits and name not in config.rate_limits}
+        if declared:
+            config = replace(config, rate_limits={**declared, **config.rate_limits})
+        return throttle(config, checks)
+
+    @property
+    def reply_window_hours(self) -> int | None:
+        """The free-form reply window in hours (None: none), for callers that only need its length."""
+        return self.reply_window.hours if self.reply_window is not None else None
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

@@ -163,7 +163,7 @@ class ConnectorConfig:
     # Longest we sleep in-process for a server's retry_after or a local rate limit; beyond it the
     # send returns retryable with retry_after so the job reschedules instead of holding a worker.
     max_wait: float = 5.0
-    # Overrides of connectors.channels.ratelimit.DEFAULT_LIMITS, e.g. {"telegram.chat": "5/second"}.
+    # Overrides of the channels' declared rate limits (their `rate_limits`), e.g. {"telegram.chat": "5/second"}.
     rate_limits: Mapping[str, str] = field(default_factory=dict)
 
     _ENV_KEYS = {

@@ -26,7 +26,6 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from connectors.channels.events import ConnectorConfig
-from connectors.runtime.run_slots import a_wait, waiting
 
 log = logging.getLogger(__name__)
 
@@ -179,10 +178,9 @@ def request(
             _before_send.set(None)
             hook()
         try:
-            with waiting():  # the worker's run slot goes to another job meanwhile (run_slots.py)
-                response = get_session().request(
-                    method, url, json=json, params=params, data=data, headers=headers, timeout=config.timeout
-                )
+            response = get_session().request(
+                method, url, json=json, params=params, data=data, headers=headers, timeout=config.timeout
+            )
         except (requests.ConnectionError, requests.Timeout) as exc:
             unknown = not _never_left(exc)
             text = mask_secrets(f"{type(exc).__name__}: {exc}", secret_list)
@@ -239,6 +237,6 @@ def request(
         stop=stop,
         retry_error_callback=give_up,
         reraise=False,
-        sleep=a_wait(sleep or time.sleep),  # a retry's backoff gives the run slot up too
+        sleep=sleep or time.sleep,
     )
     return retrying(attempt)

@@ -14,7 +14,6 @@ token) uses ``config.meta_graph_url`` instead of ``config.instagram_graph_url``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,66 +21,19 @@ from typing import Any
 from urllib.parse import quote
 
 from connectors.channels import meta
-from connectors.channels.base import as_dict, as_id, as_text, to_seconds, truncate, untruncate
+from connectors.channels.base import N_, Needs, as_dict, as_id, as_text, to_seconds, truncate
 from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
-from connectors.channels.http import HttpResult
-from connectors.channels.ratelimit import throttle
 from connectors.channels.registry import register
 
 log = logging.getLogger(__name__)
 
-MAX_QUICK_REPLIES = 13
-QUICK_REPLY_TITLE_MAX = 20
 COMMENT_FIELDS = ("comments", "live_comments")
-
-
-def _media(message: dict[str, Any]) -> list[dict[str, Any]]:
-    media = []
-    for att in meta.items(message, "attachments"):
-        payload = att.get("payload") if isinstance(att.get("payload"), dict) else {}
-        item = {"type": as_text(att.get("type")), "url": as_text(payload.get("url")) or None}
-        if as_text(payload.get("title")):
-            item["title"] = payload["title"]
-        media.append(item)
-    return media
+COMMENT_REPLY_MAX = 2200
 
 
 def parse_messaging(account_id: str, item: dict[str, Any]) -> InboundEvent | None:
-    """One ``messaging[]`` item → a ``dm`` event, or None for things the bot must not answer."""
-    sender = as_id(as_dict(item.get("sender"), "sender").get("id"))
-    if not sender or sender == account_id:
-        return None  # our own outbound (echo without the flag) or junk
-    timestamp = to_seconds(item.get("timestamp"))
-    message = item.get("message")
-    if isinstance(message, dict):
-        if message.get("is_echo") or message.get("is_deleted") or message.get("is_unsupported"):
-            return None
-        mid = as_id(message.get("mid"))
-        if not mid:
-            return None
-        extra: dict[str, Any] = {}
-        text = as_text(message.get("text"))
-        if isinstance(message.get("quick_reply"), dict):
-            extra["quick_reply_payload"] = message["quick_reply"].get("payload")
-            text = untruncate(text, extra["quick_reply_payload"])
-        if isinstance(message.get("reply_to"), dict):
-            extra["reply_to"] = message["reply_to"]
-        if isinstance(message.get("referral"), dict):
-            extra["referral"] = message["referral"]
-        return InboundEvent(
-            channel_type="instagram", account_id=account_id, kind="dm", external_id=mid,
-            user_id=sender, text=text, media=_media(message), meta=extra,
-            timestamp=timestamp,
-        )
-    postback = item.get("postback")
-    if isinstance(postback, dict):
-        mid = as_id(postback.get("mid")) or f"postback:{sender}:{as_id(item.get('timestamp')) or ''}"
-        return InboundEvent(
-            channel_type="instagram", account_id=account_id, kind="dm", external_id=mid,
-            user_id=sender, text=as_text(postback.get("title")) or as_text(postback.get("payload")),
-            meta={"postback_payload": postback.get("payload")}, timestamp=timestamp,
-        )
-    return None  # read, reaction, referral-only, optin...: nothing to answer
+    """One ``messaging[]`` item → a ``dm`` event (the Messenger Platform shape ``meta`` parses)."""
+    return meta.parse_messaging(InstagramConnector.type, account_id, item)
 
 
 def parse_comment(account_id: str, field: str, value: dict[str, Any], entry_time: Any) -> InboundEvent | None:
@@ -103,25 +55,25 @@ def parse_comment(account_id: str, field: str, value: dict[str, Any], entry_time
         if as_id(media.get(key)):
             extra[key] = media[key]
     return InboundEvent(
-        channel_type="instagram", account_id=account_id, kind="comment", external_id=comment_id,
+        channel_type=InstagramConnector.type, account_id=account_id, kind="comment", external_id=comment_id,
         user_id=user_id, text=as_text(value.get("text")), meta=extra,
         timestamp=to_seconds(value.get("timestamp") or entry_time),
     )
 
 
-def _quick_replies(buttons: list[str]) -> list[dict[str, str]]:
-    return [
-        {"content_type": "text", "title": truncate(b, QUICK_REPLY_TITLE_MAX), "payload": b[:1000]}
-        for b in buttons[:MAX_QUICK_REPLIES]
-    ]
-
-
 @register
 class InstagramConnector(meta.MetaConnector):
     type = "instagram"
+    label = N_("Instagram")
     meta_object = "instagram"
     max_text_length = 1000
-    reply_window_hours = 24  # free-form replies only within 24 h of the user's last message
+    prompt_style = ("Instagram direct messages", 600)
+    reply_window = meta.HUMAN_AGENT_WINDOW
+    needs = Needs(token=True, external_id="the Instagram professional account id (webhook entry.id)")
+    # PROTOCOLS.md, kept below the published ceilings: the Send API takes 300 calls/s per professional
+    # account (10/s for audio/video), the Private Replies API 750 calls/hour per account
+    rate_limits = {"instagram.send": "100/second", "instagram.private_reply": "750/hour"}
+    message_kind = "dm"
 
     def parse_payload(self, payload: dict[str, Any]) -> list[InboundEvent | None]:
         """Every DM and comment in every entry of the batch, in order.
@@ -161,14 +113,7 @@ class InstagramConnector(meta.MetaConnector):
             return SendResult(status="failed", error="no recipient")
         base = _base_url(credentials, config)
         outbound = replace(outbound, recipient=str(outbound.recipient))
-        return handler(base, token, _rate_key(credentials, token), outbound, config)
-
-
-def _rate_key(credentials: dict[str, Any], token: str) -> str:
-    """Windows are per IG account; without its id, a token digest keeps accounts apart."""
-    if credentials.get("account_id"):
-        return str(credentials["account_id"])
-    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:16]
+        return handler(self, base, token, meta.account_key(credentials, token), outbound, config)
 
 
 def _base_url(credentials: dict[str, Any], config: ConnectorConfig) -> str:
@@ -176,74 +121,38 @@ def _base_url(credentials: dict[str, Any], config: ConnectorConfig) -> str:
     return f"{host.rstrip('/')}/{config.graph_version}"
 
 
-def _message_body(outbound: Outbound) -> dict[str, Any] | None:
-    attachment = outbound.meta.get("attachment")
-    if isinstance(attachment, dict) and attachment.get("url"):
-        kind = attachment.get("type", "image")
-        return {"attachment": {"type": kind, "payload": {"url": attachment["url"]}}}
-    if not outbound.text.strip():
-        return None
-    message: dict[str, Any] = {"text": truncate(outbound.text, InstagramConnector.max_text_length)}
-    if outbound.buttons:
-        message["quick_replies"] = _quick_replies(outbound.buttons)
-    return message
-
-
-def _finish(result: HttpResult, token: str, id_key: str) -> SendResult:
-    if result.ok and isinstance(result.data, dict) and result.data.get(id_key):
-        return SendResult.sent(str(result.data[id_key]))
-    if result.ok:
-        return SendResult.sent(None)
-    return meta.graph_error_result(result, [token])
-
-
-def _send_dm(base: str, token: str, account: str, outbound: Outbound, config: ConnectorConfig) -> SendResult:
-    message = _message_body(outbound)
-    if message is None:
-        return SendResult.skipped("empty message")
-    body: dict[str, Any] = {"recipient": {"id": outbound.recipient}, "message": message}
-    if outbound.meta.get("human_agent"):
-        # Human Agent tag: replies by a person up to 7 days after the user's last message.
-        body.update({"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"})
-    limited = throttle(config, [("instagram.send", account)])
-    if limited:
-        return limited
-    result = meta.post_graph(f"{base}/me/messages", token, body, config)
-    return _finish(result, token, "message_id")
-
-
-def _send_comment_reply(base: str, token: str, account: str, outbound: Outbound, config: ConnectorConfig
-                        ) -> SendResult:
+def _send_comment_reply(ig: InstagramConnector, base: str, token: str, account: str, outbound: Outbound,
+                        config: ConnectorConfig) -> SendResult:
     if not outbound.text.strip():
         return SendResult.skipped("empty message")
-    limited = throttle(config, [("instagram.send", account)])
+    limited = ig.rate_limited(config, [("instagram.send", account)])
     if limited:
         return limited
     url = f"{base}/{quote(outbound.recipient, safe='')}/replies"
-    result = meta.post_graph(url, token, {"message": truncate(outbound.text, 2200)}, config)
-    return _finish(result, token, "id")
+    result = meta.post_graph(url, token, {"message": truncate(outbound.text, COMMENT_REPLY_MAX)}, config)
+    return meta.send_outcome(result, token, "id")
 
 
-def _send_private_reply(base: str, token: str, account: str, outbound: Outbound, config: ConnectorConfig
-                        ) -> SendResult:
+def _send_private_reply(ig: InstagramConnector, base: str, token: str, account: str, outbound: Outbound,
+                        config: ConnectorConfig) -> SendResult:
     """One DM per comment: the job claims the comment first; a read timeout is not retried here.
 
     Text only: quick replies are not documented for private replies, so buttons are left for the
     conversation that follows once the user answers.
     """
-    message = _message_body(replace(outbound, buttons=[]))
+    message = meta.message_body(replace(outbound, buttons=[]), ig.max_text_length)
     if message is None:
         return SendResult.skipped("empty message")
-    limited = throttle(config, [("instagram.private_reply", account), ("instagram.send", account)])
+    limited = ig.rate_limited(config, [("instagram.private_reply", account), ("instagram.send", account)])
     if limited:
         return limited
     body = {"recipient": {"comment_id": outbound.recipient}, "message": message}
     result = meta.post_graph(f"{base}/me/messages", token, body, config, repeatable=False)
-    return _finish(result, token, "message_id")
+    return meta.send_outcome(result, token, "message_id")
 
 
-_SENDERS: dict[str, Callable[[str, str, str, Outbound, ConnectorConfig], SendResult]] = {
-    "message": _send_dm,
+_SENDERS: dict[str, Callable[[InstagramConnector, str, str, str, Outbound, ConnectorConfig], SendResult]] = {
+    "message": InstagramConnector.send_dm,
     "comment_reply": _send_comment_reply,
     "private_reply": _send_private_reply,
 }

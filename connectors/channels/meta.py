@@ -1,8 +1,10 @@
-"""Shared Meta platform bits: webhook signature + handshake, payload dispatch, Graph error mapping.
+"""Shared Meta platform bits: webhook signature + handshake, payload dispatch, Graph error mapping, and the
+Messenger Platform pieces Instagram and Messenger DMs share (the ``messaging[]`` item, the Send API, the
+24 h + HUMAN_AGENT reply window).
 
-Instagram and WhatsApp share one webhook endpoint (``/webhooks/meta``): the body's ``object`` decides
-which connector parses it. Each Meta connector declares ``meta_object`` and ``parse_payload``; the
-dispatch below finds it through the registry, so no code here names a channel.
+Every Meta product shares one webhook endpoint (``/webhooks/meta``): the body's ``object`` decides which
+connector parses it. Each Meta connector declares ``meta_object`` and ``parse_payload``; the dispatch
+below finds it through the registry, so no code here names a channel.
 """
 
 from __future__ import annotations
@@ -14,8 +16,22 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from connectors.channels.base import PayloadError, as_list, header, load_json_object, sane_events
-from connectors.channels.events import ConnectorConfig, InboundEvent, SendResult
+from connectors.channels.base import (
+    BaseConnector,
+    PayloadError,
+    ReplyWindow,
+    as_dict,
+    as_id,
+    as_list,
+    as_text,
+    header,
+    load_json_object,
+    sane_events,
+    to_seconds,
+    truncate,
+    untruncate,
+)
+from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.channels.http import HttpResult, mask_secrets, request
 
 log = logging.getLogger(__name__)
@@ -95,19 +111,20 @@ def load_meta_payload(raw_body: bytes) -> dict[str, Any]:
 
 
 def parse_meta_payload(raw_body: bytes) -> list[InboundEvent]:
-    """All events in a Meta webhook body, whatever product sent it.
+    """All events in a Meta webhook body, whatever product sent it (the registered connector whose
+    ``meta_object`` is the body's ``object`` parses it).
 
-    Unknown ``object`` values (``page``, ``permissions``...) yield no events: they are acknowledged,
-    not errors. Malformed JSON or shape raises PayloadError (the route answers 400).
+    ``object`` values no connector declares (``permissions``, ``user``...) yield no events: they are
+    acknowledged, not errors. Malformed JSON or shape raises PayloadError (the route answers 400).
     """
-    from connectors.channels.registry import all_connectors  # local: channel modules import this module
+    from connectors.channels.registry import meta_connector  # local: channel modules import this module
 
     payload = load_meta_payload(raw_body)
-    for connector in all_connectors():
-        if getattr(connector, "meta_object", None) == payload["object"]:
-            return sane_events(connector.parse_payload(payload))  # type: ignore[attr-defined]
-    log.info("ignoring Meta webhook for object %r", payload["object"])
-    return []
+    connector = meta_connector(payload["object"])
+    if connector is None:
+        log.info("ignoring Meta webhook for object %r", payload["object"])
+        return []
+    return sane_events(connector.parse_payload(payload))  # type: ignore[attr-defined]
 
 
 def graph_error_result(result: HttpResult, secrets: Iterable[str | None] = ()) -> SendResult:
@@ -192,17 +209,15 @@ def items(container: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)]
 
 
-class MetaConnector:
-    """Behaviour shared by Instagram and WhatsApp: signature check and envelope parsing.
+class MetaConnector(BaseConnector):
+    """Behaviour shared by the Meta products: signature check and envelope parsing.
 
-    Subclasses set ``type``, ``meta_object`` and implement ``parse_payload(payload)``.
+    Subclasses declare ``type``, ``label``, ``meta_object``, ``max_text_length``, ``needs`` (a token, and
+    the account id their webhooks name) and implement ``parse_payload(payload)``.
     """
 
-    type: str = ""
-    meta_object: str = ""
-    #: Where the channel calls us (formatted with channel_id / public_key): one URL for the whole Meta app.
-    webhook_path: str = "/webhooks/meta"
-    max_text_length: int = 1000
+    #: One URL for the whole Meta app: the body's ``object`` says which product it is for.
+    webhook_path = "/webhooks/meta"
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:
         return verify_request(headers, raw_body, [secret])
@@ -224,9 +239,144 @@ class MetaConnector:
         pass the result through ``sane_events``)."""
         raise NotImplementedError
 
+    def send_dm(self, base: str, token: str, rate_key: str, outbound: Outbound, config: ConnectorConfig, *,
+                default_type: str | None = None) -> SendResult:
+        """One Send API message (``POST {base}/me/messages``) to ``outbound.recipient`` (an IGSID or a PSID):
+        text cut to this channel's ``max_text_length``, buttons as quick replies, the ``HUMAN_AGENT`` tag
+        when the reply is a person's outside the free window (:func:`messaging_type`), throttled per account
+        under ``<type>.send``. Instagram and Messenger DMs both go through here."""
+        message = message_body(outbound, self.max_text_length)
+        if message is None:
+            return SendResult.skipped("empty message")
+        body: dict[str, Any] = {"recipient": {"id": outbound.recipient},
+                                **messaging_type(outbound, self.reply_window, default=default_type),
+                                "message": message}
+        limited = self.rate_limited(config, [(f"{self.type}.send", rate_key)])
+        if limited:
+            return limited
+        return send_outcome(post_graph(f"{base}/me/messages", token, body, config), token, "message_id")
+
 
 def post_graph(url: str, token: str, body: dict[str, Any], config: ConnectorConfig, *,
                repeatable: bool = True) -> HttpResult:
     """POST JSON to the Graph API with a Bearer token through the retrying client."""
     return request("POST", url, config=config, json=body, headers=bearer(token), secrets=[token],
                    retry_unknown_outcome=repeatable)
+
+
+# --- Messenger Platform: what Instagram and Messenger DMs share -----------------------------------------
+
+#: Instagram and Messenger DMs: free-form replies for 24 h after the customer's last message; after that a
+#: person (not the bot) may still answer for 7 days with the ``HUMAN_AGENT`` tag, where the tenant turned
+#: the channel setting ``human_agent`` on (Meta's Human Agent feature).
+HUMAN_AGENT_WINDOW = ReplyWindow(hours=24, tag="HUMAN_AGENT", tag_hours=7 * 24, tag_setting="human_agent")
+
+MAX_QUICK_REPLIES = 13
+QUICK_REPLY_TITLE_MAX = 20
+
+
+def _media(message: dict[str, Any]) -> list[dict[str, Any]]:
+    media = []
+    for att in items(message, "attachments"):
+        payload = att.get("payload") if isinstance(att.get("payload"), dict) else {}
+        item = {"type": as_text(att.get("type")), "url": as_text(payload.get("url")) or None}
+        if as_text(payload.get("title")):
+            item["title"] = payload["title"]
+        media.append(item)
+    return media
+
+
+def parse_messaging(channel_type: str, account_id: str, item: dict[str, Any]) -> InboundEvent | None:
+    """One ``messaging[]`` item (Instagram or Messenger: the same Messenger Platform shape) → a ``dm``
+    event, or None for what the bot must not answer: our own messages (``is_echo``, or sent by the
+    account itself), deleted and unsupported messages, reads, deliveries, reactions, edits, optins."""
+    sender = as_id(as_dict(item.get("sender"), "sender").get("id"))
+    if not sender or sender == account_id:
+        return None  # our own outbound (echo without the flag) or junk
+    timestamp = to_seconds(item.get("timestamp"))
+    message = item.get("message")
+    if isinstance(message, dict):
+        if message.get("is_echo") or message.get("is_deleted") or message.get("is_unsupported"):
+            return None
+        mid = as_id(message.get("mid"))
+        if not mid:
+            return None
+        extra: dict[str, Any] = {}
+        text = as_text(message.get("text"))
+        if isinstance(message.get("quick_reply"), dict):
+            extra["quick_reply_payload"] = message["quick_reply"].get("payload")
+            text = untruncate(text, extra["quick_reply_payload"])
+        if isinstance(message.get("reply_to"), dict):
+            extra["reply_to"] = message["reply_to"]
+        if isinstance(message.get("referral"), dict):
+            extra["referral"] = message["referral"]
+        return InboundEvent(
+            channel_type=channel_type, account_id=account_id, kind="dm", external_id=mid,
+            user_id=sender, text=text, media=_media(message), meta=extra,
+            timestamp=timestamp,
+        )
+    postback = item.get("postback")
+    if isinstance(postback, dict):
+        mid = as_id(postback.get("mid")) or f"postback:{sender}:{as_id(item.get('timestamp')) or ''}"
+        extra = {"postback_payload": postback.get("payload")}
+        if isinstance(postback.get("referral"), dict):
+            extra["referral"] = postback["referral"]
+        return InboundEvent(
+            channel_type=channel_type, account_id=account_id, kind="dm", external_id=mid,
+            user_id=sender, text=as_text(postback.get("title")) or as_text(postback.get("payload")),
+            meta=extra, timestamp=timestamp,
+        )
+    return None  # read, delivery, reaction, message_edit, referral-only, optin...: nothing to answer
+
+
+def quick_replies(buttons: list[str]) -> list[dict[str, str]]:
+    """Buttons as Send API quick replies: the title cut to 20 characters, the whole label as payload (a
+    tap comes back with it, and :func:`parse_messaging` restores the full label)."""
+    return [
+        {"content_type": "text", "title": truncate(b, QUICK_REPLY_TITLE_MAX), "payload": b[:1000]}
+        for b in buttons[:MAX_QUICK_REPLIES]
+    ]
+
+
+def message_body(outbound: Outbound, limit: int) -> dict[str, Any] | None:
+    """The Send API ``message`` of an outbound: an attachment by URL, or text (cut to ``limit``) with its
+    buttons as quick replies; None when there is nothing to send."""
+    attachment = outbound.meta.get("attachment")
+    if isinstance(attachment, dict) and attachment.get("url"):
+        kind = attachment.get("type", "image")
+        return {"attachment": {"type": kind, "payload": {"url": attachment["url"]}}}
+    if not outbound.text.strip():
+        return None
+    message: dict[str, Any] = {"text": truncate(outbound.text, limit)}
+    if outbound.buttons:
+        message["quick_replies"] = quick_replies(outbound.buttons)
+    return message
+
+
+def messaging_type(outbound: Outbound, window: ReplyWindow | None, *, default: str | None = None
+                   ) -> dict[str, str]:
+    """The Send API's ``messaging_type`` (and ``tag``): a reply a person sends outside the free window
+    (``outbound.meta["human_agent"]``, set by whoever decided the window allows it) carries the window's
+    tag; anything else goes as ``default`` (``RESPONSE``), or without the field where the API does not ask
+    for it."""
+    if outbound.meta.get("human_agent") and window is not None and window.tag:
+        return {"messaging_type": "MESSAGE_TAG", "tag": window.tag}
+    return {"messaging_type": default} if default else {}
+
+
+def send_outcome(result: HttpResult, token: str, id_key: str) -> SendResult:
+    """A Graph call's SendResult: sent with the id the API gave back (``message_id``, ``id``), or the
+    mapped Graph error."""
+    if result.ok and isinstance(result.data, dict) and result.data.get(id_key):
+        return SendResult.sent(str(result.data[id_key]))
+    if result.ok:
+        return SendResult.sent(None)
+    return graph_error_result(result, [token])
+
+
+def account_key(credentials: dict[str, Any], token: str) -> str:
+    """The rate-limit key of an account: its id when the credentials carry it, else a token digest (keeps
+    accounts apart without putting the token into limiter keys)."""
+    if credentials.get("account_id"):
+        return str(credentials["account_id"])
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:16]

@@ -20,24 +20,8 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from connectors.channels.events import ConnectorConfig, SendResult
-from connectors.runtime.run_slots import waiting
 
 log = logging.getLogger(__name__)
-
-# Defaults from PROTOCOLS.md, kept below the published ceilings on purpose.
-DEFAULT_LIMITS: dict[str, str] = {
-    # IG Send API: 300 calls/s per professional account (10/s for audio/video).
-    "instagram.send": "100/second",
-    # Private Replies API: 750 calls/hour per account.
-    "instagram.private_reply": "750/hour",
-    # WA: 80 mps per business number by default, inbound and outbound together.
-    "whatsapp.send": "60/second",
-    # WA pair rate: ~1 msg / 6 s to one user, bursts to 45 tolerated: this only stops reply loops.
-    "whatsapp.pair": "30/minute",
-    # Telegram: ~30 messages/s per bot, ~1 message/s per chat (short bursts tolerated).
-    "telegram.send": "30/second",
-    "telegram.chat": "3 per 3 seconds",
-}
 
 # ``none://`` turns local limiting off (benchmarks that measure our own overhead, not Meta's limits).
 DISABLED_STORAGE = frozenset({"", "none://"})
@@ -63,8 +47,9 @@ def _parse(spec: str) -> RateLimitItem:
 
 
 def limit_for(config: ConnectorConfig, name: str) -> RateLimitItem:
-    """The configured limit for a scope such as ``"telegram.chat"`` (override, else default)."""
-    spec = config.rate_limits.get(name) or DEFAULT_LIMITS[name]
+    """The limit of a scope such as ``"telegram.chat"``: the channel's declared window (``rate_limits``,
+    merged in by ``BaseConnector.rate_limited``) or the configured override."""
+    spec = config.rate_limits[name]  # the channel's declared window, or CONNECTOR_RATE_LIMITS' override
     return _parse(spec)
 
 
@@ -95,8 +80,7 @@ def acquire(
                        for item, name, key in blocked)
             if time.monotonic() + wait > deadline:
                 return round(wait, 3)
-            with waiting():
-                sleep(wait)
+            sleep(wait)
     except Exception as exc:  # storage down: fail open, see module docstring
         log.warning("rate limiter storage %s unavailable, not limiting: %s", config.ratelimit_storage, exc)
         return None

@@ -23,6 +23,9 @@ import requests
 
 from connectors.channels.base import (
     GROUPS_SETTING,
+    N_,
+    BaseConnector,
+    Needs,
     PayloadError,
     as_dict,
     as_id,
@@ -35,7 +38,6 @@ from connectors.channels.base import (
 )
 from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.channels.http import HttpResult, header_retry_after, mask_secrets, request
-from connectors.channels.ratelimit import throttle
 from connectors.channels.registry import register
 
 log = logging.getLogger(__name__)
@@ -158,7 +160,7 @@ def _parse_message(account_id: str, update_id: int, message: dict[str, Any], *, 
     if not text and "contact" in meta:
         text = as_id(meta["contact"].get("phone_number")) or ""  # answers an "ask phone" step directly
     return InboundEvent(
-        channel_type="telegram", account_id=account_id, kind="edit" if edited else "message",
+        channel_type=TelegramConnector.type, account_id=account_id, kind="edit" if edited else "message",
         external_id=external_id, user_id=str(sender), text=text, media=_media(message), meta=meta,
         timestamp=to_seconds(message.get("edit_date") if edited else message.get("date")),
     )
@@ -182,7 +184,7 @@ def _parse_callback(account_id: str, update_id: int, query: dict[str, Any], *, a
     meta = _user_meta(user, chat_id, chat_type, update_id)
     meta.update({"callback_query_id": query_id, "message_id": _int(message.get("message_id"))})
     return InboundEvent(
-        channel_type="telegram", account_id=account_id, kind="message",
+        channel_type=TelegramConnector.type, account_id=account_id, kind="message",
         external_id=f"tg:cb:{query_id}", user_id=str(user_id), text=as_text(query.get("data")),
         meta=meta, timestamp=None,
     )
@@ -283,10 +285,16 @@ def _reply_markup(buttons: list[str], style: str | None) -> dict[str, Any]:
 
 
 @register
-class TelegramConnector:
+class TelegramConnector(BaseConnector):
     type = "telegram"
+    label = N_("Telegram")
     webhook_path = "/webhooks/telegram/{channel_id}"
     max_text_length = 4096
+    prompt_style = ("Telegram", 900)
+    # The bot token; the bot id (the external id) comes from getMe when the channel is connected.
+    needs = Needs(token=True)
+    # ~30 messages/s per bot, ~1 message/s per chat (short bursts tolerated)
+    rate_limits = {"telegram.send": "30/second", "telegram.chat": "3 per 3 seconds"}
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:
         """Constant-time check of the secret_token header; an empty configured secret never passes."""
@@ -356,7 +364,7 @@ class TelegramConnector:
         if outbound.meta.get("callback_query_id"):
             answer_callback_query(token, str(outbound.meta["callback_query_id"]), config)
         bot = bot_id(token)
-        limited = throttle(config, [("telegram.send", bot), ("telegram.chat", f"{bot}:{recipient}")])
+        limited = self.rate_limited(config, [("telegram.send", bot), ("telegram.chat", f"{bot}:{recipient}")])
         if limited:
             return limited
         result = call(token, "sendMessage", params, config)

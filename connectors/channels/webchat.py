@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.channels.base import PayloadError, header, load_json_object
+from connectors.channels.base import N_, BaseConnector, PayloadError, header, load_json_object
 from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.channels.registry import register
 
@@ -31,10 +31,14 @@ KEY_HEADER = "X-Webchat-Key"
 
 
 @register
-class WebchatConnector:
+class WebchatConnector(BaseConnector):
     type = "webchat"
+    label = N_("Web chat")
     webhook_path = "/webchat/{public_key}/messages"
     max_text_length = 4000
+    prompt_style = ("the website chat", 800)
+    message_kind = "webchat"
+    pushes_replies = False  # replies are stored; the widget fetches them
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:
         """The widget is public: the "secret" is the channel's public key (``X-Webchat-Key``).
@@ -62,7 +66,7 @@ class WebchatConnector:
             if isinstance(data.get(key), str):
                 meta[key] = data[key][:500]
         return [InboundEvent(
-            channel_type="webchat", account_id=account_id, kind="webchat",
+            channel_type=WebchatConnector.type, account_id=account_id, kind="webchat",
             external_id=f"{visitor}:{client_id}", user_id=visitor, text=text.strip(), meta=meta,
         )]
 

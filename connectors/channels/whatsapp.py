@@ -13,14 +13,22 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from connectors.channels import meta
-from connectors.channels.base import as_dict, as_id, as_text, to_seconds, truncate, untruncate
+from connectors.channels.base import (
+    N_,
+    Needs,
+    ReplyWindow,
+    as_dict,
+    as_id,
+    as_text,
+    to_seconds,
+    truncate,
+    untruncate,
+)
 from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
-from connectors.channels.ratelimit import throttle
 from connectors.channels.registry import register
 
 log = logging.getLogger(__name__)
@@ -41,16 +49,9 @@ _STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4
 
 # --- pure helpers used by the job ------------------------------------------------------------------
 
-def within_customer_window(last_inbound_at: datetime | None, now: datetime, hours: int = 24) -> bool:
-    """May a free-form (non-template) message go out? IG and WA allow it for 24 h after the user's
-    last message; our own sends do not extend the window. Naive datetimes are taken as UTC."""
-    if last_inbound_at is None:
-        return False
-    if last_inbound_at.tzinfo is None:
-        last_inbound_at = last_inbound_at.replace(tzinfo=UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return now - last_inbound_at < timedelta(hours=hours)
+#: The customer service window: free-form messages for 24 h after the customer's last message; after that
+#: only an approved template (the channel setting ``reengagement_template``).
+SERVICE_WINDOW = ReplyWindow(hours=24, template_setting="reengagement_template")
 
 
 def status_rank(status: str | None) -> int:
@@ -163,7 +164,7 @@ def parse_message(account_id: str, msg: dict[str, Any], contacts: dict[str, dict
         if msg.get(key):
             extra[key] = msg[key]
     return InboundEvent(
-        channel_type="whatsapp", account_id=account_id, kind=kind, external_id=wamid,
+        channel_type=WhatsAppConnector.type, account_id=account_id, kind=kind, external_id=wamid,
         user_id=user_id, text=text, media=media, meta=extra, timestamp=to_seconds(msg.get("timestamp")),
     )
 
@@ -181,7 +182,7 @@ def parse_status(account_id: str, status: dict[str, Any]) -> InboundEvent | None
     if callback:
         extra["callback_data"] = callback[:512]
     return InboundEvent(
-        channel_type="whatsapp", account_id=account_id, kind="status",
+        channel_type=WhatsAppConnector.type, account_id=account_id, kind="status",
         external_id=f"status:{wamid}:{value}",
         user_id=as_id(status.get("recipient_id")) or as_id(status.get("recipient_user_id")) or "",
         meta=extra, timestamp=to_seconds(status.get("timestamp")),
@@ -246,9 +247,15 @@ def _template_body(outbound: Outbound) -> dict[str, Any] | None:
 @register
 class WhatsAppConnector(meta.MetaConnector):
     type = "whatsapp"
+    label = N_("WhatsApp")
     meta_object = "whatsapp_business_account"
     max_text_length = 4096
-    reply_window_hours = 24  # customer service window; outside it only templates go out
+    prompt_style = ("WhatsApp", 900)
+    reply_window = SERVICE_WINDOW
+    needs = Needs(token=True, external_id="the WhatsApp phone_number_id")
+    # 80 messages/s per business number by default, inbound and outbound together; the pair rate (~1 per
+    # 6 s to one user, bursts to 45 tolerated) only stops reply loops here
+    rate_limits = {"whatsapp.send": "60/second", "whatsapp.pair": "30/minute"}
 
     def parse_payload(self, payload: dict[str, Any]) -> list[InboundEvent | None]:
         """Every message and status of every change of every entry (changes of other fields, such as
@@ -298,7 +305,7 @@ class WhatsAppConnector(meta.MetaConnector):
         if outbound.idempotency_key:  # echoed in this message's statuses: finds it when our send result was lost
             body["biz_opaque_callback_data"] = outbound.idempotency_key[:512]
         pair = f"{number}:{recipient}"
-        limited = throttle(config, [("whatsapp.send", number), ("whatsapp.pair", pair)])
+        limited = self.rate_limited(config, [("whatsapp.send", number), ("whatsapp.pair", pair)])
         if limited:
             return limited
         base = f"{config.meta_graph_url.rstrip('/')}/{config.graph_version}"

@@ -35,16 +35,19 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.channels.http import before_send
-from connectors.channels.registry import get_connector
+from connectors.channels.registry import get_connector, text_limit
 from connectors.runtime import liveness
-from flows.text_limits import fit_for_channel
+from connectors.runtime.queue import QueueUnavailable, get_queue
+from connectors.runtime.run_slots import waiting
+from flows.text_limits import fit_text
 from flows.turn import OutboundMessage
 from webapp.extensions import db
 from webapp.models import Contact, Conversation, Message
 from webapp.models.base import as_utc, utcnow
 
 from . import store, usage
-from .autocommit import autocommit
+from .effects import notify
+from .locks import contact_lock
 from .store import TRANSIENT_ERRORS, ChannelLike, ConversationLike, TenantLike
 
 log = logging.getLogger(__name__)
@@ -108,7 +111,7 @@ def record_outbound(tenant: TenantLike, channel: ChannelLike, conv: Conversation
             meta.setdefault("comment_at", comment_at)
         values = {"tenant_id": tenant.id, "conversation_id": conv.id, "channel_id": channel.id,
                   "event_id": event_id, "direction": "out", "kind": kind,
-                  "text": fit_for_channel(out.text, channel.type), "idempotency_key": key,
+                  "text": fit_text(out.text, text_limit(channel.type)), "idempotency_key": key,
                   "delivery_status": "claimed" if claimed else "pending", "claimed_by": owner, "claimed_at": now,
                   "error": None,
                   "payload": {"buttons": list(out.buttons), "recipient": target, "meta": meta}}
@@ -163,23 +166,24 @@ def send_credentials(channel: ChannelLike) -> dict[str, Any]:
 def _not_sendable(channel: ChannelLike, last_inbound_at: Any, claimed: Any) -> Outbound | str | None:
     """A reason not to send now (a skip), a replacement to send instead (a template outside a reply window),
     or None."""
-    from connectors.channels.whatsapp import within_customer_window
-
     now = utcnow()
     meta = (claimed.payload or {}).get("meta") or {}
     comment_at = meta.get("comment_at") if claimed.kind == "private_reply" else None
     if isinstance(comment_at, int | float) and now - datetime.fromtimestamp(comment_at, now.tzinfo) > PRIVATE_REPLY_FOR:
         return "Instagram allows a private reply only within 7 days of the comment"
-    hours = getattr(get_connector(channel.type), "reply_window_hours", None)
-    if not hours or claimed.kind != "message":
+    window = get_connector(channel.type).reply_window
+    if window is None or claimed.kind != "message":
         return None
-    if within_customer_window(as_utc(last_inbound_at), now, hours):
+    decision = window.decide(as_utc(last_inbound_at), now, channel.settings)
+    if decision == "free" or (decision == "tag" and meta.get("human_agent")):  # the tag is for a person's reply
         return None
-    template = (channel.settings or {}).get("reengagement_template")
-    if template:
+    if decision == "template":
+        template = (channel.settings or {})[window.template_setting or ""]
         return Outbound(kind="template", recipient=(claimed.payload or {}).get("recipient", ""),
                         text=claimed.text, meta=dict(template), idempotency_key=claimed.idempotency_key or "")
-    return f"outside the {hours}-hour reply window and no re-engagement template is configured"
+    if window.template_setting:
+        return f"outside the {window.hours}-hour reply window and no re-engagement template is configured"
+    return f"outside the {window.hours}-hour reply window"
 
 
 _MESSAGES = Message.__table__
@@ -311,7 +315,6 @@ def _release(message_ids: list[int]) -> None:
     this may fail too; then the sweeper takes them back once their claim is stale)."""
     try:
         db.session.rollback()
-        autocommit()
         db.session.execute(update(_MESSAGES).where(
             _MESSAGES.c.id.in_(message_ids), _MESSAGES.c.delivery_status == "claimed",
             _MESSAGES.c.claimed_by == liveness.owner()).values(delivery_status="pending", claimed_by=None))
@@ -325,7 +328,8 @@ def _send_one(send: _Send, credentials: dict[str, Any], config: ConnectorConfig)
     if isinstance(send.outbound, str):
         return SendResult.skipped(send.outbound)
     try:
-        with before_send(lambda: _mark_sending(send.message_id)):
+        # the channel API (its rate limit, retries and backoff): the worker's run slot goes to another job
+        with waiting(), before_send(lambda: _mark_sending(send.message_id)):
             return get_connector(send.channel.type).send(credentials, send.outbound, config)
     except Reclaimed:
         raise
@@ -384,19 +388,19 @@ _RESULT_SENT = _RESULT.values(external_id=bindparam("p_external_id"))
 
 
 def _write_results(results: list[dict[str, Any]]) -> None:
-    """One executemany per statement, in autocommit (each result is durable when it returns: nothing is
-    written while the channel APIs answer). A database outage is waited out for RESULT_WRITE_FOR seconds (a
+    """One executemany per statement, in one transaction after the sends (nothing is written while the
+    channel APIs answer). A database outage is waited out for RESULT_WRITE_FOR seconds (a
     delivered reply must not be reported failed, nor be sent again); an id the channel gave twice is kept
     off the second message rather than failing the others."""
     sent = [r for r in results if "p_external_id" in r]
     rest = [r for r in results if "p_external_id" not in r]
 
     def write() -> None:
-        autocommit()
         try:
             for statement, params in ((_RESULT_SENT, sent), (_RESULT, rest)):
                 if params:
                     db.session.execute(statement, params)
+            db.session.commit()
         except IntegrityError:
             db.session.rollback()
             _write_one_by_one(sent, rest)
@@ -411,26 +415,25 @@ def _write_results(results: list[dict[str, Any]]) -> None:
 
 
 def _write_one_by_one(sent: list[dict[str, Any]], rest: list[dict[str, Any]]) -> None:
-    autocommit()
     if rest:
         db.session.execute(_RESULT, rest)
+        db.session.commit()
     for params in sent:
         try:
             db.session.execute(_RESULT_SENT, params)
+            db.session.commit()
         except IntegrityError:
             db.session.rollback()
-            autocommit()
             log.error("message %s: the channel's id %s is already recorded on another message", params["p_message_id"],
                       params["p_external_id"])
             db.session.execute(_RESULT, {**params, "p_error": f"the channel's id {params['p_external_id']} is "
                                                               "already recorded on another message"})
+            db.session.commit()
 
 
 def _schedule_retries(due: dict[int, datetime], now: datetime) -> None:
     """A delayed delivery job per conversation (the sweeper sends whatever is due too: delayed jobs live in
     Redis, which may lose them)."""
-    from connectors.runtime.queue import QueueUnavailable, get_queue
-
     for conversation_id, at in due.items():
         try:
             get_queue().enqueue("connectors.runtime.jobs.deliver_conversation", conversation_id,
@@ -441,8 +444,6 @@ def _schedule_retries(due: dict[int, datetime], now: datetime) -> None:
 
 def tell_owners(told: list[tuple[int, str, str]]) -> None:
     """One in-app notification per tenant and kind for what a person has to look at."""
-    from .effects import notify
-
     titles = {"delivery_unknown": "Replies whose delivery is unknown: check before sending again",
               "delivery_failed": "Replies that could not be delivered"}
     by_key: dict[tuple[int, str], list[str]] = {}
@@ -450,7 +451,6 @@ def tell_owners(told: list[tuple[int, str, str]]) -> None:
         by_key.setdefault((tenant_id, kind), []).append(text)
     if not by_key:
         return
-    autocommit()
     for (tenant_id, kind), lines in by_key.items():
         notify(tenant_id, kind, titles[kind], "\n".join(lines)[:2000], messages=len(lines))
     db.session.commit()
@@ -458,12 +458,10 @@ def tell_owners(told: list[tuple[int, str, str]]) -> None:
 
 def _needs_reconnect(channel: ChannelLike, reason: str) -> None:
     """A rejected token: the channel shows "needs reconnection" and the tenant's inbox says so."""
-    from .effects import notify
-
-    autocommit()
     store.mark_needs_reconnect(channel, reason)
     notify(channel.tenant_id, "token_invalid", f"Reconnect {channel.name or channel.type}", reason[:500],
            channel_id=channel.id)
+    db.session.commit()
 
 
 def _deliver(condition: Any, states: tuple[str, ...]) -> DeliverySummary:
@@ -485,8 +483,6 @@ def deliver_event_messages(event_id: int) -> DeliverySummary:
 
 @contextmanager
 def _conversation_lock(conversation_id: int) -> Iterator[bool]:
-    from .locks import contact_lock
-
     row = db.session.execute(select(Conversation.channel_id, Contact.external_user_id)
                              .join(Contact, Contact.id == Conversation.contact_id)
                              .where(Conversation.id == conversation_id)).one_or_none()

@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from connectors.runtime.queue import QueueUnavailable, get_queue
 from flows.turn import Effect
 from webapp.extensions import db
 from webapp.models import Contact, FollowUp, Lead, Notification, month_key
 from webapp.models.base import utcnow
-from webapp.plans import has_feature
+from webapp.plans import has_feature, queue_priority
 
 from . import store, usage
 from .store import ChannelRow, ConversationRow, TenantRow
@@ -71,8 +72,6 @@ def _schedule(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, pay
                   due_at=utcnow() + timedelta(seconds=delay))
     db.session.add(fu)
     db.session.flush()
-    from connectors.runtime.queue import QueueUnavailable, get_queue
-    from webapp.plans import queue_priority
 
     try:
         get_queue().enqueue("connectors.runtime.jobs.fire_follow_up", fu.id, priority=queue_priority(tenant),

@@ -15,14 +15,13 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 from weakref import WeakValueDictionary
 
 from flask import current_app
 
 from connectors.runtime import liveness
-from connectors.runtime.run_slots import waiting
 
 log = logging.getLogger(__name__)
 _local = threading.local()
@@ -69,9 +68,10 @@ def _held() -> set[str]:
 
 @contextmanager
 def contact_lock(key: str, *, wait: float = 120.0,
-                 before_waiting: Callable[[], None] | None = None) -> Iterator[None]:
-    """`before_waiting` runs only when another turn holds the lock, before this one blocks on it (the
-    caller ends its transaction there, so a queued message does not hold a database connection)."""
+                 while_blocked: Callable[[], AbstractContextManager[Any]] = nullcontext) -> Iterator[None]:
+    """`while_blocked()` is entered only when another turn holds the lock, around this one's wait for it
+    (the pipeline ends its transaction there, so a queued message holds no database connection, and gives
+    its worker's run slot to another job)."""
     held = _held()
     if key in held:
         yield
@@ -93,9 +93,7 @@ def contact_lock(key: str, *, wait: float = 120.0,
 
     acquired = lock.acquire(blocking=False)
     if not acquired:
-        if before_waiting is not None:
-            before_waiting()
-        with waiting():  # the worker's run slot goes to another job meanwhile (connectors/run_slots.py)
+        with while_blocked():
             acquired = block()
     if not acquired:
         raise LockTimeout(f"another turn for {key} is still running")

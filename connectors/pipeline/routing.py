@@ -3,10 +3,9 @@ else the first published flow whose trigger matches, else the tenant's default f
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from flows.select import choose_flow
 from flows.turn import TurnEvent
@@ -14,32 +13,18 @@ from webapp.extensions import db
 from webapp.models import Conversation, Flow, FlowVersion, Tenant
 from webapp.services.flows import compiled_by_id
 
-_PUBLISHED_TTL = 5.0
-_published_cache: dict[int, tuple[float, list[tuple[int, int]]]] = {}
+from .cache import TTLCache
 
-
-def clear_published_cache(*_: Any) -> None:
-    _published_cache.clear()
-
-
-event.listen(Flow, "after_update", clear_published_cache)
-event.listen(Flow, "after_delete", clear_published_cache)
-event.listen(Tenant, "after_update", clear_published_cache)
+_published: TTLCache[list[tuple[int, int]]] = TTLCache(
+    5.0, cleared_by=((Flow, ("after_update", "after_delete")), (Tenant, ("after_update",))))
 
 
 def published_flows(tenant_id: int) -> list[tuple[int, int]]:
-    """(flow id, published version id) in the tenant's order; cached for a few seconds because every
-    new conversation asks (a publish in this process clears it; other processes follow within the TTL)."""
-    hit = _published_cache.get(tenant_id)
-    now = time.monotonic()
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    rows = [(fid, vid) for fid, vid in db.session.execute(
+    """(flow id, published version id) in the tenant's order (every new conversation asks: cache.py)."""
+    return _published.get(tenant_id, lambda: [(fid, vid) for fid, vid in db.session.execute(
         select(Flow.id, Flow.published_version_id).where(Flow.tenant_id == tenant_id,
                                                          Flow.published_version_id.is_not(None))
-        .order_by(Flow.position, Flow.id))]
-    _published_cache[tenant_id] = (now + _PUBLISHED_TTL, rows)
-    return rows
+        .order_by(Flow.position, Flow.id))])
 
 
 def pick_flow(tenant: Tenant, conv: Conversation, tevent: TurnEvent) -> tuple[FlowVersion, Any, str] | None:

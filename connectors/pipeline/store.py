@@ -8,7 +8,7 @@ writes back exactly the columns it changes. The back-office, Flask-Admin and the
 notifications, follow-up timers) keep using the ORM models; both see the same tables.
 
 Statements are built once at import and run on the session's connection (`run`), in whatever phase the
-session is in (autocommit.py); parameters of an UPDATE are named `p_*` (one named like a column would join its SET).
+session is in; parameters of an UPDATE are named `p_*` (one named like a column would join its SET).
 """
 
 from __future__ import annotations

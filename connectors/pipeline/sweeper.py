@@ -23,11 +23,14 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 
 from connectors.runtime import liveness
+from connectors.runtime.jobs import enqueue_event, mark_queued
+from connectors.runtime.queue import QueueUnavailable, get_queue
 from webapp.extensions import db
 from webapp.models import FollowUp, InboundEvent, Message, Tenant
 from webapp.models.base import utcnow
 from webapp.plans import queue_priority
 
+from .delivery import tell_owners
 from .turns import AUTO_ATTEMPTS
 
 log = logging.getLogger(__name__)
@@ -38,8 +41,6 @@ STALE = timedelta(minutes=15)  # longer than any job may run (connectors.runtime
 
 
 def sweep(*, grace_seconds: int = 30, limit: int = 500) -> dict[str, int]:
-    from connectors.runtime.jobs import enqueue_event, mark_queued
-
     now = utcnow()
     recovered = _recover(now)
     rows = db.session.execute(
@@ -74,8 +75,6 @@ def _recover(now: datetime) -> dict[str, int]:
     """What dead workers (or jobs gone for longer than STALE) held, put back (see the module docstring).
     Owners are looked up first and the updates name them, so no row limit can hide a dead worker's work and a
     row a live worker claimed meanwhile is never touched."""
-    from .delivery import tell_owners
-
     owners = set(db.session.scalars(select(InboundEvent.locked_by).where(
         InboundEvent.status == "processing", InboundEvent.locked_by.isnot(None)).distinct()))
     owners |= set(db.session.scalars(select(Message.claimed_by).where(
@@ -108,8 +107,6 @@ def _recover(now: datetime) -> dict[str, int]:
 
 
 def _enqueue(job: str, ids: list[int]) -> int:
-    from connectors.runtime.queue import QueueUnavailable, get_queue
-
     queued = 0
     for one in ids:
         try:

@@ -7,14 +7,15 @@ order. A turn has three phases: prepare (read, store the inbound message with it
 version, gather inputs: one transaction, then the DB connection is released), execute (the engine step: may
 wait seconds on a model, holding no connection), persist (replies, state, leads, notifications and their
 counts in one transaction). Sending happens after that, still under the contact's lock so replies go out in
-order (delivery.py); the send results and the event's outcome are recorded in autocommit.
+order (delivery.py); the send results and the event's outcome are one more transaction.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,18 +23,19 @@ from sqlalchemy import bindparam, literal_column, select, update
 
 from connectors.channels.base import GROUPS_SETTING
 from connectors.channels.events import InboundEvent
+from connectors.channels.whatsapp import is_status_upgrade
 from connectors.runtime import liveness
+from connectors.runtime.run_slots import waiting
 from flows.engine import step
 from flows.state import resume_bot
 from flows.turn import StepResult, TurnEvent
 from webapp.extensions import db
+from webapp.models import FollowUp, Message
 from webapp.models import InboundEvent as EventRow
-from webapp.models import Message
 from webapp.models.base import utcnow
 from webapp.plans import has_feature
 
 from . import effects, store, usage
-from .autocommit import autocommit, in_autocommit
 from .context import build_services
 from .delivery import DeliverySummary, deliver_event_messages, record_outbound, send_claimed
 from .locks import LockTimeout, contact_lock
@@ -86,40 +88,34 @@ def claim_pending(channel_id: int, user_id: str, event_id: int) -> list[Any]:
     """Atomic: exactly one worker moves an event to `processing`. Called under the person's lock, it claims
     this event and the person's earlier ones still waiting in one statement (oldest first: they are answered
     first), and returns the columns a turn needs (plain rows, not ORM objects: cheaper on the hot path).
-    The claim is durable once this returns (one autocommit statement: a crash later leaves the attempt
-    counted, so an event that kills its worker cannot be retried forever)."""
-    autocommit()
+    The claim is committed before this returns (a crash later leaves the attempt counted, so an event that
+    kills its worker cannot be retried forever)."""
     rows = store.run(_CLAIM, {"p_channel_id": channel_id, "p_user_id": user_id, "p_id": event_id,
                               "p_now": utcnow(), "p_owner": liveness.owner()}).all()
+    db.session.commit()
     return sorted(rows, key=lambda r: r.id)
 
 
 def finish(event_id: int, status: str, reason: str | None = None, error: str | None = None, *,
            discard: bool = False) -> None:
-    """Record the outcome by id, together with whatever the turn left pending (`discard`: drop that
-    first, after an error). After sending (autocommit) the outcome is one more durable statement; otherwise
-    it is committed with what is pending."""
+    """Record the outcome by id, committed together with whatever the turn left pending (`discard`: drop
+    that first, after an error)."""
     if discard:
         db.session.rollback()
-        autocommit()
     store.run(_FINISH, {"p_id": event_id, "p_status": status, "p_reason": reason, "p_error": error,
                         "p_now": utcnow()})
-    if in_autocommit():
-        db.session.flush()
-    else:
-        db.session.commit()
+    db.session.commit()
 
 
 def process_event(event_id: int) -> None:
     """Take the person's lock first, then claim: `processing` always means "its worker holds the lock",
     so the person's earlier events (still claimable) are answered first, in order."""
-    autocommit()
     head = store.run(_HEAD, {"id": event_id}).one_or_none()
     if head is None or head.status not in CLAIMABLE:
         db.session.commit()
         return
     try:
-        with contact_lock(f"{head.channel_id}:{head.user_id}", before_waiting=db.session.rollback):
+        with contact_lock(f"{head.channel_id}:{head.user_id}", while_blocked=waiting_for_earlier_turn):
             rows = claim_pending(head.channel_id, head.user_id, event_id)
             for index, row in enumerate(rows):
                 if not _run_claimed(row):  # it waits for a retry: the person's later messages wait too
@@ -172,8 +168,6 @@ def handle_status(row: Any, loaded: Loaded, event: InboundEvent) -> Outcome:
     unordered and may be processed at the same time: each update is conditional on the status it read). A
     message whose send result was lost (`unknown`) is found by the idempotency key it carried as
     `biz_opaque_callback_data`, and settled."""
-    from connectors.channels.whatsapp import is_status_upgrade
-
     channel = loaded.channel
     wamid, status = event.meta.get("wamid"), str(event.meta.get("status"))
     values: dict[str, Any] = {"delivery_status": status}
@@ -318,7 +312,7 @@ def prepare_turn(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, 
                  key_prefix: str, event_id: int | None, inbound: InboundEvent | None, *,
                  llm_tokens_used: int | None = None) -> PreparedTurn | None:
     """Gather the turn's inputs; None when no flow answers. What the phase wrote (in a turn: the inbound
-    side, in autocommit) is committed and the DB connection handed back before the step, which may wait
+    side) is committed and the DB connection handed back before the step, which may wait
     seconds on a model or an HTTP integration."""
     picked = pick_flow(tenant, conv, tevent)
     if picked is None:
@@ -336,7 +330,17 @@ def prepare_turn(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, 
 
 
 def execute_turn(prepared: PreparedTurn) -> StepResult:
+    """The engine step holds no database connection; its model and integration calls give the worker's run
+    slot up while they wait (context.build_services)."""
     return step(prepared.flow, prepared.state, prepared.event, prepared.services)
+
+
+@contextmanager
+def waiting_for_earlier_turn() -> Iterator[None]:
+    """While this turn waits for the person's earlier one: no transaction open, no run slot held."""
+    db.session.rollback()
+    with waiting():
+        yield
 
 
 def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Any]:
@@ -382,8 +386,6 @@ KIND_HANDLERS: dict[str, Callable[[Any, Loaded, InboundEvent], Outcome]] = {
 
 def process_follow_up(follow_up_id: int) -> None:
     """A `follow_up` node's timer fired: continue on `timeout` unless the person answered meanwhile."""
-    from webapp.models import FollowUp
-
     claimed = db.session.execute(update(FollowUp).where(FollowUp.id == follow_up_id,
                                                         FollowUp.status == "scheduled").values(status="firing"))
     db.session.commit()
@@ -404,7 +406,7 @@ def _fire(fu: Any) -> None:
         raise RuntimeError(f"conversation {fu.conversation_id} of follow-up {fu.id} no longer exists")
     channel, contact = loaded.channel, loaded.contact
     assert contact is not None  # a conversation always has its contact
-    with contact_lock(f"{channel.id}:{contact.external_user_id}", before_waiting=db.session.rollback):
+    with contact_lock(f"{channel.id}:{contact.external_user_id}", while_blocked=waiting_for_earlier_turn):
         loaded = store.load_conversation(fu.conversation_id) or loaded  # as it is now we hold the lock
         tenant, conv = loaded.tenant, loaded.conv
         assert conv is not None

@@ -4,8 +4,7 @@
 ON CONFLICT DO UPDATE per counted tenant, so a stored message and its count are committed together or not
 at all: a worker killed at any point, a database outage or a rollback can neither lose a count nor add one
 twice. The counter row (one per tenant and month) stays locked from that upsert to the COMMIT only, one
-round trip. Counting outside a transaction (an autocommit phase, autocommit.py) is refused: there is
-nothing for the count to be atomic with.
+round trip.
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ from sqlalchemy.orm import Session, SessionTransaction
 from webapp.extensions import db
 from webapp.models import Tenant, UsageCounter, month_key
 from webapp.plans import limit_of
-
-from .autocommit import in_autocommit
 
 COUNTERS = ("messages_in", "messages_out", "llm_prompt_tokens", "llm_completion_tokens")
 _PENDING = "usage_pending"  # key in Session.info: {tenant_id: {counter: delta}}
@@ -46,8 +43,6 @@ def add(tenant_id: int, **deltas: int) -> None:
     if not any(deltas.values()):
         return
     session = db.session()
-    if in_autocommit(session):
-        raise RuntimeError("usage is counted inside the transaction that stores what it counts")
     pending = session.info.setdefault(_PENDING, {}).setdefault(tenant_id, dict.fromkeys(COUNTERS, 0))
     for counter, delta in deltas.items():
         pending[counter] += int(delta or 0)

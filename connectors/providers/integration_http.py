@@ -35,7 +35,6 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import LocationParseError
 from urllib3.util import make_headers, parse_url
 
-from connectors.runtime.run_slots import waiting
 from flows.services import HttpResult
 
 MAX_BODY = 1024 * 1024
@@ -190,7 +189,7 @@ class RequestsHttp:
         if body is not None and not any(k.lower() == "content-type" for k in sent):
             sent["Content-Type"] = "application/json"
         try:
-            with waiting(), deadline:  # the worker's run slot goes to another job meanwhile (run_slots.py)
+            with deadline:
                 return self._follow(method.upper(), url, body, sent, deadline)
         except Refused as exc:
             return HttpResult(status=0, error=str(exc))

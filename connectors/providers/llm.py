@@ -35,7 +35,6 @@ import openai
 from openai import OpenAI
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from connectors.runtime.run_slots import a_wait, waiting
 from flows.prompt import estimate_messages_tokens, estimate_tokens
 from flows.services import LLMResult
 
@@ -163,7 +162,7 @@ class OpenAIProvider:
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
             retry=retry_if_exception(self._retryable),
-            sleep=a_wait(self._sleep),  # a backoff gives the worker's run slot up too
+            sleep=self._sleep,
             reraise=True,
         )
         return retrying(self._post, kwargs)
@@ -175,9 +174,8 @@ class OpenAIProvider:
         The transform walks every message against the params' TypedDicts to rename aliased keys and encode
         files, none of which our JSON-ready bodies have, and building the pydantic `ChatCompletion` was
         another ~15% of a call; both were CPU every worker core pays per AI turn (bench/llm_concurrency.py)."""
-        with waiting():  # the model thinks: the worker's run slot goes to another job (run_slots.py)
-            response = self.client.post("/chat/completions", body=body, cast_to=httpx2.Response,
-                                        options={"security": {"bearer_auth": True}})  # the auth create() asks for
+        response = self.client.post("/chat/completions", body=body, cast_to=httpx2.Response,
+                                    options={"security": {"bearer_auth": True}})  # the auth create() asks for
         data = response.json()
         if not isinstance(data, dict):
             raise ValueError("the chat completion is not a JSON object")

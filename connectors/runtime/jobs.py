@@ -6,16 +6,23 @@ caller's context in tests and the embedded queue).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
 
-if TYPE_CHECKING:
-    from connectors.runtime.run_slots import RunSlots
+from connectors.pipeline.delivery import deliver_conversation as deliver
+from connectors.pipeline.delivery import deliver_message
+from connectors.pipeline.turns import process_event, process_follow_up
+from connectors.runtime.queue import QueueUnavailable, get_queue, resolve
+from webapp.extensions import db
+from webapp.models import InboundEvent, Message, Tenant
+from webapp.plans import queue_priority
 
 F = TypeVar("F", bound=Callable[..., Any])
+APP_FACTORY = "webapp.create_app"
 _bound_app: Flask | None = None
 
 
@@ -26,28 +33,18 @@ def bind_app(app: Flask) -> None:
 
 
 def _app() -> Flask:
+    """A job run outside any app context (e.g. by RQ's own `rq worker`) builds the app named by
+    TEMOWEB_APP_FACTORY once: the runtime names the app as RQ names jobs, by dotted path, so it does not
+    import the web app it serves."""
     global _bound_app
     if _bound_app is None:
-        from webapp import create_app
-
-        _bound_app = create_app()
+        _bound_app = resolve(os.environ.get("TEMOWEB_APP_FACTORY", APP_FACTORY))()
     return _bound_app
-
-
-def run_slots(app: Flask) -> RunSlots | None:
-    """The run slots (connectors/run_slots.py) for a process running `app`'s jobs in threads; None with
-    WORKER_RUN_SLOTS = 0."""
-    from connectors.pipeline.autocommit import holds_connection
-    from connectors.runtime.run_slots import RunSlots
-
-    size = int(app.config.get("WORKER_RUN_SLOTS") or 0)
-    return RunSlots(size, busy=holds_connection) if size else None
 
 
 def app_job(fn: F) -> F:
     """Every job runs in its own app context (its own DB session), as in a worker process, even when it
     is called from inside another context (tests draining a queue, the embedded queue)."""
-
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         app = current_app._get_current_object() if has_app_context() else _app()  # type: ignore[attr-defined]
@@ -59,8 +56,6 @@ def app_job(fn: F) -> F:
 
 def enqueue_event(event_id: int, priority: str) -> bool:
     """Enqueue one stored event; False when the queue is down (the sweeper picks it up later)."""
-    from connectors.runtime.queue import QueueUnavailable, get_queue
-
     try:
         get_queue(current_app).enqueue("connectors.runtime.jobs.handle_inbound", event_id, priority=priority)
     except QueueUnavailable:
@@ -72,8 +67,6 @@ def mark_queued(event_ids: list[int]) -> None:
     """One UPDATE for a batch; only `received` rows move, so a worker that already started is not undone."""
     from sqlalchemy import update
 
-    from webapp.extensions import db
-    from webapp.models import InboundEvent
 
     if event_ids:
         db.session.execute(update(InboundEvent).where(InboundEvent.id.in_(event_ids),
@@ -85,9 +78,6 @@ def retry_events(event_ids: list[int]) -> int:
     """Re-enqueue failed or skipped events (staff action, back-office); others are left alone."""
     from sqlalchemy import select, update
 
-    from webapp.extensions import db
-    from webapp.models import InboundEvent, Message, Tenant
-    from webapp.plans import queue_priority
 
     events = list(db.session.scalars(select(InboundEvent).where(
         InboundEvent.id.in_(event_ids), InboundEvent.status.in_(("failed", "skipped")))))
@@ -107,28 +97,20 @@ def retry_events(event_ids: list[int]) -> int:
 
 @app_job
 def handle_inbound(event_id: int) -> None:
-    from connectors.pipeline.turns import process_event
-
     process_event(event_id)
 
 
 @app_job
 def fire_follow_up(follow_up_id: int) -> None:
-    from connectors.pipeline.turns import process_follow_up
-
     process_follow_up(follow_up_id)
 
 
 @app_job
 def deliver_conversation(conversation_id: int) -> None:
-    from connectors.pipeline.delivery import deliver_conversation as deliver
-
     deliver(conversation_id)
 
 
 @app_job
 def send_again(message_id: int) -> None:
     """A person asked for it (the back-office warned that the customer may get it twice)."""
-    from connectors.pipeline.delivery import deliver_message
-
     deliver_message(message_id)

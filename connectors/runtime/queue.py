@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, Protocol
 
-from connectors.runtime.jobs import run_slots as _run_slots
-from connectors.runtime.run_slots import job_slot
+from connectors.runtime import liveness
+from connectors.runtime.run_slots import job_slot, process_slots
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class EmbeddedQueue:
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job") if autostart else None
         # jobs run in threads, so they share run slots as a worker process's do
-        self._slots = _run_slots(app) if autostart else None
+        self._slots = process_slots(app) if autostart else None
 
     def enqueue(self, func: str, *args: Any, priority: str = "default", delay: float | None = None,
                 job_id: str | None = None) -> None:
@@ -121,10 +121,8 @@ class RedisQueue:
         from redis import Redis
         from rq import Queue
 
-        from connectors.runtime.rq_job import Job
-
         self.connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
-        self.queues = {p: Queue(prefix + p, connection=self.connection, job_class=Job) for p in PRIORITIES}
+        self.queues = {p: Queue(prefix + p, connection=self.connection) for p in PRIORITIES}
 
     def enqueue(self, func: str, *args: Any, priority: str = "default", delay: float | None = None,
                 job_id: str | None = None) -> None:
@@ -171,7 +169,6 @@ class RedisQueue:
         def done() -> int:
             return sum(q.finished_job_registry.count + q.failed_job_registry.count for q in queues)
 
-        from connectors.runtime import liveness
 
         before = done()
         worker = SimpleWorker(queues, connection=self.connection)
@@ -184,8 +181,6 @@ class RedisQueue:
 
 
 def init_app(app: Any) -> None:
-    from connectors.runtime import liveness
-
     liveness.configure(float(app.config.get("WORKER_DEAD_AFTER") or 20), float(app.config.get("SWEEP_INTERVAL") or 10))
     url = app.config.get("REDIS_URL")
     if url:

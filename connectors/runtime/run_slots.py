@@ -6,18 +6,16 @@ handing the GIL back and forth, and each round trip to PostgreSQL or Redis is a 
 of messages arrives, 50 threads each doing a few milliseconds of work cost the process and PostgreSQL
 (every thread's statements run on their own backend at once) far more than the same work done a few at a
 time. So a job holds one of the process's N slots while it runs, and gives it up only while it waits on
-something outside: a model, a channel API, an HTTP integration, a rate limit, another turn's lock
-(`waiting()`, used by connectors/http.py, llm.py, ratelimit.py and pipeline/locks.py). Those waits still
-overlap across all the threads; the work between them runs N at a time, in about the order the jobs asked.
-
-Measured with bench/llm_concurrency.py --backend pipeline (200 messages at once, 1 s model, 4 processes
-x 50 threads): with 2 slots per process the workers' CPU per turn fell from 18.5-25 ms to 15 ms and
-PostgreSQL's by half, and the p95 from 2.8-4.1 s to 2.2 s in the same minutes (docs/deploy.md).
+something outside (`waiting()`). Those waits still overlap across all the threads; the work between them
+runs N at a time, in about the order the jobs asked. Measured gain: docs/performance.md.
 
 Safety: a thread gives its slot up only while it holds no database connection (`busy`, set by the
 worker: no connection means no row lock or pool connection that a slot holder could be waiting for), and
 a thread that waited SLOT_WAIT seconds for a slot goes on without one, so a slot can slow a job but
-never deadlock it. No Flask, no database here: the worker passes what "holding resources" means.
+never deadlock it. The pipeline says where a job waits outside, at three call sites: the engine step (a
+model, an integration), a channel send (its rate limit, retries and backoff included: delivery.py) and the
+wait for the person's earlier turn (turns.py); the HTTP client, the rate limiter, the LLM provider and the
+lock know nothing of slots.
 """
 
 from __future__ import annotations
@@ -26,7 +24,11 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
+
+from flask import has_app_context
+
+from webapp.extensions import db
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -97,3 +99,10 @@ def a_wait(fn: Callable[P, R]) -> Callable[P, R]:
 def job_slot(slots: RunSlots | None) -> AbstractContextManager[None]:
     """A slot of `slots` for one job; nothing when the process runs without slots (None)."""
     return slots.running() if slots is not None else nullcontext()
+
+
+def process_slots(app: Any) -> RunSlots | None:
+    """The run slots of a process running `app`'s jobs in threads (a worker, the embedded queue); None with
+    WORKER_RUN_SLOTS = 0. A thread is busy while its session holds a database connection."""
+    size = int(app.config.get("WORKER_RUN_SLOTS") or 0)
+    return RunSlots(size, busy=lambda: has_app_context() and db.session().in_transaction()) if size else None

@@ -10,8 +10,8 @@ How it fits RQ: `perform_job(job, queue, execution)` receives its execution expl
 pool threads keeps RQ's registries, results, retries and callbacks correct. A thread slot is taken BEFORE
 dequeuing (a busy worker leaves jobs for other workers), job timeouts are raised in the job's thread by one
 watchdog thread (watchdog.py; the signal based penalty only works in the main thread), teardown waits for
-in-flight jobs (warm shutdown), and the worker-level heartbeat is throttled (it dominated the Redis
-round-trips of a short job). Sizing: docs/deploy.md.
+in-flight jobs (warm shutdown), and the dequeuing thread's heartbeat and suspension check run at most once
+a second. Sizing: docs/deploy.md.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from rq.exceptions import StopRequested
 from rq.utils import now
 from rq.worker import WorkerStatus
 
-from connectors.runtime import liveness
-from connectors.runtime.rq_job import Job
-from connectors.runtime.run_slots import RunSlots, job_slot
+from connectors.pipeline.sweeper import start_sweeper
+from connectors.runtime import jobs, liveness
+from connectors.runtime.queue import PRIORITIES, get_queue, resolve
+from connectors.runtime.run_slots import RunSlots, job_slot, process_slots
 from connectors.runtime.watchdog import WatchdogDeathPenalty
 
 DEFAULT_THREADS = 50
@@ -49,7 +50,8 @@ class ThreadPoolWorker(SimpleWorker):
     """`SimpleWorker` that executes up to `pool_size` jobs concurrently in threads of one process."""
 
     death_penalty_class = WatchdogDeathPenalty
-    job_class = Job
+    # Each is a Redis round trip of the one thread that dequeues, before every job in RQ; with 50 jobs in
+    # flight they cost the burst a quarter of its p95 (docs/performance.md).
     HEARTBEAT_EVERY = 1.0
     SUSPENSION_CHECK_EVERY = 1.0
 
@@ -79,6 +81,8 @@ class ThreadPoolWorker(SimpleWorker):
         super().register_death()
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        """At most once per HEARTBEAT_EVERY seconds from the dequeuing thread (RQ beats before every job;
+        the liveness thread beats on its own, register_birth)."""
         recent = self.last_heartbeat is not None and (
             (now() - self.last_heartbeat).total_seconds() < self.HEARTBEAT_EVERY
         )
@@ -86,21 +90,20 @@ class ThreadPoolWorker(SimpleWorker):
             return
         super().heartbeat(timeout, pipeline)
 
+    def check_for_suspension(self, burst: bool) -> None:
+        """`rq suspend` is honoured within SUSPENSION_CHECK_EVERY seconds instead of before every job."""
+        at = time.monotonic()
+        if at - self._suspension_checked < self.SUSPENSION_CHECK_EVERY:
+            return
+        self._suspension_checked = at
+        super().check_for_suspension(burst)
+
     def set_state(self, state: str, pipeline: Any = None) -> None:
         if pipeline is None and state == getattr(self, "_state", None):
             return
         if state == WorkerStatus.IDLE and self._running:  # dequeuing the next job while others run: still busy
             return
         super().set_state(state, pipeline)
-
-    def check_for_suspension(self, burst: bool) -> None:
-        """`rq suspend` is honoured within SUSPENSION_CHECK_EVERY seconds instead of before every job: the
-        check is a Redis round trip of the one thread that dequeues, which a burst of jobs waits on."""
-        at = time.monotonic()
-        if at - self._suspension_checked < self.SUSPENSION_CHECK_EVERY:
-            return
-        self._suspension_checked = at
-        super().check_for_suspension(burst)
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
         self._dequeuing = True
@@ -165,9 +168,6 @@ def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int
     only failures; the turns' own warnings and errors are logged either way."""
     from rq import Queue
 
-    from connectors.pipeline.sweeper import start_sweeper
-    from connectors.runtime import jobs
-    from connectors.runtime.queue import PRIORITIES, get_queue
 
     unknown = [q for q in queues if q not in PRIORITIES]
     if unknown:
@@ -177,28 +177,28 @@ def run_worker(app: Any, queues: list[str], *, burst: bool = False, threads: int
         start_sweeper(app)
     connection = get_queue(app).connection  # type: ignore[attr-defined]
     prefix = app.config.get("QUEUE_PREFIX", "")
-    worker = ThreadPoolWorker([Queue(prefix + q, connection=connection, job_class=Job) for q in queues],
-                              connection=connection, pool_size=threads, run_slots=jobs.run_slots(app))
+    worker = ThreadPoolWorker([Queue(prefix + q, connection=connection, ) for q in queues],
+                              connection=connection, pool_size=threads, run_slots=process_slots(app))
     worker.work(burst=burst, with_scheduler=not burst, logging_level=log_level)
 
 
-def _child(queues: list[str], burst: bool, threads: int | None, log_level: str) -> None:
-    from webapp import create_app
-
+def _child(app_factory: str, queues: list[str], burst: bool, threads: int | None, log_level: str) -> None:
     os.setpgid(0, 0)  # a terminal's Ctrl-C reaches the parent only, which passes on one SIGTERM (below)
-    run_worker(create_app(), queues, burst=burst, threads=threads, log_level=log_level)
+    run_worker(resolve(app_factory)(), queues, burst=burst, threads=threads, log_level=log_level)
 
 
 def run_worker_processes(processes: int, queues: list[str], *, burst: bool = False,
-                         threads: int | None = None, log_level: str = "WARNING") -> None:
-    """N independent worker processes (each builds its own app and DB pool). SIGTERM or Ctrl-C stops them
+                         threads: int | None = None, log_level: str = "WARNING",
+                         app_factory: str = "webapp.create_app") -> None:
+    """N independent worker processes (each builds its own app, named by `app_factory`'s dotted path, and
+    its own DB pool). SIGTERM or Ctrl-C stops them
     all the way RQ stops one: the first passes one SIGTERM to every child (warm shutdown: running jobs
     finish), a second one another (cold shutdown)."""
     import multiprocessing
     import signal
 
     ctx = multiprocessing.get_context("spawn")
-    children = [ctx.Process(target=_child, args=(queues, burst, threads, log_level), name=f"worker-{n}")
+    children = [ctx.Process(target=_child, args=(app_factory, queues, burst, threads, log_level), name=f"worker-{n}")
                 for n in range(processes)]
 
     def stop(_signum: int, _frame: Any) -> None:

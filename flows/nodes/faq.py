@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 from flows import faq
 from flows.nodes.base import DataSchema, Node, Result, Runtime
 from flows.nodes.form import N_, form
-from flows.text_limits import fit_for_channel
+from flows.text_limits import fit_text
 from flows.turn import OutboundMessage
 
 
@@ -55,5 +55,5 @@ class Faq(Node):
         if self.data.get("variable"):
             out.set_vars[self.data["variable"]] = answer
         if self.data.get("reply", True):
-            out.replies.append(OutboundMessage(fit_for_channel(answer, rt.channel)))
+            out.replies.append(OutboundMessage(fit_text(answer, rt.services.context.text_limit)))
         return out

@@ -16,7 +16,7 @@ from flows.nodes.ask import VARIABLE
 from flows.nodes.base import DataSchema, Node, Result, Runtime
 from flows.nodes.form import N_, form
 from flows.prompt import build_messages, extraction_schema
-from flows.text_limits import fit_for_channel
+from flows.text_limits import fit_text
 from flows.turn import Effect, OutboundMessage
 from flows.validators import KINDS, check
 
@@ -102,7 +102,7 @@ class LLMNode(Node):
             history=rt.history,
             user_message=rt.event.text,
             language=ctx.language,
-            channel=rt.channel,
+            channel_style=ctx.channel_style,
             faq_entries=services.faq_entries() if self.data.get("use_faq", True) else None,
             context_tokens=self.data.get("context_tokens", 3000),
         )
@@ -129,7 +129,7 @@ class LLMNode(Node):
             text = str(data["reply"])
         out = Result(port="ok", effects=[usage], prompt=messages)
         self._extract(data, rt, out)
-        text = fit_for_channel(text, rt.channel)
+        text = fit_text(text, rt.services.context.text_limit)
         if text.strip():
             out.replies.append(OutboundMessage(text))
         else:
@@ -157,5 +157,5 @@ class LLMNode(Node):
             text, source = rt.render(services.context.fallback_text), "tenant fallback text"
         else:
             text, source = rt.text("fallback"), "system fallback text"
-        text = fit_for_channel(text, rt.channel)
+        text = fit_text(text, rt.services.context.text_limit)
         return Result(port="fallback", replies=[OutboundMessage(text)], warnings=[f"{reason}; replied with {source}"])

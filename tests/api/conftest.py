@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import csrf_token
+from tests.helpers.web import csrf_token
 
 
 class Api:

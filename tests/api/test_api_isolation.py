@@ -63,9 +63,9 @@ def test_other_tenants_saved_test_is_404(api, lead_flow, other_flow, db):
 def test_simulator_uses_this_tenants_layers_profile_and_faq_only(api, tenant, make_tenant, db, monkeypatch):
     """The prompt sent to the model (visible in the trace) is assembled from platform layers, the
     niche layer matching the tenant's niche and the tenant's newest layer — never another tenant's."""
+    from connectors.pipeline import context as tenant_services
     from flows.services import FakeLLM
     from webapp.models import PromptLayer, Tenant
-    from webapp.services import simulation as tenant_services
 
     monkeypatch.setattr(tenant_services, "tenant_llm", lambda t: FakeLLM())
     other = make_tenant("Other")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import csrf_token
+from tests.helpers.web import csrf_token
 
 
 class _Mount(HTMLParser):

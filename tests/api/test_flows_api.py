@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 def test_anonymous_gets_json_401_not_a_redirect(client, db):
@@ -72,7 +72,7 @@ def test_create_bad_input(api):
 
 def test_create_respects_the_plan_flow_limit(client, make_tenant):
     from tests.api.conftest import Api
-    from tests.conftest import csrf_token
+    from tests.helpers.web import csrf_token
 
     small = make_tenant("Small", plan="START")
     login(client, small.owner_email, small.owner_password)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import csrf_token
+from tests.helpers.web import csrf_token
 
 
 def _telegram_channel(app, tenant, telegram_api, monkeypatch):

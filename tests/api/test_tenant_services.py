@@ -4,15 +4,15 @@ from __future__ import annotations
 
 
 def test_offline_without_a_key(app, tenant, monkeypatch):
-    from webapp.services.simulation import tenant_llm
+    from connectors.pipeline.context import tenant_llm
 
     monkeypatch.setitem(app.config, "OPENAI_API_KEY", "")
     assert tenant_llm(tenant) is None
 
 
 def test_provider_with_a_key_and_the_plan_model(app, tenant, monkeypatch, db):
+    from connectors.pipeline.context import tenant_llm
     from connectors.providers.llm import OpenAIProvider
-    from webapp.services.simulation import tenant_llm
 
     monkeypatch.setitem(app.config, "OPENAI_API_KEY", "sk-test")
     tenant.plan.llm_model = "plan-model"
@@ -22,7 +22,7 @@ def test_provider_with_a_key_and_the_plan_model(app, tenant, monkeypatch, db):
 
 
 def test_no_llm_feature_means_offline(app, make_tenant, monkeypatch, db):
-    from webapp.services.simulation import tenant_llm
+    from connectors.pipeline.context import tenant_llm
 
     monkeypatch.setitem(app.config, "OPENAI_API_KEY", "sk-test")
     t = make_tenant("No AI")
@@ -43,7 +43,7 @@ def test_services_carry_the_tenant_context(tenant, db):
 
 
 def test_niche_layers_match_free_text_niches():
-    from webapp.services.simulation import niche_matches
+    from webapp.services.prompts import niche_matches
 
     assert niche_matches("beauty", "Beauty salon")
     assert niche_matches("real_estate", "Real estate agency")

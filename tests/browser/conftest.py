@@ -20,6 +20,8 @@ import pytest
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from tests.helpers.browser import sign_in
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -140,17 +142,6 @@ def page(browser: Any, live_server: str, request: pytest.FixtureRequest) -> Iter
 
 
 # --- signing in ----------------------------------------------------------------------------------------
-
-def sign_in(page: Any, base_url: str, email: str, password: str) -> None:
-    """Through the real login form (CSRF token and session cookie included)."""
-    page.goto(f"{base_url}/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    if "/login" in page.url:
-        raise AssertionError(f"sign-in failed for {email}: {page.inner_text('main')[:300]}")
-
 
 @pytest.fixture()
 def signed_in_page(page: Any, live_server: str, tenant: Any) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import sign_in
+from tests.helpers.browser import sign_in
 
 WATCH = """window.__refused = [];
 document.addEventListener('securitypolicyviolation',

@@ -3,9 +3,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from connectors.channels.base import within_window
 from connectors.channels.events import Outbound
 from connectors.channels.registry import get_connector
-from connectors.channels.whatsapp import is_status_upgrade, status_rank, within_customer_window
+from connectors.channels.whatsapp import is_status_upgrade, status_rank
 from tests.fakes.meta_payloads import (
     encode,
     wa_change,
@@ -228,11 +229,11 @@ def test_comment_kinds_are_skipped(graph_api, connector_config):
 
 def test_customer_window():
     now = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
-    assert within_customer_window(now - timedelta(hours=23, minutes=59), now)
-    assert not within_customer_window(now - timedelta(hours=24), now)
-    assert not within_customer_window(None, now)
-    assert within_customer_window(datetime(2026, 1, 2, 11, 0), now)  # naive = UTC
-    assert within_customer_window(now - timedelta(days=6), now, hours=24 * 7)
+    assert within_window(now - timedelta(hours=23, minutes=59), now, 24)
+    assert not within_window(now - timedelta(hours=24), now, 24)
+    assert not within_window(None, now, 24)
+    assert within_window(datetime(2026, 1, 2, 11, 0), now, 24)  # naive = UTC
+    assert within_window(now - timedelta(days=6), now, 24 * 7)
 
 
 def test_status_ordering_never_goes_backwards():

@@ -71,6 +71,7 @@ class FakeServer:
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
         self.requests: list[RecordedRequest] = []
+        self.in_flight = self.max_in_flight = 0  # requests being answered at once (the most seen)
         self._httpd = _Server((host, port), _make_handler(self))
         self._thread: threading.Thread | None = None
 
@@ -158,13 +159,19 @@ class FakeServer:
     def _handle(self, request: RecordedRequest) -> Reply:
         with self._lock:
             self.requests.append(request)
-        rule = self._take_rule(request.path)
-        if rule is not None:
-            if rule.delay:
-                time.sleep(rule.delay)
-            if rule.status is not None:
-                return rule.status, rule.body, rule.headers
-        return self.route(request)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            rule = self._take_rule(request.path)
+            if rule is not None:
+                if rule.delay:
+                    time.sleep(rule.delay)
+                if rule.status is not None:
+                    return rule.status, rule.body, rule.headers
+            return self.route(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
 
 def _make_handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:

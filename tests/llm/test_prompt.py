@@ -41,7 +41,7 @@ def build(**overrides):
         "history": [],
         "user_message": "сколько стоит стрижка?",
         "language": "ru",
-        "channel": "instagram",
+        "channel_style": ("Instagram direct messages", 600),
         "faq_entries": FAQ,
     }
     kwargs.update(overrides)
@@ -72,13 +72,13 @@ def test_profile_fields_are_rendered_as_text() -> None:
 
 
 def test_guardrails_language_and_channel_length() -> None:
-    system = build(language="ru", channel="instagram")[0]["content"]
+    system = build(language="ru")[0]["content"]
     rules = system[system.index("## Rules"):]
     assert "Always answer in Russian" in rules
     assert "Never invent" in rules and "prices" in rules
     assert "Use only the facts" in rules
     assert "Instagram" in rules and "600 characters" in rules and "without Markdown" in rules
-    rules_en = build(language="en", channel="telegram")[0]["content"]
+    rules_en = build(language="en", channel_style=("Telegram", 900))[0]["content"]
     assert "Always answer in English" in rules_en and "Telegram" in rules_en
 
 

@@ -60,30 +60,27 @@ def test_429_with_retry_after_is_retried_then_succeeds(openai_fake: FakeOpenAI) 
 
 def test_retry_after_beyond_cap_fails_fast(openai_fake: FakeOpenAI) -> None:
     openai_fake.fail(1, status=429, retry_after=120)
-    started = time.monotonic()
-    result = make(openai_fake).complete(MESSAGES)
+    sleep = RecordingSleep()
+    result = make(openai_fake, sleep=sleep).complete(MESSAGES)
     assert result.error and result.error.startswith("rate_limited (HTTP 429)")
-    assert len(openai_fake.requests) == 1 and time.monotonic() - started < 1.0
+    assert len(openai_fake.requests) == 1 and sleep.waits == []  # 120 s is not waited for
 
 
 def test_500_forever_gives_error_after_bounded_retries(openai_fake: FakeOpenAI) -> None:
     openai_fake.fail_always(500)
-    started = time.monotonic()
-    result = make(openai_fake, max_retries=2).complete(MESSAGES)
+    sleep = RecordingSleep()
+    result = make(openai_fake, max_retries=2, sleep=sleep).complete(MESSAGES)
     assert result.error and result.error.startswith("server_error (HTTP 500)")
     assert result.text == "" and result.data is None
     assert len(openai_fake.requests) == 3  # 1 try + 2 retries, then give up
-    assert time.monotonic() - started < 2.0
+    assert len(sleep.waits) == 2 and all(w <= 0.2 for w in sleep.waits)  # backoff_max bounds each wait
 
 
 def test_timeout_returns_error_quickly(openai_fake: FakeOpenAI) -> None:
     openai_fake.hang = 5.0
-    started = time.monotonic()
     result = make(openai_fake, timeout=0.3, max_retries=1).complete(MESSAGES)
-    elapsed = time.monotonic() - started
     assert result.error == "timeout"
-    assert len(openai_fake.requests) == 2  # timed out, retried once, timed out again
-    assert elapsed < 1.5, elapsed
+    assert len(openai_fake.requests) == 2  # timed out, retried once, timed out again (not a 5 s wait)
 
 
 def test_auth_error_is_not_retried(openai_fake: FakeOpenAI) -> None:
@@ -151,12 +148,10 @@ def test_empty_reply_is_an_error_so_the_engine_falls_back(openai_fake: FakeOpenA
 def test_one_provider_serves_concurrent_threads(openai_fake: FakeOpenAI) -> None:
     openai_fake.delay = 0.5
     provider = make(openai_fake)
-    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(lambda _: provider.complete(MESSAGES), range(20)))
     assert all(r.error is None for r in results)
-    assert time.monotonic() - started < 1.5  # overlapped, not 20 × 0.5 s
-    assert openai_fake.max_in_flight >= 10
+    assert openai_fake.max_in_flight >= 10  # overlapped at the fake, not one after another
 
 
 @pytest.mark.parametrize(

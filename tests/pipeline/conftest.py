@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
 from connectors.channels import ratelimit
-
-IG_ACCOUNT = "17841400000000001"
-WA_PHONE_ID = "106540352242922"
-IG_TOKEN = "IGQV-test-token"
-WA_TOKEN = "EAAG-test-token"
+from tests.fakes.documents import llm_answer_flow
+from tests.helpers.pipeline import AI_ACCOUNT, IG_ACCOUNT, IG_TOKEN, WA_PHONE_ID, WA_TOKEN, publish_templates
 
 
 @pytest.fixture()
@@ -25,12 +21,6 @@ def wired(app, db, queue, graph_api, telegram_api, monkeypatch):
         monkeypatch.setitem(app.config, key, value)
     ratelimit.reset("memory://")
     return SimpleNamespace(app=app, db=db, queue=queue, graph=graph_api, telegram=telegram_api)
-
-
-def publish_templates(tenant: Any, *keys: str) -> None:
-    from webapp.services.flows import seed_templates_for
-
-    seed_templates_for(tenant, list(keys), publish_now=True)
 
 
 @pytest.fixture()
@@ -46,46 +36,16 @@ def shop(wired, make_tenant):
     return SimpleNamespace(tenant=tenant, ig=ig, wa=wa, web=web)
 
 
-def events(db, **filters: Any) -> list[Any]:
-    from sqlalchemy import select
+@pytest.fixture()
+def ai_shop(wired, make_tenant, openai_fake, monkeypatch):
+    from webapp.services.channels import add_channel
+    from webapp.services.flows import create_flow, publish
 
-    from webapp.models import InboundEvent
-
-    db.session.expire_all()
-    query = select(InboundEvent).order_by(InboundEvent.id)
-    for key, value in filters.items():
-        query = query.where(getattr(InboundEvent, key) == value)
-    return list(db.session.scalars(query))
-
-
-def outbound(db, channel_id: int) -> list[Any]:
-    from sqlalchemy import select
-
-    from webapp.models import Message
-
-    db.session.expire_all()
-    return list(db.session.scalars(select(Message).where(Message.channel_id == channel_id,
-                                                         Message.direction == "out").order_by(Message.id)))
-
-
-def handle_with_one_driver_error(db, event_id: int, matches: Any) -> bool:
-    """Run the event's job with the first statement for which `matches(statement, parameters)` is true
-    failing at the driver boundary, as a dropped server connection does; True when it did fail."""
-    from sqlalchemy import event as sa_event
-
-    from connectors.runtime.jobs import handle_inbound
-
-    driver_error = db.engine.dialect.dbapi.OperationalError  # psycopg or sqlite3
-    broken = {"left": 1}
-
-    def fail_once(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if broken["left"] and matches(statement.lstrip(), parameters):
-            broken["left"] -= 1
-            raise driver_error("server closed the connection unexpectedly")
-
-    sa_event.listen(db.engine, "before_cursor_execute", fail_once)
-    try:
-        handle_inbound(event_id)
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", fail_once)
-    return broken["left"] == 0
+    monkeypatch.setitem(wired.app.config, "OPENAI_API_KEY", "sk-test")
+    monkeypatch.setitem(wired.app.config, "OPENAI_BASE_URL", openai_fake.url)
+    tenant = make_tenant("AI salon", plan="PRO")
+    tenant.profile = {"niche": "beauty salon", "faq": [{"q": "How much is a haircut?", "a": "A haircut is 30 EUR."}]}
+    channel = add_channel(tenant, "instagram", external_id=AI_ACCOUNT, token="tok")
+    publish(create_flow(tenant, "AI answers", llm_answer_flow()))
+    wired.db.session.commit()
+    return tenant, channel

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.fakes import meta_payloads as mp
-from tests.pipeline.conftest import IG_ACCOUNT, events
-from tests.pipeline.test_meta_webhooks import IG_SECRET, post
+from tests.helpers.pipeline import IG_ACCOUNT, events
+from tests.helpers.webhooks import IG_SECRET, post
 
 PERSON = "IGSID-300"
 ASK_NAME = "What's your name?"

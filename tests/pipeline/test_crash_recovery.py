@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.pipeline.conftest import events, outbound
-from tests.pipeline.test_reliability import dm
+from tests.helpers.pipeline import events, outbound
+from tests.helpers.webhooks import dm
 
 
 def _heartbeat(redis, name: str, seconds_ago: float) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flows.turn import OutboundMessage
-from tests.pipeline.conftest import WA_PHONE_ID, outbound
+from tests.helpers.pipeline import WA_PHONE_ID, outbound
 
 
 def _conversation(db, tenant, channel, user: str, last_inbound_hours_ago: float):
@@ -92,9 +92,8 @@ def test_a_private_reply_is_not_sent_more_than_7_days_after_the_comment(client, 
     import time
 
     from tests.fakes import meta_payloads as mp
-    from tests.pipeline.conftest import IG_ACCOUNT
-    from tests.pipeline.test_meta_webhooks import IG_SECRET, post
-
+    from tests.helpers.pipeline import IG_ACCOUNT
+    from tests.helpers.webhooks import IG_SECRET, post
     eight_days_ago = int(time.time()) - 8 * 24 * 3600
     change = mp.ig_comment_change("C-old", "price?", user_id="IGSID-old")
     raw = mp.encode(mp.instagram_payload(mp.ig_changes_entry(IG_ACCOUNT, [change], time_s=eight_days_ago)))

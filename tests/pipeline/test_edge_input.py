@@ -10,9 +10,8 @@ import threading
 from sqlalchemy import func, select
 
 from tests.fakes import meta_payloads as mp
-from tests.pipeline.conftest import IG_ACCOUNT, events, outbound
-from tests.pipeline.test_meta_webhooks import IG_SECRET, post
-from tests.pipeline.test_telegram_pipeline import telegram_channel
+from tests.helpers.pipeline import IG_ACCOUNT, events, outbound
+from tests.helpers.webhooks import IG_SECRET, post, telegram_channel
 
 BAD = "a\u0000b\ud800c"  # NUL and a lone surrogate: PostgreSQL refuses both in text and jsonb
 

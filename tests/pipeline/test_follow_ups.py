@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from tests.fakes import meta_payloads as mp
 from tests.fakes.documents import document
-from tests.pipeline.conftest import IG_ACCOUNT, outbound
-from tests.pipeline.test_meta_webhooks import IG_SECRET, post
+from tests.helpers.pipeline import IG_ACCOUNT, outbound
+from tests.helpers.webhooks import IG_SECRET, post
 
 
 def follow_up_flow() -> dict:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import csrf_token
 from tests.fakes.documents import document
-from tests.pipeline.test_webchat import send
+from tests.helpers.web import csrf_token
+from tests.helpers.webhooks import webchat_send as send
 
 HANDOFF_FLOW = document("Handoff", [("start", "trigger", {"channels": ["any"]}),
                                     ("hi", "message", {"text": "Hi there"}),
@@ -20,7 +20,7 @@ def _replies(db) -> list[str]:
 
 
 def test_resume_bot_after_a_handoff_node_answers_the_next_message(wired, make_tenant, client, db):
-    from tests.conftest import login
+    from tests.helpers.web import login
     from webapp.models import Conversation
     from webapp.services.channels import add_channel
     from webapp.services.flows import create_flow, publish

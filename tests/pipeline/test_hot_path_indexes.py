@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from tests.pipeline.conftest import events
-from tests.pipeline.test_reliability import dm
+from tests.helpers.pipeline import events
+from tests.helpers.webhooks import dm
 
 BIG = ("messages", "inbound_events", "notifications")
 SEEDED = 120_000

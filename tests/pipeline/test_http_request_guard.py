@@ -14,8 +14,8 @@ import pytest
 from connectors.providers.integration_http import MAX_BODY, RequestsHttp, address_problem
 from tests.fakes import meta_payloads as mp
 from tests.fakes.integration_api import FakeIntegrationAPI
-from tests.pipeline.conftest import IG_ACCOUNT, publish_templates
-from tests.pipeline.test_meta_webhooks import IG_SECRET, post
+from tests.helpers.pipeline import IG_ACCOUNT, publish_templates
+from tests.helpers.webhooks import IG_SECRET, post
 
 
 @pytest.fixture()

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.fakes import meta_payloads as mp
-from tests.fakes.documents import llm_answer_flow
-from tests.pipeline.conftest import outbound
-from tests.pipeline.test_meta_webhooks import IG_SECRET, post
-
-ACCOUNT = "17841400000000999"
-
-
-@pytest.fixture()
-def ai_shop(wired, make_tenant, openai_fake, monkeypatch):
-    from webapp.services.channels import add_channel
-    from webapp.services.flows import create_flow, publish
-
-    monkeypatch.setitem(wired.app.config, "OPENAI_API_KEY", "sk-test")
-    monkeypatch.setitem(wired.app.config, "OPENAI_BASE_URL", openai_fake.url)
-    tenant = make_tenant("AI salon", plan="PRO")
-    tenant.profile = {"niche": "beauty salon", "faq": [{"q": "How much is a haircut?", "a": "A haircut is 30 EUR."}]}
-    channel = add_channel(tenant, "instagram", external_id=ACCOUNT, token="tok")
-    publish(create_flow(tenant, "AI answers", llm_answer_flow()))
-    wired.db.session.commit()
-    return tenant, channel
+from tests.helpers.pipeline import AI_ACCOUNT, outbound
+from tests.helpers.webhooks import IG_SECRET, post
 
 
 def test_model_reply_is_sent_and_tokens_are_counted(client, wired, ai_shop, openai_fake, db):
     tenant, channel = ai_shop
     openai_fake.reply_text = "Our haircut costs 30 EUR. Want to book?"
-    post(client, mp.ig_dm_body(ACCOUNT, "U1", "mid.ai1", "how much for a haircut?"), IG_SECRET)
+    post(client, mp.ig_dm_body(AI_ACCOUNT, "U1", "mid.ai1", "how much for a haircut?"), IG_SECRET)
     wired.queue.drain()
     [reply] = outbound(db, channel.id)
     assert reply.text == "Our haircut costs 30 EUR. Want to book?" and reply.delivery_status == "sent"
@@ -47,7 +27,7 @@ def test_model_reply_is_sent_and_tokens_are_counted(client, wired, ai_shop, open
 def test_model_failure_falls_back_to_the_faq_never_silence(client, wired, ai_shop, openai_fake, db):
     tenant, channel = ai_shop
     openai_fake.fail_always(500)
-    post(client, mp.ig_dm_body(ACCOUNT, "U2", "mid.ai2", "How much is a haircut?"), IG_SECRET)
+    post(client, mp.ig_dm_body(AI_ACCOUNT, "U2", "mid.ai2", "How much is a haircut?"), IG_SECRET)
     wired.queue.drain()
     [reply] = outbound(db, channel.id)
     assert reply.text == "A haircut is 30 EUR." and reply.delivery_status == "sent"
@@ -57,7 +37,7 @@ def test_without_the_llm_feature_the_bot_answers_offline(client, wired, ai_shop,
     tenant, channel = ai_shop
     tenant.plan.features = [f for f in tenant.plan.features if f != "llm"]
     db.session.commit()
-    post(client, mp.ig_dm_body(ACCOUNT, "U3", "mid.ai3", "how much is a haircut"), IG_SECRET)
+    post(client, mp.ig_dm_body(AI_ACCOUNT, "U3", "mid.ai3", "how much is a haircut"), IG_SECRET)
     wired.queue.drain()
     assert openai_fake.requests == []
     [reply] = outbound(db, channel.id)
@@ -68,12 +48,10 @@ def test_an_llm_turn_reads_its_rows_once_per_phase(client, wired, ai_shop, opena
     """The model call splits a turn in two transactions; each reads what it needs in one query, and
     sending reuses the rows just written (no refresh SELECTs)."""
     from connectors.runtime.jobs import handle_inbound
-    from tests.pipeline.conftest import events
-    from tests.pipeline.test_turn_costs import statements
-
+    from tests.helpers.pipeline import events, statements
     channel_id = ai_shop[1].id
     openai_fake.reply_text = "Our haircut costs 30 EUR."
-    post(client, mp.ig_dm_body(ACCOUNT, "U9", "mid.ai9", "how much for a haircut?"), IG_SECRET)
+    post(client, mp.ig_dm_body(AI_ACCOUNT, "U9", "mid.ai9", "how much for a haircut?"), IG_SECRET)
     [event_row] = events(db)
     db.session.remove()
     with statements(db.engine) as seen:
@@ -94,11 +72,10 @@ def test_the_model_gets_the_platform_layer_and_only_the_tenants_niche_layer(clie
                                                                             db):
     """ai_shop's niche is "beauty salon": the shipped beauty layer reaches the model, the other niches'
     layers do not (the same layers the prompt preview shows)."""
-    from webapp.services.prompts import DEFAULT_LAYERS, ensure_default_layers
-    from webapp.services.simulation import layer_dicts
+    from webapp.services.prompts import DEFAULT_LAYERS, ensure_default_layers, layer_dicts
 
     ensure_default_layers()
-    post(client, mp.ig_dm_body(ACCOUNT, "U8", "mid.ai8", "how much for a haircut?"), IG_SECRET)
+    post(client, mp.ig_dm_body(AI_ACCOUNT, "U8", "mid.ai8", "how much for a haircut?"), IG_SECRET)
     wired.queue.drain()
     [request] = openai_fake.requests
     system = request["messages"][0]["content"]
@@ -114,12 +91,12 @@ def test_a_channel_reconnected_while_the_model_thinks_replies_with_the_new_token
     import time
 
     from connectors.runtime.jobs import handle_inbound
-    from tests.pipeline.conftest import events
+    from tests.helpers.pipeline import events
     from webapp.models import Channel
 
     channel_id = ai_shop[1].id
     openai_fake.delay = 1.0
-    post(client, mp.ig_dm_body(ACCOUNT, "U7", "mid.ai7", "how much for a haircut?"), IG_SECRET)
+    post(client, mp.ig_dm_body(AI_ACCOUNT, "U7", "mid.ai7", "how much for a haircut?"), IG_SECRET)
     [event_row] = events(db)
 
     def turn() -> None:
@@ -149,12 +126,12 @@ def test_each_message_moves_the_conversations_last_inbound_time(client, wired, a
 
     import connectors.pipeline.turns as turns
     from connectors.runtime.jobs import handle_inbound
-    from tests.pipeline.conftest import events
+    from tests.helpers.pipeline import events
     from webapp.models import Conversation
     from webapp.models.base import utcnow
 
     def message(mid: str):
-        post(client, mp.ig_dm_body(ACCOUNT, "U-window", mid, "how much for a haircut?"), IG_SECRET)
+        post(client, mp.ig_dm_body(AI_ACCOUNT, "U-window", mid, "how much for a haircut?"), IG_SECRET)
         [row] = [e for e in events(db) if e.external_id == mid]
         handle_inbound(row.id)
         db.session.expire_all()

@@ -5,17 +5,8 @@ from __future__ import annotations
 import json
 
 from tests.fakes import meta_payloads as mp
-from tests.pipeline.conftest import IG_ACCOUNT, IG_TOKEN, WA_PHONE_ID, WA_TOKEN, events, outbound
-
-IG_SECRET = "test-ig-app-secret"
-META_SECRET = "test-app-secret"
-
-
-def post(client, raw: bytes, secret: str | None, **headers: str):
-    hdrs = {"Content-Type": "application/json", **headers}
-    if secret:
-        hdrs.update(mp.signed_headers(raw, secret))
-    return client.post("/webhooks/meta", data=raw, headers=hdrs)
+from tests.helpers.pipeline import IG_ACCOUNT, IG_TOKEN, WA_PHONE_ID, WA_TOKEN, events, outbound
+from tests.helpers.webhooks import IG_SECRET, META_SECRET, post
 
 
 def test_handshake(client, app):
@@ -118,8 +109,7 @@ def test_comments_are_skipped_without_the_feature(client, wired, db, make_tenant
 
     tenant = make_tenant("Small", plan="START")
     add_channel(tenant, "instagram", external_id="1784", token="t")
-    from tests.pipeline.conftest import publish_templates
-
+    from tests.helpers.pipeline import publish_templates
     publish_templates(tenant, "instagram_comment_to_dm")
     post(client, mp.ig_comment_body("1784", "C-1", "price", "U1"), IG_SECRET)
     wired.queue.drain()

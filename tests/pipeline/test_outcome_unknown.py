@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 
 from tests.fakes import meta_payloads as mp
-from tests.pipeline.conftest import WA_PHONE_ID, events, outbound
-from tests.pipeline.test_meta_webhooks import META_SECRET, post
-from tests.pipeline.test_reliability import dm
+from tests.helpers.pipeline import WA_PHONE_ID, events, outbound
+from tests.helpers.webhooks import META_SECRET, dm, post
 
 
 def _slow_channel(app, monkeypatch, fake, path: str) -> None:
@@ -40,7 +39,7 @@ def test_a_timed_out_send_is_unknown_and_never_sent_again_on_our_own(client, sho
 
 def test_the_conversation_shows_it_and_send_again_needs_the_duplicate_warning_ticked(
         client, shop, wired, db, app, monkeypatch):
-    from tests.conftest import csrf_token, login
+    from tests.helpers.web import csrf_token, login
 
     _slow_channel(app, monkeypatch, wired.graph, "/messages")
     dm(client, "mid.u2", sender="IGSID-u2")
@@ -68,7 +67,7 @@ def test_the_conversation_shows_it_and_send_again_needs_the_duplicate_warning_ti
 
 
 def test_another_tenants_message_cannot_be_sent_again(client, shop, wired, db, make_tenant):
-    from tests.conftest import csrf_token, login
+    from tests.helpers.web import csrf_token, login
 
     other = make_tenant("Other shop")
     dm(client, "mid.u3", sender="IGSID-u3")

@@ -23,7 +23,7 @@ import pytest
 
 from connectors.channels.registry import connector_types, get_connector
 from tests.fakes import meta_payloads as mp
-from tests.pipeline.conftest import events, publish_templates
+from tests.helpers.pipeline import events, publish_templates
 
 PEER_DIR = Path(os.environ.get("PEER_PAYLOADS_DIR")
                 or Path(__file__).resolve().parents[3] / "shared" / "peer-payloads")

@@ -6,8 +6,8 @@ import json
 from datetime import timedelta
 
 from tests.fakes import meta_payloads as mp
-from tests.pipeline.conftest import IG_ACCOUNT, events, outbound
-from tests.pipeline.test_meta_webhooks import IG_SECRET, post
+from tests.helpers.pipeline import IG_ACCOUNT, events, outbound
+from tests.helpers.webhooks import IG_SECRET, post
 
 
 def test_a_turn_that_failed_after_storing_the_message_runs_again_on_retry(client, shop, wired, db, monkeypatch):
@@ -103,7 +103,7 @@ def test_suspended_tenants_get_no_replies(client, shop, wired, db):
 
 
 def test_staff_retry_action_requeues_failed_events(client, staff_user, shop, wired, db):
-    from tests.conftest import csrf_token, login
+    from tests.helpers.web import csrf_token, login
     from webapp.models import InboundEvent
 
     event = InboundEvent(tenant_id=shop.tenant.id, channel_id=shop.web.id, external_id="v:x", kind="webchat",
@@ -123,8 +123,7 @@ def test_a_database_error_during_a_turn_is_retried_not_failed(client, shop, wire
     """The driver raises an OperationalError (as when the server restarts or runs out of connections)
     while the turn stores its replies: the event goes back to `queued` for the sweeper, and the next run
     answers once. Errors of other kinds still fail the event (test above)."""
-    from tests.pipeline.conftest import handle_with_one_driver_error
-
+    from tests.helpers.pipeline import handle_with_one_driver_error
     post(client, mp.ig_dm_body(IG_ACCOUNT, "U-db", "mid.db", "hi"), IG_SECRET)
     [stored] = events(db)
     failed = handle_with_one_driver_error(  # the replies' INSERT
@@ -154,7 +153,7 @@ def test_after_a_database_error_the_persons_later_message_waits_for_the_retry(cl
     """Two messages of one person are claimed together; a database error on the first sends it back to
     `queued`, and the second is not answered before it: both go back, and are answered in order."""
     from connectors.pipeline.sweeper import sweep
-    from tests.pipeline.conftest import handle_with_one_driver_error
+    from tests.helpers.pipeline import handle_with_one_driver_error
     from webapp.models import InboundEvent, Message
 
     post(client, mp.ig_dm_body(IG_ACCOUNT, "U-two", "mid.two1", "hi"), IG_SECRET)

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
-from tests.pipeline.conftest import events, outbound
-from tests.pipeline.test_reliability import _due_now, dm
+from tests.helpers.pipeline import due_now as _due_now
+from tests.helpers.pipeline import events, outbound
+from tests.helpers.webhooks import dm
 
 
 def _break(db, matches, times: int | None = 1):
@@ -90,8 +91,7 @@ def test_the_lock_of_a_dead_worker_outlives_its_recovery():
 
 def test_a_database_error_after_a_retry_was_claimed_gives_the_claim_back(client, shop, wired, db):
     from connectors.runtime.jobs import deliver_conversation
-    from tests.pipeline.test_reliability import _due_now as due
-
+    from tests.helpers.pipeline import due_now as due
     wired.graph.fail(status=500, times=None, path="/messages")
     dm(client, "mid.s1", sender="IGSID-s1")
     wired.queue.drain()

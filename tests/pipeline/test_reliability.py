@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from tests.fakes import meta_payloads as mp
-from tests.pipeline.conftest import IG_ACCOUNT, events, outbound
-from tests.pipeline.test_meta_webhooks import IG_SECRET, post
-
-
-def dm(client, mid: str, text: str = "hi", sender: str = "IGSID-1"):
-    return post(client, mp.ig_dm_body(IG_ACCOUNT, sender, mid, text), IG_SECRET)
+from tests.helpers.pipeline import due_now, events, outbound
+from tests.helpers.webhooks import IG_SECRET, dm, post
 
 
 def test_429_then_success_honours_retry_after(client, shop, wired, db):
@@ -18,16 +14,6 @@ def test_429_then_success_honours_retry_after(client, shop, wired, db):
     assert [m.delivery_status for m in outbound(db, shop.ig.id)] == ["sent", "sent"]
     assert len(wired.graph.messages) == 3  # one 429, then both replies
     assert events(db)[0].status == "done"
-
-
-def _due_now(db) -> None:
-    """Make every waiting retry due (instead of waiting for its backoff)."""
-    from webapp.models import Message
-    from webapp.models.base import utcnow
-
-    db.session.query(Message).filter(Message.delivery_status == "retrying", Message.next_attempt_at.isnot(None)
-                                     ).update({"next_attempt_at": utcnow()})
-    db.session.commit()
 
 
 def test_a_5xx_burst_longer_than_the_in_job_retries_is_retried_later_and_sent_once(client, shop, wired, db):
@@ -45,7 +31,7 @@ def test_a_5xx_burst_longer_than_the_in_job_retries_is_retried_later_and_sent_on
     tried = len(wired.graph.messages)
     assert tried >= 2  # the in-job retries of the first reply only
     wired.graph.reset()
-    _due_now(db)
+    due_now(db)
     deliver_conversation(first.conversation_id)
     assert [m.delivery_status for m in outbound(db, shop.ig.id)] == ["sent", "sent"]
     assert len(wired.graph.messages) == 2  # each reply sent exactly once after recovery
@@ -66,7 +52,7 @@ def test_a_long_retry_after_reschedules_instead_of_failing(client, shop, wired, 
     assert (as_utc(first.next_attempt_at) - as_utc(first.created_at)).total_seconds() >= 9.5
     deliver_conversation(first.conversation_id)  # not due yet: nothing is sent early
     assert len(wired.graph.messages) == 1
-    _due_now(db)
+    due_now(db)
     deliver_conversation(first.conversation_id)
     assert [m.delivery_status for m in outbound(db, shop.ig.id)] == ["sent", "sent"]
     assert len(wired.graph.messages) == 3  # the 429, then each reply once
@@ -89,7 +75,7 @@ def test_retries_stop_24_hours_after_the_customers_message_and_the_owner_is_told
     db.session.commit()
     wired.graph.reset()
     wired.graph.fail(status=429, times=None, headers={"Retry-After": "60"}, path="/messages")
-    _due_now(db)
+    due_now(db)
     deliver_conversation(first.conversation_id)
     failed = outbound(db, shop.ig.id)[0]
     assert failed.delivery_status == "failed" and "within 24 h" in failed.error
@@ -178,7 +164,7 @@ def test_two_quick_messages_are_answered_in_order(client, shop, wired, db):
 
 
 def test_over_the_monthly_limit_no_reply_and_a_warning(client, wired, db, make_tenant, member_client):
-    from tests.pipeline.conftest import publish_templates
+    from tests.helpers.pipeline import publish_templates
     from webapp.models import UsageCounter, month_key
     from webapp.services.channels import add_channel
 
@@ -192,7 +178,7 @@ def test_over_the_monthly_limit_no_reply_and_a_warning(client, wired, db, make_t
     [event] = events(db)
     assert event.status == "skipped" and "limit" in event.reason
     assert wired.graph.messages == []
-    from tests.conftest import login
+    from tests.helpers.web import login
 
     other = wired.app.test_client()
     login(other, tenant.owner_email, tenant.owner_password)

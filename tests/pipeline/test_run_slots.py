@@ -5,43 +5,43 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy import event, text
 
-from connectors.pipeline.autocommit import autocommit, holds_connection
-from connectors.runtime.run_slots import RunSlots
-from tests.connectors.test_run_slots import another_thread_gets_a_slot, held_in_a_thread
+from connectors.runtime.run_slots import RunSlots, process_slots
 from tests.fakes import meta_payloads as mp
-from tests.pipeline.conftest import outbound
-from tests.pipeline.test_llm_pipeline import ACCOUNT, ai_shop  # noqa: F401  (fixture)
-from tests.pipeline.test_meta_webhooks import IG_SECRET, post
+from tests.helpers.pipeline import AI_ACCOUNT, outbound
+from tests.helpers.threads import another_thread_gets_a_slot, held_in_a_thread
+from tests.helpers.webhooks import IG_SECRET, post
 
 
 def test_turns_work_one_slot_at_a_time_and_wait_on_the_model_together(app, client, wired, ai_shop,  # noqa: F811
                                                                       openai_fake, db):
     from connectors.runtime.jobs import handle_inbound
-    from tests.pipeline.conftest import events
-
+    from tests.helpers.pipeline import events
     channel_id = ai_shop[1].id
     openai_fake.delay = 0.4
     for n in range(5):
-        post(client, mp.ig_dm_body(ACCOUNT, f"S{n}", f"mid.slot{n}", "how much for a haircut?"), IG_SECRET)
+        post(client, mp.ig_dm_body(AI_ACCOUNT, f"S{n}", f"mid.slot{n}", "how much for a haircut?"), IG_SECRET)
     event_ids = [row.id for row in events(db)]
-    slots = RunSlots(1, busy=holds_connection)
+    slots = RunSlots(1, busy=lambda: db.session().in_transaction())
     running: set[int] = set()
     overlap = {"max": 0}
     guard = threading.Lock()
 
     def before_execute(conn, cursor, statement, *_):
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # a reply marked `sending` as its request leaves: part of the send, which waits outside
         with guard:
             running.add(threading.get_ident())
             overlap["max"] = max(overlap["max"], len(running))
         time.sleep(0.01)  # a slower database: without the slot another turn's statement would run meanwhile
 
     def after_execute(conn, cursor, statement, *_):
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
         with guard:
             running.discard(threading.get_ident())
 
@@ -67,64 +67,54 @@ def test_turns_work_one_slot_at_a_time_and_wait_on_the_model_together(app, clien
 
 
 def test_a_session_holds_a_connection_from_its_first_statement_to_its_commit(app, db):
+    slots = process_slots(app) or RunSlots(1, busy=lambda: False)
     with app.app_context():
-        assert not holds_connection()
+        assert not slots.busy()
         db.session.execute(text("SELECT 1"))
-        assert holds_connection()
+        assert slots.busy()
         db.session.commit()
-        assert not holds_connection()
-        autocommit()
-        db.session.execute(text("SELECT 1"))
-        assert holds_connection()  # autocommit still keeps the connection checked out
-        db.session.rollback()
-        assert not holds_connection()
+        assert not slots.busy()
 
 
-def _slot_is_free_while(slots: RunSlots, wait: Callable[[], Any], started: Callable[[], bool]) -> bool:
-    """Run `wait` inside a job (slot held) in another thread; once it has started waiting, can a second job
-    get the only slot?"""
-    done = threading.Event()
+def test_sends_to_a_channel_api_overlap_while_the_turns_work_one_slot_at_a_time(app, wired, shop, db):
+    """The channel API (with its rate limit and retries) is an outside wait at the delivery's call site."""
+    from connectors.runtime.jobs import handle_inbound
+    from tests.helpers.pipeline import events
 
-    def job() -> None:
-        with slots.running():
-            wait()
-        done.set()
+    wired.graph.delay(0.4, path="/messages")
+    for n in range(5):
+        post(wired.app.test_client(), mp.ig_dm_body(shop.ig.external_id, f"C{n}", f"mid.send{n}", "hello"), IG_SECRET)
+    event_ids = [row.id for row in events(db)]
+    slots = RunSlots(1, busy=lambda: db.session().in_transaction())
 
-    waiter = threading.Thread(target=job)
-    waiter.start()
-    deadline = time.monotonic() + 5
-    while not started() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    free = another_thread_gets_a_slot(slots, within=0.5) and not done.is_set()  # while the first still waited
-    waiter.join(10)
-    return free
+    def turn(event_id: int) -> None:
+        with app.app_context(), slots.running():
+            handle_inbound(event_id)
+
+    threads = [threading.Thread(target=turn, args=(event_id,)) for event_id in event_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert {r.delivery_status for r in outbound(db, shop.ig.id)} == {"sent"}
+    assert wired.graph.max_in_flight >= 4  # one slot, yet the sends were in flight together
 
 
-def test_every_outside_wait_of_a_job_gives_its_slot_up(app, openai_fake):
-    """The model, a channel API call (connectors/http.py) and an `http_request` node's call: each lets
-    another job of the process work meanwhile."""
-    from connectors.channels.events import ConnectorConfig
-    from connectors.channels.http import request
-    from connectors.pipeline.context import RequestsHttp
-    from connectors.providers.llm import get_provider
+def test_the_http_client_the_model_and_the_lock_know_nothing_of_slots():
+    """Slots are given up at the pipeline's call sites only (turns.py, delivery.py)."""
+    import inspect
 
-    openai_fake.delay = 1.5
-    url = openai_fake.url + "/chat/completions"
-    body = {"model": "fake-gpt", "messages": [{"role": "user", "content": "hi"}]}
-    provider = get_provider(openai_fake.url, "sk-test", "fake-gpt", timeout=10, max_retries=0)
-    config = ConnectorConfig(ratelimit_storage="none://", max_attempts=1)
-    waits = {
-        "model": lambda: provider.complete([{"role": "user", "content": "hi"}]),
-        "channel API": lambda: request("POST", url, json=body, config=config),
-        "http_request node": lambda: RequestsHttp(allow_private=True).request("POST", url, json=body),  # loopback
-    }
-    for name, wait in waits.items():
-        before = len(openai_fake.requests)  # a request is recorded when it arrives, before the delay
-        assert _slot_is_free_while(RunSlots(1), wait, lambda b=before: len(openai_fake.requests) > b), name
+    from connectors.channels import http, ratelimit
+    from connectors.pipeline import locks
+    from connectors.providers import integration_http, llm
+
+    for module in (http, ratelimit, locks, llm, integration_http):
+        assert "run_slots" not in inspect.getsource(module), module.__name__
 
 
 def test_waiting_for_another_turns_lock_gives_the_slot_up(app):
     from connectors.pipeline.locks import contact_lock
+    from connectors.pipeline.turns import waiting_for_earlier_turn
 
     @contextmanager
     def holding_the_lock() -> Iterator[None]:
@@ -132,16 +122,23 @@ def test_waiting_for_another_turns_lock_gives_the_slot_up(app):
             yield
 
     first, release = held_in_a_thread(holding_the_lock)
-    waiting_for_lock = threading.Event()
+    waiting_for_lock, done = threading.Event(), threading.Event()
+    slots = RunSlots(1)
 
     def turn() -> None:
-        with app.app_context():
+        with app.app_context(), slots.running():
             waiting_for_lock.set()
-            with contact_lock("1:someone"):
+            with contact_lock("1:someone", while_blocked=waiting_for_earlier_turn):
                 pass
+        done.set()
 
+    waiter = threading.Thread(target=turn)
+    waiter.start()
     try:
-        assert _slot_is_free_while(RunSlots(1), turn, waiting_for_lock.is_set)
+        assert waiting_for_lock.wait(5)
+        assert another_thread_gets_a_slot(slots, within=5) and not done.is_set()  # while the turn still waited
     finally:
         release.set()
         first.join(5)
+        waiter.join(5)
+    assert done.is_set()

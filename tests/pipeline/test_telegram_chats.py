@@ -4,8 +4,8 @@ message_id; each must still be recorded as sent (ids are stored unique per chann
 from __future__ import annotations
 
 from tests.fakes import meta_payloads as mp
-from tests.pipeline.conftest import events, outbound
-from tests.pipeline.test_telegram_pipeline import telegram_channel
+from tests.helpers.pipeline import events, outbound
+from tests.helpers.webhooks import telegram_channel
 
 
 def test_two_customers_of_one_bot_both_get_replies_recorded_as_sent(client, wired, make_tenant, db):
@@ -36,7 +36,7 @@ def test_two_customers_of_one_bot_both_get_replies_recorded_as_sent(client, wire
 def test_the_owner_lets_the_bot_answer_in_groups(client, wired, make_tenant, db):
     """Off by default (a group message is not answered); the channel page's switch stores the setting and asks
     Telegram for channel posts too; then a group message is answered."""
-    from tests.conftest import csrf_token, login
+    from tests.helpers.web import csrf_token, login
 
     channel, secret = telegram_channel(wired, make_tenant)
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret, "Content-Type": "application/json"}

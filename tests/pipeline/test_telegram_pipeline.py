@@ -5,13 +5,8 @@ from __future__ import annotations
 import json
 
 from tests.fakes import meta_payloads as mp
-from tests.pipeline.conftest import events, outbound, publish_templates
-
-
-def add_bot(app, telegram_api, tenant_id: int, token: str):
-    result = app.test_cli_runner().invoke(args=["channel", "add", "--tenant", str(tenant_id), "--type", "telegram",
-                                                "--token", token])
-    return result
+from tests.helpers.pipeline import events, outbound
+from tests.helpers.webhooks import add_bot, telegram_channel
 
 
 def test_channel_add_sets_the_webhook_with_a_secret(wired, make_tenant, db):
@@ -35,17 +30,6 @@ def test_bad_bot_token_is_a_clear_cli_error(wired, make_tenant, db):
     from webapp.models import Channel
 
     assert db.session.query(Channel).count() == 0  # nothing half-created
-
-
-def telegram_channel(wired, make_tenant):
-    from webapp.models import Channel
-
-    tenant = make_tenant("Bot shop")
-    publish_templates(tenant, "lead_capture")
-    out = json.loads(add_bot(wired.app, wired.telegram, tenant.id, wired.telegram.token).output)
-    channel = wired.db.session.get(Channel, out["id"])
-    secret = wired.telegram.requests_to("/setWebhook")[0].params["secret_token"]
-    return channel, secret
 
 
 def test_update_in_reply_out_and_edits(client, wired, make_tenant, db):

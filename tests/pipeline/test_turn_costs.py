@@ -3,28 +3,12 @@ person's backlog."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
 
-from tests.pipeline.conftest import events, outbound
-from tests.pipeline.test_reliability import dm
-
-
-@contextmanager
-def statements(engine: Any):
-    """The SQL statements the engine runs inside the block."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from tests.helpers.pipeline import events, outbound, statements
+from tests.helpers.webhooks import dm
 
 
 def counters(db, tenant_id: int) -> tuple[int, int, int]:
@@ -127,18 +111,6 @@ def test_counts_are_written_inside_the_transaction_as_its_last_statement(shop, d
     assert counters(db, shop.tenant.id) == (1, 0, 0)
 
 
-def test_counting_outside_a_transaction_is_refused(shop, db):
-    import pytest
-
-    from connectors.pipeline import usage
-    from connectors.pipeline.autocommit import autocommit
-
-    autocommit()
-    with pytest.raises(RuntimeError, match="inside the transaction"):
-        usage.add(shop.tenant.id, messages_in=1)
-    db.session.commit()
-
-
 def test_a_contact_created_by_another_worker_meanwhile_is_reused(shop, db):
     """The turn's first query found no contact, but another worker created it before this turn's INSERT:
     the conflict is not an error, the existing contact is used (and gets this message's profile fields)."""
@@ -203,7 +175,7 @@ def test_a_message_stored_before_a_database_error_is_counted_once(client, shop, 
     from datetime import timedelta
 
     from connectors.pipeline.sweeper import sweep
-    from tests.pipeline.conftest import handle_with_one_driver_error
+    from tests.helpers.pipeline import handle_with_one_driver_error
     from webapp.models import InboundEvent, Message
 
     dm(client, "mid.count", sender="U-count")

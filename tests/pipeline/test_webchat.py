@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-
-def send(client, key: str, text: str, client_id: str, visitor: str = "visitor1", origin: str | None = None):
-    headers = {"Content-Type": "application/json"}
-    if origin:
-        headers["Origin"] = origin
-    body = json.dumps({"visitor_id": visitor, "text": text, "client_message_id": client_id})
-    return client.post(f"/webchat/{key}/messages", data=body, headers=headers)
+from tests.helpers.webhooks import webchat_send as send
 
 
 def test_visitor_gets_a_reply_and_keeps_the_conversation(client, shop, wired):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 def test_anonymous_is_sent_to_login(client):
@@ -41,7 +41,7 @@ def test_staff_has_no_tenant_pages(client, staff_user):
 
 
 def test_staff_can_edit_through_the_admin_forms(client, db, staff_user, tenant):
-    from tests.conftest import csrf_token
+    from tests.helpers.web import csrf_token
     from webapp.models import Channel, Plan
     from webapp.services.channels import add_channel
 
@@ -65,7 +65,7 @@ def test_staff_can_edit_through_the_admin_forms(client, db, staff_user, tenant):
 
 
 def test_staff_creates_a_user_with_a_hashed_password(client, db, staff_user, tenant):
-    from tests.conftest import csrf_token
+    from tests.helpers.web import csrf_token
     from webapp.models import User
 
     login(client, staff_user.email, staff_user.raw_password)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.conftest import csrf_token, login
+from tests.helpers.web import csrf_token, login
 
 
 def test_login_page_renders_with_csrf(client):
@@ -54,28 +54,6 @@ def test_login_is_throttled(client, tenant, app):
     statuses = [login(client, tenant.owner_email, "wrong-password").status_code for _ in range(free + 1)]
     assert statuses[-1] == 429
     assert 429 not in statuses[:-1]
-
-
-def test_limits_are_checked_by_their_routes_not_by_an_app_wide_hook(app):
-    """The app-wide hook is dropped for speed (webapp._drop_app_wide_limit_check); the web chat's limit test
-    (tests/pipeline/test_webchat.py) shows route limits still apply. If a default, application or blueprint
-    limit is ever added, the hook must come back, or that limit would silently never apply."""
-    from webapp import _drop_app_wide_limit_check
-    from webapp.extensions import limiter
-
-    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
-    manager = limiter.limit_manager
-    saved = manager._application_limits
-    manager._application_limits = [["placeholder"]]
-    try:
-        from flask import Flask
-
-        other = Flask("other")
-        other.before_request_funcs.setdefault(None, []).append(limiter._check_request_limit)
-        _drop_app_wide_limit_check(other)
-        assert limiter._check_request_limit in other.before_request_funcs[None]
-    finally:
-        manager._application_limits = saved
 
 
 def test_open_redirect_is_ignored(client, tenant):

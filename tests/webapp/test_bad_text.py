@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import csrf_token, login
+from tests.helpers.web import csrf_token, login
 
 NUL = "bad\x00text"
 SURROGATE = "bad\ud800text"

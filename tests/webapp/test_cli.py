@@ -104,7 +104,7 @@ def test_leads_export_json_and_csv(run, db):
 
 def test_layers_seed_adds_the_library_layers_once_and_keeps_staff_edits(run, make_tenant, db):
     from webapp.models import PromptLayer
-    from webapp.services.simulation import layer_dicts
+    from webapp.services.prompts import layer_dicts
 
     first = ok_json(run("layers", "seed"))
     assert "platform:base" in first["added"] and "niche:beauty" in first["added"] and first["kept"] == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import csrf_token
+from tests.helpers.web import csrf_token
 
 
 def test_failed_events_are_visible_and_retryable(member_client, db, tenant, queue):

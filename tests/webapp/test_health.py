@@ -8,7 +8,7 @@ def test_healthz_reports_database_and_queue(client, app):
 
 
 def test_healthz_says_when_redis_is_down(db):
-    from tests.conftest import make_config
+    from tests.helpers.web import make_config
     from webapp import create_app
 
     broken = create_app(make_config(db.engine.url.render_as_string(hide_password=False),

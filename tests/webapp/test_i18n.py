@@ -63,7 +63,7 @@ def test_every_node_type_text_is_marked_for_extraction_and_translated():
 
 
 def test_node_types_come_in_the_users_language(member_client):
-    from tests.conftest import csrf_token
+    from tests.helpers.web import csrf_token
 
     english = member_client.get("/api/node-types").get_json()["node_types"]
     assert any(t["label"] == "Ask" for t in english)

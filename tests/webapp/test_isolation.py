@@ -69,7 +69,7 @@ def test_sweep_finds_routes(app):
 
 
 def test_every_scoped_route_hides_other_tenants_data(app, member_client, other_tenant_objects):
-    from tests.conftest import csrf_token
+    from tests.helpers.web import csrf_token
 
     token = csrf_token(member_client)
     checked = []

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.conftest import csrf_token, login
+from tests.helpers.web import csrf_token, login
 
 
 def _tenant(db, tenant):

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from limits import parse_many
 from sqlalchemy import select
 
-from tests.conftest import csrf_token, make_config
+from tests.helpers.web import csrf_token, make_config
 from webapp import create_app
 from webapp.extensions import limiter
 from webapp.models import InboundEvent, User

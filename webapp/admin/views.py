@@ -14,8 +14,13 @@ from flask_wtf.form import _Auto
 from wtforms import PasswordField, SelectField
 from wtforms.validators import Optional
 
+from connectors.runtime.jobs import retry_events
+from webapp.services.flows import template_problems
+
 from ..extensions import db
-from ..models import CHANNEL_TYPES, PRIORITIES, InboundEvent
+from ..inputs import parse_db_int, problem, unstorable
+from ..models import PRIORITIES, Channel, InboundEvent, Lead, Tenant
+from ..services.flow_channels import channel_type_choices
 
 
 class AdminForm(FlaskForm):
@@ -48,7 +53,6 @@ class StaffIndex(StaffOnly, AdminIndexView):
     def index(self) -> Any:
         from sqlalchemy import func, select
 
-        from ..models import Channel, Lead, Tenant
 
         stats = {
             "tenants": db.session.scalar(select(func.count()).select_from(Tenant)),
@@ -67,8 +71,6 @@ class StaffModelView(StaffOnly, ModelView):
 
     def get_one(self, id: Any) -> Any:  # noqa: A002 - Flask-Admin's name
         """An `?id=` that is no storable id is no record (Flask-Admin then says so) instead of a database error."""
-        from ..inputs import parse_db_int
-
         return super().get_one(id) if parse_db_int(str(id)) is not None else None
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
@@ -76,7 +78,6 @@ class StaffModelView(StaffOnly, ModelView):
         parsed: refused here as a form error (Flask-Admin shows a ValidationError and saves nothing)."""
         from wtforms.validators import ValidationError
 
-        from ..inputs import problem, unstorable
 
         found = unstorable(form.data)
         if found is not None:
@@ -132,7 +133,7 @@ class ChannelView(StaffModelView):
     column_filters = ("type", "status")
     form_columns = ("tenant", "type", "name", "external_id", "status", "settings", "new_token", "new_secret")
     form_overrides = {"type": SelectField}
-    form_args = {"type": {"choices": [(t, t) for t in CHANNEL_TYPES]}}
+    form_args = {"type": {"choices": channel_type_choices}}  # a callable: the registry's, read per form
     form_extra_fields = {
         "new_token": PasswordField("Replace access token", validators=[Optional()]),
         "new_secret": PasswordField("Replace secret", validators=[Optional()]),
@@ -154,7 +155,6 @@ class TemplateView(StaffModelView):
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         super().on_model_change(form, model, is_created)
-        from webapp.services.flows import template_problems
 
         errors = [p for p in template_problems(model.document) if p["severity"] == "error"]
         if errors:
@@ -176,8 +176,6 @@ class EventView(StaffModelView):
 
     @action("retry", "Retry", "Re-enqueue the selected events?")
     def action_retry(self, ids: list[str]) -> None:
-        from connectors.runtime.jobs import retry_events
-
         count = retry_events([int(i) for i in ids])
         flash(f"{count} event(s) re-enqueued.", "success")
 

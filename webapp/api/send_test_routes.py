@@ -12,9 +12,9 @@ from typing import Any
 from flask import jsonify
 
 from connectors.channels.events import Outbound
-from connectors.channels.registry import get_connector
+from connectors.channels.registry import UnknownConnectorError, get_connector
 from connectors.pipeline.delivery import connector_config, send_credentials
-from flows.text_limits import fit_for_channel
+from flows.text_limits import fit_text
 
 from ..extensions import db, limiter
 from ..inputs import in_db_range
@@ -25,9 +25,17 @@ from .payload import ApiError, json_body, messages_of
 from .simulate_routes import _run_limit, _user_key, compiled_at, run
 
 
+def _sends(channel: Channel) -> bool:
+    """Does the channel push replies to a recipient (the web chat's widget fetches them instead)?"""
+    try:
+        return get_connector(channel.type).pushes_replies
+    except UnknownConnectorError:  # a channel of a type no longer registered
+        return False
+
+
 def test_channels() -> list[Channel]:
     rows = db.session.scalars(scoped(Channel).where(Channel.status == "active").order_by(Channel.id))
-    return [c for c in rows if (c.settings or {}).get("test_recipient") and c.type != "webchat"]
+    return [c for c in rows if (c.settings or {}).get("test_recipient") and _sends(c)]
 
 
 @bp.get("/test-channels")
@@ -46,7 +54,7 @@ def send_test(flow_id: int) -> Any:
         raise ApiError("`channel_id` must be the id of one of your channels.")
     channel = get_scoped_or_404(Channel, channel_id)
     recipient = (channel.settings or {}).get("test_recipient")
-    if not recipient or channel.type == "webchat":
+    if not recipient or not _sends(channel):
         raise ApiError("Set this channel's test recipient (your own account) on the channel page first.")
     messages = messages_of(data)
     if not messages:
@@ -57,7 +65,8 @@ def send_test(flow_id: int) -> Any:
     connector, config, creds = get_connector(channel.type), connector_config(), send_credentials(channel)
     sent = []
     for reply in replies:
-        outbound = Outbound(kind="message", recipient=str(recipient), text=fit_for_channel(reply["text"], channel.type),
+        outbound = Outbound(kind="message", recipient=str(recipient),
+                            text=fit_text(reply["text"], connector.max_text_length),
                             buttons=list(reply.get("buttons") or []))
         outcome = connector.send(creds, outbound, config)
         sent.append({"text": reply["text"], "status": outcome.status, "error": outcome.error})

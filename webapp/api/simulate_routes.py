@@ -11,8 +11,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 import flows
+from connectors.channels.registry import message_kind
 from flows.simulator import simulate
-from webapp.services.flow_channels import flow_channel_names
+from webapp.services.flow_channels import flow_channel_names, simulator_channel_names
 from webapp.services.flowops import version_or_400
 from webapp.services.flows import compiled_version
 from webapp.services.simulation import tenant_services
@@ -23,7 +24,6 @@ from ..tenancy import current_tenant, get_scoped_or_404
 from .blueprint import bp
 from .payload import ApiError, choice_of, json_body, messages_of
 
-CHANNELS = ("test", "instagram", "whatsapp", "telegram", "webchat")
 KINDS = ("dm", "message", "webchat", "comment")
 
 
@@ -67,7 +67,8 @@ def comment_of(data: dict[str, Any]) -> dict[str, Any] | None:
 
 def run(tenant: Tenant, compiled: Any, *, channel: str, kind: str, messages: list[str],
         comment: dict[str, Any] | None = None, at: datetime | None = None) -> dict[str, Any]:
-    result = simulate(compiled, channel=channel, kind=kind, messages=messages, comment=comment,
+    result = simulate(compiled, channel=channel, kind=kind, message_kind=message_kind(channel), messages=messages,
+                      comment=comment,
                       services=tenant_services(tenant, channel, at=at))
     result.pop("state", None)
     return result
@@ -78,7 +79,7 @@ def run(tenant: Tenant, compiled: Any, *, channel: str, kind: str, messages: lis
 def simulate_flow(flow_id: int) -> Any:
     flow = get_scoped_or_404(Flow, flow_id)
     data = json_body()
-    channel = choice_of(data, "channel", CHANNELS, "test")
+    channel = choice_of(data, "channel", simulator_channel_names(), "test")
     kind = choice_of(data, "kind", KINDS, "dm")
     messages = messages_of(data)
     comment = comment_of(data)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import jsonify
 from sqlalchemy import func, select
 
+from webapp.services.flow_channels import simulator_channel_names
 from webapp.services.flowops import iso
 
 from ..extensions import db
@@ -14,7 +15,7 @@ from ..models import Flow, TestConversation
 from ..tenancy import get_scoped_or_404
 from .blueprint import bp
 from .payload import ApiError, choice_of, json_body, messages_of, name_of
-from .simulate_routes import CHANNELS, KINDS
+from .simulate_routes import KINDS
 
 MAX_TESTS_PER_FLOW = 100
 
@@ -39,7 +40,7 @@ def save_test(flow_id: int) -> Any:
     data = json_body()
     name = name_of(data)
     messages = messages_of(data, allow_empty=False)
-    channel = choice_of(data, "channel", CHANNELS, "test")
+    channel = choice_of(data, "channel", simulator_channel_names(), "test")
     kind = choice_of(data, "kind", tuple(k for k in KINDS if k != "comment"), "dm")
     count = db.session.scalar(select(func.count()).select_from(TestConversation).where(
         TestConversation.tenant_id == flow.tenant_id, TestConversation.flow_id == flow.id)) or 0

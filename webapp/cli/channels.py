@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import click
 
-from webapp.models import CHANNEL_TYPES
 from webapp.services.channels import ChannelSetupError, add_channel, webhook_url, widget_snippet
 from webapp.services.tenants import get_tenant
 
-from .common import emit, fail
+from .common import ChannelChoice, emit, fail
 
 
 def register(cli: click.Group) -> None:
@@ -18,7 +17,7 @@ def register(cli: click.Group) -> None:
 
     @channel.command("add")
     @click.option("--tenant", "tenant_id", type=int, required=True)
-    @click.option("--type", "channel_type", type=click.Choice(CHANNEL_TYPES), required=True)
+    @click.option("--type", "channel_type", type=ChannelChoice(), required=True)
     @click.option("--external-id")
     @click.option("--token")
     @click.option("--secret")

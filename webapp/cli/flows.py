@@ -15,6 +15,7 @@ import click
 from sqlalchemy import select
 
 import flows
+from connectors.channels.registry import message_kind
 from flows.simulator import simulate
 from webapp.extensions import db
 from webapp.inputs import parse_db_int
@@ -26,7 +27,7 @@ from webapp.services.flows import DocumentRefused, PublishRefused, check_documen
 from webapp.services.simulation import tenant_services
 from webapp.services.tenants import get_tenant
 
-from .common import emit, fail
+from .common import ChannelChoice, emit, fail
 
 
 def _load_file(path: str) -> dict[str, Any]:
@@ -123,16 +124,13 @@ def register(cli: click.Group) -> None:
     @click.option("--flow", "flow_id", type=int, required=True)
     @click.option("--version", "version", default="draft", help="a version number or 'draft'")
     @click.option("--message", "messages", multiple=True, help="a customer message (repeatable)")
-    @click.option("--channel", type=click.Choice(["test", "instagram", "whatsapp", "telegram", "webchat"]),
-                  default="test")
+    @click.option("--channel", type=ChannelChoice(simulator=True), default="test")
     @click.option("--kind", type=click.Choice(["dm", "message", "webchat", "comment"]), default="dm")
     @click.option("--comment", help="an Instagram comment that starts the conversation")
     @click.option("--post-id", "post_id", default="", help="the commented post's id")
     def flow_simulate(flow_id: int, version: str, messages: tuple[str, ...], channel: str, kind: str,
                       comment: str | None, post_id: str) -> None:
         """Run the flow with the tenant's settings; nothing is sent to any channel."""
-
-
         if not messages and comment is None:
             fail("give at least one --message or a --comment")
         flow = _flow(flow_id)
@@ -141,7 +139,8 @@ def register(cli: click.Group) -> None:
         except flows.FlowError as exc:
             _fail_with_problems("the flow has errors:", [p.to_dict() for p in exc.problems])
         tenant = db.session.get(Tenant, flow.tenant_id)
-        result = simulate(compiled, channel=channel, kind=kind, messages=list(messages),
+        result = simulate(compiled, channel=channel, kind=kind, message_kind=message_kind(channel),
+                          messages=list(messages),
                           comment={"text": comment, "post_id": post_id} if comment is not None else None,
                           services=tenant_services(tenant, channel))
         result.pop("state", None)

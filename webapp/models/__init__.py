@@ -1,6 +1,6 @@
 """All models, importable from one place (Alembic autogenerate and Flask-Admin read them here)."""
 
-from .channel import CHANNEL_TYPES, Channel
+from .channel import Channel
 from .conversation import Contact, Conversation, Message
 from .crm import LEAD_STATUSES, FollowUp, Lead, Notification
 from .flow import Flow, FlowTemplate, FlowVersion, PromptLayer, TestConversation
@@ -12,7 +12,7 @@ TENANT_MODELS = (Channel, Contact, Conversation, Message, Lead, Notification, Fo
                  TestConversation, InboundEvent, UsageCounter)
 
 __all__ = [
-    "CHANNEL_TYPES", "LANGUAGES", "LEAD_STATUSES", "PRIORITIES", "TENANT_MODELS", "Channel", "Contact",
+    "LANGUAGES", "LEAD_STATUSES", "PRIORITIES", "TENANT_MODELS", "Channel", "Contact",
     "Conversation", "Flow", "FlowTemplate", "FlowVersion", "FollowUp", "InboundEvent", "Lead", "Message",
     "Notification", "Plan", "PromptLayer", "Tenant", "TestConversation", "UsageCounter", "User", "WebhookDelivery",
     "month_key",

@@ -16,15 +16,15 @@ from .base import JSONType, TenantOwned, UTCDateTime, utcnow
 if TYPE_CHECKING:
     from .tenant import Tenant
 
-CHANNEL_TYPES = ("instagram", "whatsapp", "telegram", "webchat")
-
-
 def new_public_key() -> str:
     return secrets.token_urlsafe(18)
 
 
 class Channel(TenantOwned, db.Model):
-    """`external_id` is what a webhook names (IG account id, WA phone_number_id): unique per type."""
+    """`external_id` is what a webhook names (IG account id, WA phone_number_id): unique per type.
+
+    `type` is a channel type of the registry (connectors/channels/registry.py), which alone knows the
+    types (`connector_types()`); they are checked where a channel is added (services.channels)."""
 
     __tablename__ = "channels"
     __table_args__ = (UniqueConstraint("type", "external_id", name="uq_channel_type_external"),)

@@ -11,16 +11,12 @@ from sqlalchemy import func, select
 
 from connectors.channels.base import GROUPS_SETTING
 from connectors.channels.events import ConnectorConfig
-from connectors.channels.registry import get_connector
+from connectors.channels.registry import UnknownConnectorError, connector_types, get_connector
 from connectors.channels.telegram import TelegramError, allowed_updates, generate_secret_token, get_me, set_webhook
 from webapp.extensions import db
-from webapp.models import CHANNEL_TYPES, Channel, Tenant
+from webapp.models import Channel, Tenant
 from webapp.models.base import utcnow
 from webapp.plans import within_limit
-
-NEEDS_EXTERNAL_ID = {"instagram": "the Instagram professional account id (webhook entry.id)",
-                     "whatsapp": "the WhatsApp phone_number_id"}
-NEEDS_TOKEN = {"instagram", "whatsapp", "telegram"}
 
 
 def _setup_hooks() -> dict[str, Callable[[Channel], None]]:
@@ -34,12 +30,17 @@ class ChannelSetupError(ValueError):
 
 def add_channel(tenant: Tenant, channel_type: str, *, external_id: str | None = None, token: str | None = None,
                 secret: str | None = None, name: str = "") -> Channel:
-    if channel_type not in CHANNEL_TYPES:
-        raise ChannelSetupError(f"unknown channel type {channel_type!r}; one of {', '.join(CHANNEL_TYPES)}")
-    if channel_type in NEEDS_EXTERNAL_ID and not external_id:
-        raise ChannelSetupError(f"--external-id is required for {channel_type}: "
-                                f"{NEEDS_EXTERNAL_ID[channel_type]}")
-    if channel_type in NEEDS_TOKEN and not token:
+    """Store a channel of a registered type, asking for what the type declares it needs (``needs``: a
+    token, the account id its webhooks name), within the plan's channel limit; then the type's set-up."""
+    try:
+        connector = get_connector(channel_type)
+    except UnknownConnectorError:
+        raise ChannelSetupError(f"unknown channel type {channel_type!r}; one of {', '.join(connector_types())}"
+                                ) from None
+    needs = connector.needs
+    if needs.external_id and not external_id:
+        raise ChannelSetupError(f"--external-id is required for {channel_type}: {needs.external_id}")
+    if needs.token and not token:
         raise ChannelSetupError(f"--token is required for {channel_type}")
     used = db.session.scalar(select(func.count()).select_from(Channel).where(Channel.tenant_id == tenant.id))
     if not within_limit(tenant, "channels", used or 0):
@@ -50,7 +51,7 @@ def add_channel(tenant: Tenant, channel_type: str, *, external_id: str | None = 
         raise ChannelSetupError(f"a {channel_type} channel with external id {external_id} is already connected")
     creds = {k: v for k, v in {"token": token, "secret": secret}.items() if v}
     channel = Channel(tenant_id=tenant.id, type=channel_type, external_id=external_id, credentials=creds,
-                      name=name or channel_type.capitalize(), settings={}, webhook_state={})
+                      name=name or connector.label, settings={}, webhook_state={})
     db.session.add(channel)
     db.session.flush()
     setup = _setup_hooks().get(channel_type)
@@ -72,7 +73,7 @@ def connect_telegram(channel: Channel) -> None:
     except TelegramError as exc:
         raise ChannelSetupError(f"Telegram rejected the bot token: {exc.description}") from None
     secret = generate_secret_token()
-    url = f"{current_app.config['PUBLIC_BASE_URL']}/webhooks/telegram/{channel.id}"
+    url = webhook_url(channel)
     try:
         set_webhook(token, url, secret, config, allowed_updates=allowed_updates(channel.settings))
     except TelegramError as exc:
@@ -96,8 +97,7 @@ def set_groups(channel: Channel, allowed: bool) -> None:
     """Answer in groups and channels (or stop): the setting, and the update kinds Telegram is asked for."""
     settings = {**(channel.settings or {}), GROUPS_SETTING: allowed}
     creds = channel.credentials or {}
-    url = (channel.webhook_state or {}).get("url") or \
-        f"{current_app.config['PUBLIC_BASE_URL']}/webhooks/telegram/{channel.id}"
+    url = (channel.webhook_state or {}).get("url") or webhook_url(channel)
     try:
         set_webhook(creds.get("token", ""), url, creds.get("webhook_secret", ""),
                     ConnectorConfig.from_mapping(current_app.config), allowed_updates=allowed_updates(settings))
@@ -108,7 +108,7 @@ def set_groups(channel: Channel, allowed: bool) -> None:
 
 def webhook_url(channel: Channel) -> str:
     """Each connector declares where its channel calls us."""
-    path = get_connector(channel.type).webhook_path  # type: ignore[attr-defined]
+    path = get_connector(channel.type).webhook_path
     return current_app.config["PUBLIC_BASE_URL"] + path.format(channel_id=channel.id, public_key=channel.public_key)
 
 

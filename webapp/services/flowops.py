@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from flows.templates import list_templates
 from webapp.extensions import db
 from webapp.inputs import int_of
 from webapp.models import Conversation, Flow, FlowTemplate, FlowVersion, Tenant, TestConversation
@@ -38,8 +39,6 @@ def flow_detail(flow: Flow, tenant: Tenant) -> dict[str, Any]:
 def templates_catalogue() -> list[dict[str, Any]]:
     """Built-in scenario templates plus active staff rows; a staff row replaces a built-in one with the
     same key (as `template_document` does), so the list never shows two entries for one key."""
-    from flows.templates import list_templates
-
     items = {t["key"]: dict(t) for t in list_templates()}
     rows = db.session.scalars(select(FlowTemplate).where(FlowTemplate.active, FlowTemplate.kind == "scenario"))
     for row in rows:

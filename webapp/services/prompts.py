@@ -4,17 +4,18 @@ layers seed`, `flask demo seed`) and never touches a layer staff already have, e
 staff edit them in /admin (each save is a new version). To retire a shipped layer, switch it off rather
 than delete it: a deleted one counts as missing and comes back with the next seed. A niche layer reaches
 a tenant whose profile niche contains its key's words ("Beauty salon" gets `beauty`:
-webapp.services.simulation.niche_matches).
+niche_matches below).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import PromptLayer
+from webapp.models import PromptLayer, Tenant
 
 DEFAULT_LAYERS: tuple[dict[str, Any], ...] = (
     {"kind": "platform", "key": "base", "name": "Platform base", "position": 0, "text": (
@@ -59,3 +60,45 @@ def ensure_default_layers() -> dict[str, list[str]]:
         added.append(name)
     db.session.commit()  # the turn-side layer cache is cleared by PromptLayer's insert events
     return {"added": added, "kept": kept}
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[^\w]+|_", text.lower()) if t]
+
+
+def niche_matches(key: str, niche: str) -> bool:
+    """A niche layer's key ("beauty", "real_estate") matches a free-text niche when its words appear in
+    it in order: "Beauty salon" gets `beauty`, "Real estate agency" gets `real_estate`."""
+    want, have = _tokens(key), _tokens(niche)
+    return bool(want) and any(have[i:i + len(want)] == want for i in range(len(have) - len(want) + 1))
+
+
+def latest_layers(rows: list[PromptLayer]) -> list[PromptLayer]:
+    """Saving a layer adds a version row; only the newest active version of each layer counts."""
+    newest: dict[tuple[Any, str, str], PromptLayer] = {}
+    for row in rows:
+        key = (row.tenant_id, row.kind, row.key)
+        if key not in newest or row.version > newest[key].version:
+            newest[key] = row
+    return sorted(newest.values(), key=lambda r: (r.tenant_id is not None, r.position, r.id))
+
+
+def platform_layers(tenant: Tenant) -> list[PromptLayer]:
+    """Staff rows (tenant_id NULL): every `platform` layer, and the `niche` layers whose key matches the
+    tenant's niche (so a beauty salon gets the `beauty` library layer)."""
+    niche = str((tenant.profile or {}).get("niche") or "")
+    rows = db.session.scalars(select(PromptLayer).where(PromptLayer.tenant_id.is_(None), PromptLayer.active))
+    return latest_layers([r for r in rows if r.kind != "niche" or niche_matches(r.key, niche)])
+
+
+def tenant_layers(tenant: Tenant) -> list[PromptLayer]:
+    rows = db.session.scalars(select(PromptLayer).where(PromptLayer.tenant_id == tenant.id,
+                                                        PromptLayer.active)).all()
+    return latest_layers(list(rows))
+
+
+def layer_dicts(tenant: Tenant) -> list[dict[str, Any]]:
+    """What `flows.prompt` reads: kind (platform → niche → tenant order), name, text."""
+    return [{"kind": r.kind if r.tenant_id is None else "tenant", "key": r.key, "name": r.name or r.key,
+             "text": r.text}
+            for r in [*platform_layers(tenant), *tenant_layers(tenant)]]

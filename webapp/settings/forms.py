@@ -11,6 +11,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from ..models import LANGUAGES
+from ..services.flow_channels import channel_type_choices
 
 LANGUAGE_CHOICES = [("en", "English"), ("ru", "Русский")]
 assert {c for c, _ in LANGUAGE_CHOICES} == set(LANGUAGES)
@@ -53,7 +54,6 @@ class LayerForm(FlaskForm):
 
 class PreviewForm(FlaskForm):
     message = TextAreaField(_l("Sample customer message"), validators=[DataRequired(), Length(max=2000)])
-    channel = SelectField(_l("Channel"), choices=[("instagram", "Instagram"), ("whatsapp", "WhatsApp"),
-                                                  ("telegram", "Telegram"), ("webchat", _l("Web chat"))])
+    channel = SelectField(_l("Channel"), choices=channel_type_choices)  # the registry's, read per form
     node_prompt = TextAreaField(_l("Step prompt (as in an AI reply node)"),
                                 validators=[Optional(), Length(max=4000)])

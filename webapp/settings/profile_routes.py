@@ -8,9 +8,10 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from connectors.channels.registry import prompt_style
 from flows.prompt import build_messages, estimate_messages_tokens
 from webapp.services.flowops import templates_catalogue
-from webapp.services.simulation import layer_dicts
+from webapp.services.prompts import layer_dicts
 
 from ..dashboard.access import tenant_member_required
 from ..extensions import db
@@ -62,6 +63,7 @@ def preview() -> Any:
         messages = build_messages(layers=layer_dicts(tenant), profile=profile_data,
                                   node_prompt=form.node_prompt.data or "", history=[],
                                   user_message=form.message.data, language=tenant.language or "en",
-                                  channel=form.channel.data, faq_entries=profile_data.get("faq") or [])
+                                  channel_style=prompt_style(form.channel.data),
+                                  faq_entries=profile_data.get("faq") or [])
     return render_template("settings/preview.html", form=form, messages=messages,
                            tokens=estimate_messages_tokens(messages) if messages else 0)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from webapp.services.simulation import platform_layers, tenant_layers
+from webapp.services.prompts import platform_layers, tenant_layers
 
 from ..dashboard.access import tenant_member_required
 from ..extensions import db

@@ -1,4 +1,5 @@
-"""Meta (Instagram + WhatsApp) and Telegram webhooks.
+"""Meta webhooks (one endpoint for every Meta product: the body's ``object`` picks the registered connector
+that parses it, see ``connectors.channels.meta.parse_meta_payload``) and Telegram's per-bot webhooks.
 
 Order matters: the signature is checked over the raw bytes before anything is parsed or stored; a bad
 signature stores nothing and enqueues nothing. Unknown accounts are acknowledged (Meta would retry and

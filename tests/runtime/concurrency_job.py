@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from connectors.providers.llm import get_provider
@@ -16,7 +17,7 @@ from flows import load_flow
 from flows.compiler import Flow
 from flows.engine import step
 from flows.services import offline_services
-from flows.turn import TurnEvent
+from flows.turn import StepResult, TurnEvent
 
 PROFILE = {
     "name": "Лиса", "niche": "салон красоты", "address": "ул. Ленина, 5", "hours": "10–20",
@@ -38,19 +39,30 @@ def _flow() -> Flow:
     })
 
 
+def _turn(base_url: str, conversation: int, wrap: Any = None) -> SimpleNamespace:
+    """What the engine step of one turn takes (the fields of the pipeline's `PreparedTurn` it reads);
+    `wrap`: what the pipeline puts around the provider."""
+    provider = get_provider(base_url, "sk-bench", "fake-gpt", timeout=15, max_retries=1)
+    provider = wrap(provider) if wrap else provider
+    services = offline_services(language="ru", channel="instagram", llm=provider, profile=PROFILE)
+    event = TurnEvent("dm", "instagram", f"Сколько стоит стрижка? (#{conversation})", {},
+                      {"username": f"user{conversation}"}, datetime.now(UTC))
+    return SimpleNamespace(flow=_flow(), state=None, event=event, services=services)
+
+
+def _outcome(started_at: float, result: StepResult) -> dict[str, Any]:
+    llm_errors = [w for t in result.trace for w in t.get("warnings", []) if "LLM error" in w]
+    return {"started_at": started_at, "done_at": time.time(), "replies": [m.text for m in result.outbound],
+            "error": result.error, "llm_errors": llm_errors}
+
+
 def llm_turn(base_url: str, conversation: int, fail: bool = False) -> dict[str, Any]:
     """Run one turn; returns when it started/finished and what the customer would get."""
     started_at = time.time()
     if fail:
         raise RuntimeError("boom")
-    provider = get_provider(base_url, "sk-bench", "fake-gpt", timeout=15, max_retries=1)
-    services = offline_services(language="ru", channel="instagram", llm=provider, profile=PROFILE)
-    event = TurnEvent("dm", "instagram", f"Сколько стоит стрижка? (#{conversation})", {},
-                      {"username": f"user{conversation}"}, datetime.now(UTC))
-    result = step(_flow(), None, event, services)
-    llm_errors = [w for t in result.trace for w in t.get("warnings", []) if "LLM error" in w]
-    return {"started_at": started_at, "done_at": time.time(), "replies": [m.text for m in result.outbound],
-            "error": result.error, "llm_errors": llm_errors}
+    turn = _turn(base_url, conversation)
+    return _outcome(started_at, step(turn.flow, turn.state, turn.event, turn.services))
 
 
 def busy_for(seconds: float) -> str:
@@ -83,8 +95,14 @@ def worked_at_once(reset: bool = False) -> int:
 
 
 def slotted_turn(base_url: str, conversation: int) -> dict[str, Any]:
-    """Work, an LLM turn through the real provider (its HTTP wait gives the run slot up), work again."""
+    """Work, an LLM turn through the real provider, work again. The provider is wrapped as the pipeline
+    wraps it (`ModelOutside`: the run slot is given up while the model answers; the provider itself knows
+    nothing of slots)."""
+    from connectors.pipeline.context import ModelOutside
+    from connectors.pipeline.turns import execute_turn
+
+    started_at = time.time()
     _work(0.03)
-    result = llm_turn(base_url, conversation)
+    result = execute_turn(_turn(base_url, conversation, ModelOutside))  # type: ignore[arg-type]  # a PreparedTurn's fields
     _work(0.03)
-    return result
+    return _outcome(started_at, result)

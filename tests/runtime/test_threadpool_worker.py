@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -43,19 +44,34 @@ def redis_conn() -> Iterator[object]:
         proc.wait(timeout=10)
 
 
-def test_jobs_overlap_and_are_recorded(redis_conn, openai_fake: FakeOpenAI) -> None:
-    openai_fake.delay = 0.5
-    queue = rq.Queue("default", connection=redis_conn)
-    jobs = [queue.enqueue("tests.llm.concurrency_job.llm_turn", openai_fake.url, n) for n in range(30)]
-    failing = queue.enqueue("tests.llm.concurrency_job.llm_turn", openai_fake.url, 99, True)
+def replies_held_until_in_flight(fake: FakeOpenAI, count: int, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """The fake answers no request until `count` are in flight at once (the returned event is set then).
+    A generous timeout only guards against a deadlock: it lets the requests go on, the event stays unset,
+    and the test's `max_in_flight` assertion fails. Kept below the provider's 15 s client timeout."""
+    together, gave_up = threading.Event(), threading.Event()
+    reply = fake._completion  # called while the request counts as in flight
 
-    started = time.monotonic()
+    def held(body: dict) -> dict:
+        if fake.in_flight >= count:
+            together.set()
+        if not gave_up.is_set() and not together.wait(10):
+            gave_up.set()  # the rest need not wait as long: the test fails anyway
+        return reply(body)
+
+    monkeypatch.setattr(fake, "_completion", held)
+    return together
+
+
+def test_jobs_overlap_and_are_recorded(redis_conn, openai_fake: FakeOpenAI, monkeypatch) -> None:
+    together = replies_held_until_in_flight(openai_fake, 30, monkeypatch)
+    queue = rq.Queue("default", connection=redis_conn)
+    jobs = [queue.enqueue("tests.runtime.concurrency_job.llm_turn", openai_fake.url, n) for n in range(30)]
+    failing = queue.enqueue("tests.runtime.concurrency_job.llm_turn", openai_fake.url, 99, True)
+
     worker = ThreadPoolWorker([queue], connection=redis_conn, pool_size=32)
     worker.work(burst=True, logging_level="WARNING")
-    elapsed = time.monotonic() - started
 
-    assert elapsed < 4.0, f"31 jobs with 0.5 s LLM waits took {elapsed:.1f}s (serial: 15 s)"
-    assert openai_fake.max_in_flight >= 20
+    assert together.is_set() and openai_fake.max_in_flight == 30  # every job's model wait overlapped
     for job in jobs:
         job.refresh()
         assert job.get_status() == "finished"
@@ -67,32 +83,31 @@ def test_jobs_overlap_and_are_recorded(redis_conn, openai_fake: FakeOpenAI) -> N
     assert not worker.executions  # every execution was cleaned up
 
 
-def test_pool_size_bounds_concurrency(redis_conn, openai_fake: FakeOpenAI) -> None:
-    openai_fake.delay = 0.3
+def test_pool_size_bounds_concurrency(redis_conn, openai_fake: FakeOpenAI, monkeypatch) -> None:
+    replies_held_until_in_flight(openai_fake, 4, monkeypatch)  # the pool fills up...
+    openai_fake.delay = 0.3  # ...and a fifth job would have the time to join in
     queue = rq.Queue("default", connection=redis_conn)
     for n in range(12):
-        queue.enqueue("tests.llm.concurrency_job.llm_turn", openai_fake.url, n)
+        queue.enqueue("tests.runtime.concurrency_job.llm_turn", openai_fake.url, n)
     ThreadPoolWorker([queue], connection=redis_conn, pool_size=4).work(burst=True, logging_level="WARNING")
     assert openai_fake.max_in_flight == 4
     assert queue.finished_job_registry.count == 12
 
 
-def test_run_slots_let_jobs_work_one_at_a_time_while_their_model_waits_overlap(redis_conn,
-                                                                             openai_fake: FakeOpenAI) -> None:
+def test_run_slots_let_jobs_work_one_at_a_time_while_their_model_waits_overlap(redis_conn, openai_fake: FakeOpenAI,
+                                                                             monkeypatch) -> None:
+    """The job's model wait is the pipeline's `execute_turn` (it gives the slot up, not the provider)."""
     from connectors.runtime.run_slots import RunSlots
-    from tests.llm.concurrency_job import worked_at_once
+    from tests.runtime.concurrency_job import worked_at_once
 
-    openai_fake.delay = 0.5
+    together = replies_held_until_in_flight(openai_fake, 20, monkeypatch)
     queue = rq.Queue("default", connection=redis_conn)
-    jobs = [queue.enqueue("tests.llm.concurrency_job.slotted_turn", openai_fake.url, n) for n in range(20)]
+    jobs = [queue.enqueue("tests.runtime.concurrency_job.slotted_turn", openai_fake.url, n) for n in range(20)]
     worked_at_once(reset=True)
-    started = time.monotonic()
     ThreadPoolWorker([queue], connection=redis_conn, pool_size=32, run_slots=RunSlots(1)).work(
         burst=True, logging_level="WARNING")
-    elapsed = time.monotonic() - started
     assert worked_at_once() == 1  # never two jobs working at once...
-    assert openai_fake.max_in_flight >= 15  # ...while nearly all of them waited on the model together
-    assert elapsed < 4.5, f"20 jobs took {elapsed:.1f}s (serial: 11 s; work alone 1.2 s)"
+    assert together.is_set() and openai_fake.max_in_flight == 20  # ...while all of them waited on the model together
     for job in jobs:
         job.refresh()
         assert job.get_status() == "finished" and job.return_value()["replies"] == ["Hello from the fake model."]
@@ -100,11 +115,10 @@ def test_run_slots_let_jobs_work_one_at_a_time_while_their_model_waits_overlap(r
 
 def test_job_timeout_in_a_thread_fails_that_job_only(redis_conn) -> None:
     queue = rq.Queue("default", connection=redis_conn)
-    slow = queue.enqueue("tests.llm.concurrency_job.busy_for", 5, job_timeout=1)
-    quick = queue.enqueue("tests.llm.concurrency_job.busy_for", 0.1)
-    started = time.monotonic()
+    # 30 s: the burst worker returns only once both jobs ended; only the timeout ends the slow one sooner
+    slow = queue.enqueue("tests.runtime.concurrency_job.busy_for", 30, job_timeout=1)
+    quick = queue.enqueue("tests.runtime.concurrency_job.busy_for", 0.1)
     ThreadPoolWorker([queue], connection=redis_conn, pool_size=4).work(burst=True, logging_level="ERROR")
-    assert time.monotonic() - started < 3.5
     slow.refresh()
     quick.refresh()
     assert slow.get_status() == "failed" and "JobTimeoutException" in (slow.latest_result().exc_string or "")
@@ -115,7 +129,7 @@ def test_a_suspended_worker_takes_no_job(redis_conn) -> None:
     from rq.suspension import resume, suspend
 
     queue = rq.Queue("default", connection=redis_conn)
-    job = queue.enqueue("tests.llm.concurrency_job.busy_for", 0.01)
+    job = queue.enqueue("tests.runtime.concurrency_job.busy_for", 0.01)
     suspend(redis_conn)
     ThreadPoolWorker([queue], connection=redis_conn, pool_size=4).work(burst=True, logging_level="ERROR")
     job.refresh()
@@ -127,12 +141,11 @@ def test_a_suspended_worker_takes_no_job(redis_conn) -> None:
 
 
 def test_the_worker_stays_busy_while_a_job_runs_and_the_next_is_dequeued(redis_conn) -> None:
-    import threading
 
     queue = rq.Queue("default", connection=redis_conn)
-    queue.enqueue("tests.llm.concurrency_job.busy_for", 0.6)
+    queue.enqueue("tests.runtime.concurrency_job.busy_for", 0.6)
     for _ in range(3):
-        queue.enqueue("tests.llm.concurrency_job.busy_for", 0.05)
+        queue.enqueue("tests.runtime.concurrency_job.busy_for", 0.05)
     worker = ThreadPoolWorker([queue], connection=redis_conn, pool_size=4)
     seen: list[str] = []
     done = threading.Event()
@@ -170,7 +183,7 @@ def test_sigterm_lets_the_running_job_finish_and_stops_without_waiting_for_more(
     from pathlib import Path
 
     queue = rq.Queue("default", connection=redis_conn)
-    job = queue.enqueue("tests.llm.concurrency_job.busy_for", 1.0)
+    job = queue.enqueue("tests.runtime.concurrency_job.busy_for", 1.0)
     port = redis_conn.connection_pool.connection_kwargs["port"]
     worker = subprocess.Popen([sys.executable, "-c", _RUN_WORKER, str(port)],
                               cwd=Path(__file__).resolve().parents[2])
@@ -190,7 +203,6 @@ def test_sigterm_lets_the_running_job_finish_and_stops_without_waiting_for_more(
 
 def test_job_timeouts_take_no_thread_per_job(redis_conn, monkeypatch) -> None:
     """Timeouts are watched by one thread per process, not a timer thread started for each job."""
-    import threading
 
     started: list[str] = []  # thread names: the pool's are "rq-…", a timer's "Thread-N"
     real_start = threading.Thread.start
@@ -202,7 +214,7 @@ def test_job_timeouts_take_no_thread_per_job(redis_conn, monkeypatch) -> None:
     monkeypatch.setattr(threading.Thread, "start", counting_start)
     queue = rq.Queue("default", connection=redis_conn)
     for _ in range(20):
-        queue.enqueue("tests.llm.concurrency_job.busy_for", 0.01, job_timeout=30)
+        queue.enqueue("tests.runtime.concurrency_job.busy_for", 0.01, job_timeout=30)
     ThreadPoolWorker([queue], connection=redis_conn, pool_size=4).work(burst=True, logging_level="ERROR")
     assert queue.finished_job_registry.count == 20
     assert len([name for name in started if name.startswith("Thread-")]) <= 2  # RQ's own helpers, not one per job
@@ -232,7 +244,7 @@ def test_sigterm_to_the_parent_stops_every_worker_process_after_its_running_job(
         while rq.Worker.count(connection=redis_conn) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert rq.Worker.count(connection=redis_conn) == 2
-        job = rq.Queue("default", connection=redis_conn).enqueue("tests.llm.concurrency_job.busy_for", 1.0)
+        job = rq.Queue("default", connection=redis_conn).enqueue("tests.runtime.concurrency_job.busy_for", 1.0)
         while job.get_status(refresh=True) != "started" and time.monotonic() < deadline:
             time.sleep(0.05)
         assert job.get_status() == "started"
