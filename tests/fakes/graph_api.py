@@ -36,6 +36,8 @@ from connectors.channels.events import ConnectorConfig
 from tests.fakes.server import FakeServer, RecordedRequest, Reply
 
 _VERSIONED = re.compile(r"^/(v\d+\.\d+)(/.*)$")
+#: The Send API's messaging types (Messenger and Instagram DMs).
+SEND_API_MESSAGING_TYPES = frozenset({"RESPONSE", "UPDATE", "MESSAGE_TAG"})
 _ERROR_DEFAULTS: dict[int, tuple[int, str]] = {
     400: (100, "Invalid parameter"),
     401: (190, "Error validating access token: Session has expired"),
@@ -161,6 +163,11 @@ class FakeGraphAPI(FakeServer):
         message = body.get("message") if isinstance(body.get("message"), dict) else {}
         if not recipient or not message:
             return 400, graph_error(100, "(#100) param recipient and message must be non-empty"), {}
+        messaging_type = body.get("messaging_type")
+        if messaging_type is not None and (messaging_type not in SEND_API_MESSAGING_TYPES
+                                           or (messaging_type == "MESSAGE_TAG") != bool(body.get("tag"))):
+            # The Send API: a known messaging_type; a tag with MESSAGE_TAG and only then.
+            return 400, graph_error(100, "(#100) Invalid messaging_type or tag"), {}
         if recipient.get("comment_id"):
             comment = str(recipient["comment_id"])
             with self._id_lock:

@@ -166,6 +166,55 @@ def wa_status_body(phone_number_id: str, wamid: str, status: str, *, waba_id: st
     return encode(whatsapp_payload(wa_entry(waba_id, [change])))
 
 
+# --- Messenger (Facebook Page) --------------------------------------------------------------------------
+
+def fb_message(psid: str, mid: str, text: str = "", *, page_id: str = "", timestamp: int | None = None,
+               attachments: list[dict[str, Any]] | None = None, is_echo: bool = False,
+               quick_reply: str | None = None) -> dict[str, Any]:
+    """One Page ``messaging[]`` message item from the customer ``psid`` (``is_echo``: the Page's own message
+    coming back, sender and recipient swapped as Meta sends it)."""
+    item = ig_dm(psid, mid, text, recipient=page_id, timestamp=timestamp, attachments=attachments,
+                 is_echo=is_echo, quick_reply=quick_reply)
+    if is_echo:
+        item["sender"], item["recipient"] = {"id": page_id}, {"id": psid}
+        item["message"]["app_id"] = 1517776481860111
+    return item
+
+
+def fb_postback(psid: str, payload: str, *, title: str | None = None, mid: str | None = None,
+                page_id: str = "", timestamp: int | None = None) -> dict[str, Any]:
+    """A button tap (``postback``): Meta sends ``title`` and ``mid`` with newer payloads only."""
+    postback: dict[str, Any] = {"payload": payload}
+    if title is not None:
+        postback["title"] = title
+    if mid is not None:
+        postback["mid"] = mid
+    return {"sender": {"id": psid}, "recipient": {"id": page_id},
+            "timestamp": timestamp if timestamp is not None else _ms(), "postback": postback}
+
+
+def fb_receipt(psid: str, kind: str, *, page_id: str = "", watermark: int | None = None) -> dict[str, Any]:
+    """A ``delivery`` or ``read`` receipt (nothing the bot answers)."""
+    receipt: dict[str, Any] = {"watermark": watermark or _ms(), "seq": 0}
+    if kind == "delivery":
+        receipt["mids"] = ["mid.delivered"]
+    return {"sender": {"id": psid}, "recipient": {"id": page_id}, "timestamp": _ms(), kind: receipt}
+
+
+def fb_entry(page_id: str, messaging: list[dict[str, Any]], *, time_ms: int | None = None) -> dict[str, Any]:
+    """An entry for the Page ``page_id`` (fills missing recipient ids with the Page)."""
+    return ig_dm_entry(page_id, messaging, time_ms=time_ms)
+
+
+def page_payload(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "page", "entry": list(entries)}
+
+
+def fb_text_body(page_id: str, psid: str, mid: str, text: str) -> bytes:
+    """Shortcut: the raw bytes of a single-message Page webhook."""
+    return encode(page_payload(fb_entry(page_id, [fb_message(psid, mid, text)])))
+
+
 # --- Telegram (not Meta, but the same convenience for webhook tests) ---------------------------------
 
 def tg_update(update_id: int, text: str, *, chat_id: int = 555000111, user_id: int | None = None,
