@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from flows.graph import endless_loops
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("webapp", "flows", "connectors")
 
@@ -53,38 +55,8 @@ def import_graph() -> dict[str, set[str]]:
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Tarjan's strongly connected components of more than one file."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for nxt in graph[node]:
-            if nxt not in index:
-                visit(nxt)
-                low[node] = min(low[node], low[nxt])
-            elif nxt in on_stack:
-                low[node] = min(low[node], index[nxt])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                item = stack.pop()
-                on_stack.discard(item)
-                component.append(item)
-                if item == node:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return found
+    """Strongly connected sets of more than one file (the flow validator's Tarjan, with no waiting nodes)."""
+    return endless_loops({module: sorted(targets) for module, targets in graph.items()}, set())
 
 
 def test_no_import_cycles_between_files():
@@ -92,7 +64,7 @@ def test_no_import_cycles_between_files():
     assert found == [], "\n".join(" <-> ".join(c) for c in found)
 
 
-if __name__ == "__main__":  # the count for a closing note: python tests/test_import_cycles.py
+if __name__ == "__main__":  # the count for a closing note: python -m tests.test_import_cycles
     graph = import_graph()
     found = cycles(graph)
     print(f"{len(graph)} modules, {sum(map(len, graph.values()))} imports, {len(found)} cycle(s) over "
