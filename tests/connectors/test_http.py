@@ -1,12 +1,12 @@
 """Retry/backoff behaviour of connectors.channels.http, exercised through real sends against the fakes."""
 
 import threading
-import time
 from dataclasses import replace
 
 from connectors.channels import http
 from connectors.channels.events import ConnectorConfig, Outbound
 from connectors.channels.registry import get_connector
+from tests.helpers.threads import recorded_sleeps
 
 TOKEN = "EAAG-test-token-0123456789"
 WA = {"access_token": TOKEN, "phone_number_id": "106540352242922"}
@@ -16,22 +16,6 @@ ig = get_connector("instagram")
 
 def send(config):
     return wa.send(WA, Outbound("message", "16505551234", "hi"), config)
-
-
-def recorded_sleeps(monkeypatch) -> list[float]:
-    """`time.sleep` in this thread is recorded, not slept (the connectors pass no `sleep=` to http.request;
-    other threads, the fake servers', still sleep)."""
-    slept: list[float] = []
-    real_sleep, me = time.sleep, threading.get_ident()
-
-    def sleep(seconds: float) -> None:
-        if threading.get_ident() == me:
-            slept.append(seconds)
-        else:
-            real_sleep(seconds)
-
-    monkeypatch.setattr(time, "sleep", sleep)
-    return slept
 
 
 def test_429_then_success_honours_retry_after_header(graph_api, connector_config, monkeypatch):

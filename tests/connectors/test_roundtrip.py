@@ -50,6 +50,13 @@ def test_telegram_group_roundtrip(telegram_api, connector_config):
 
 
 def test_every_connector_accepts_the_route_account_id():
-    for name in ("instagram", "whatsapp"):
-        assert get_connector(name).parse(ig_dm_body("1", "2", "m", "x"), account_id="ignored") is not None
-    assert get_connector("telegram").parse(tg_update(1, "x"), account_id="c")[0].account_id == "c"
+    """The route's account id is the account for Telegram (the URL names the bot's channel); Meta bodies
+    name their own account (entry.id, metadata.phone_number_id), which wins over what the route passes."""
+    bodies = {"instagram": ig_dm_body("17841400000000001", "2", "m", "x"),
+              "whatsapp": wa_text_body("106540352242922", "wamid.1", "x")}
+    for name, account in (("instagram", "17841400000000001"), ("whatsapp", "106540352242922")):
+        events = get_connector(name).parse(bodies[name], account_id="ignored")
+        assert [e.account_id for e in events] == [account], name
+        assert get_connector(name).parse(bodies["whatsapp" if name == "instagram" else "instagram"],
+                                         account_id="ignored") == []  # another product's body: not its events
+    assert [e.account_id for e in get_connector("telegram").parse(tg_update(1, "x"), account_id="c")] == ["c"]

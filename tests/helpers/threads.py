@@ -4,6 +4,7 @@ and the pipeline. Every wait has a generous timeout that only guards against a d
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -41,3 +42,19 @@ def another_thread_gets_a_slot(slots: RunSlots, within: float = GUARD) -> bool:
     got = entered.wait(within)
     t.join(GUARD)
     return got
+
+
+def recorded_sleeps(monkeypatch) -> list[float]:
+    """`time.sleep` in this thread is recorded, not slept (the connectors pass no `sleep=` to http.request;
+    other threads, the fake servers', still sleep)."""
+    slept: list[float] = []
+    real_sleep, me = time.sleep, threading.get_ident()
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == me:
+            slept.append(seconds)
+        else:
+            real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    return slept
