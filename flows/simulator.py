@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flows import load_flow
 from flows.compiler import Flow
 from flows.engine import step
 from flows.services import FakeLLM, Services, offline_services
@@ -22,8 +23,6 @@ TEST_CONTACT = {"username": "test_user"}
 def _as_flow(flow: Flow | dict[str, Any]) -> Flow:
     if isinstance(flow, Flow):
         return flow
-    from flows import load_flow
-
     return load_flow(flow)
 
 

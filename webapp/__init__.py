@@ -51,6 +51,8 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     oauth.init_app(app)
 
+    # The factory imports what it wires up when it runs: the blueprints, admin and CLI import the models
+    # and services, which import webapp.extensions from this package.
     from connectors.runtime import queue
 
     queue.init_app(app)

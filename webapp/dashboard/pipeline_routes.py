@@ -11,6 +11,10 @@ from sqlalchemy import update
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from connectors.runtime.jobs import retry_events
+from connectors.runtime.queue import QueueUnavailable, get_queue
+from webapp.services.channels import ChannelSetupError, add_channel, set_groups
+
 from ..extensions import db
 from ..models import Channel, InboundEvent, Message
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
@@ -38,7 +42,6 @@ def events():  # type: ignore[no-untyped-def]
 @bp.post("/events/<int:event_id>/retry")
 @tenant_member_required
 def retry_event(event_id: int):  # type: ignore[no-untyped-def]
-    from connectors.runtime.jobs import retry_events
 
     event = get_scoped_or_404(InboundEvent, event_id)
     if event.status not in ("failed", "skipped"):
@@ -55,8 +58,6 @@ def retry_event(event_id: int):  # type: ignore[no-untyped-def]
 def send_again(conversation_id: int, message_id: int):  # type: ignore[no-untyped-def]
     """A person's explicit "send again" of a reply whose delivery is unknown or failed: the page warned that
     the customer may get it twice (the pipeline never re-sends an unknown one on its own)."""
-    from connectors.runtime.queue import QueueUnavailable, get_queue
-
     message = get_scoped_or_404(Message, message_id)
     if message.conversation_id != conversation_id or message.direction != "out":
         abort(404)
@@ -81,7 +82,6 @@ def send_again(conversation_id: int, message_id: int):  # type: ignore[no-untype
 @bp.route("/channels/telegram", methods=["GET", "POST"])
 @tenant_member_required
 def connect_telegram():  # type: ignore[no-untyped-def]
-    from webapp.services.channels import ChannelSetupError, add_channel
 
     form = TelegramForm()
     if form.validate_on_submit():
@@ -100,8 +100,6 @@ def connect_telegram():  # type: ignore[no-untyped-def]
 @tenant_member_required
 def set_channel_groups(channel_id: int):  # type: ignore[no-untyped-def]
     """Telegram: whether the bot answers in group chats and channels (off by default)."""
-    from webapp.services.channels import ChannelSetupError, set_groups
-
     channel = get_scoped_or_404(Channel, channel_id)
     if channel.type != "telegram":
         abort(404)

@@ -80,7 +80,6 @@ def connect_telegram(channel: Channel) -> None:
         raise ChannelSetupError(f"Telegram refused the webhook {url}: {exc.description}") from None
     from sqlalchemy import select
 
-    from webapp.extensions import db
 
     bot_id = str(bot.get("id", ""))
     if db.session.scalar(select(Channel.id).where(Channel.type == "telegram", Channel.external_id == bot_id,
