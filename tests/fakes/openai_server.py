@@ -67,8 +67,16 @@ class FakeOpenAI:
         self._thread: threading.Thread | None = None
         self.in_flight = 0
         self.max_in_flight = 0
+        self._hold = 0
+        self._held = threading.Condition(self._lock)
 
     # -- programming -------------------------------------------------------------------------------------
+    def hold_until(self, in_flight: int) -> None:
+        """Answers wait until `in_flight` requests have been in flight at once (10 s at most each): a test
+        sees its calls overlap without timing anything."""
+        with self._lock:
+            self._hold = in_flight
+
     def fail(self, times: int, *, status: int = 429, retry_after: float | None = None) -> None:
         """The next `times` requests answer `status` (with `Retry-After` when given)."""
         with self._lock:
@@ -83,6 +91,7 @@ class FakeOpenAI:
             self._failures.clear()
             self._fail_always = None
             self.requests.clear()
+            self._hold = 0
         self.reply_text, self.reply_json, self.reply_content = "Hello from the fake model.", None, None
         self.delay = self.hang = 0.0
         self.reject_response_format = self.reject_max_tokens = self.omit_usage = False
@@ -230,6 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             fake.in_flight += 1
             fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+            if fake._hold:
+                fake._held.notify_all()
+                fake._held.wait_for(lambda: fake.max_in_flight >= fake._hold, timeout=10)
         try:
             if fake.hang:
                 time.sleep(fake.hang)

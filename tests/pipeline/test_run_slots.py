@@ -22,7 +22,7 @@ def test_turns_work_one_slot_at_a_time_and_wait_on_the_model_together(app, clien
     from connectors.runtime.jobs import handle_inbound
     from tests.helpers.pipeline import events
     channel_id = ai_shop[1].id
-    openai_fake.delay = 0.4
+    openai_fake.hold_until(5)  # the model answers once all five turns wait on it at once
     for n in range(5):
         post(client, mp.ig_dm_body(AI_ACCOUNT, f"S{n}", f"mid.slot{n}", "how much for a haircut?"), IG_SECRET)
     event_ids = [row.id for row in events(db)]
@@ -63,7 +63,7 @@ def test_turns_work_one_slot_at_a_time_and_wait_on_the_model_together(app, clien
     replies = outbound(db, channel_id)
     assert len(replies) == 5 and {r.delivery_status for r in replies} == {"sent"}
     assert overlap["max"] == 1  # no two turns' statements at once...
-    assert openai_fake.max_in_flight >= 4  # ...yet the model calls overlapped
+    assert openai_fake.max_in_flight == 5  # ...yet the model calls overlapped
 
 
 def test_a_session_holds_a_connection_from_its_first_statement_to_its_commit(app, db):
