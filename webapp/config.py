@@ -45,6 +45,16 @@ def _rate_limit(name: str, default: str) -> str:
     return value
 
 
+def _flag(name: str, default: str) -> bool:
+    """An on/off setting: 1/true/yes/on or 0/false/no/off; anything else stops the start with a message."""
+    value = (_env(name, default) or default).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise RuntimeError(f"{name} must be 1 or 0, not {value!r}")
+
+
 def _allowed_networks(name: str) -> bool | tuple[Any, ...]:
     """`0` (default): none; `1`: every address; else comma-separated networks (`10.1.0.0/16,fd00::/8`)."""
     import ipaddress
@@ -138,6 +148,24 @@ class Config:
         self.LOGIN_FREE_FAILURES = _number("LOGIN_FREE_FAILURES", "5")
         self.LOGIN_MAX_DELAY = _number("LOGIN_MAX_DELAY", "900", minimum=1)
         self.LOGIN_ADDRESS_LIMIT = _rate_limit("LOGIN_ADDRESS_LIMIT", "30 per hour;100 per day")
+        # Outgoing mail (webapp/services/mail.py): no SMTP_HOST = mail is logged as not sent, never an error.
+        self.SMTP_HOST = _env("SMTP_HOST", "") or ""
+        self.SMTP_SSL = _flag("SMTP_SSL", "0")  # implicit TLS (port 465)
+        self.SMTP_STARTTLS = _flag("SMTP_STARTTLS", "0" if self.SMTP_SSL else "1")
+        self.SMTP_PORT = _number("SMTP_PORT", "465" if self.SMTP_SSL else "587", minimum=1)
+        self.SMTP_USER = _env("SMTP_USER", "") or ""
+        self.SMTP_PASSWORD = _env("SMTP_PASSWORD", "") or ""
+        self.SMTP_TIMEOUT = _number("SMTP_TIMEOUT", "10", float, minimum=0.1)
+        self.MAIL_FROM = _env("MAIL_FROM", "TemoWeb Bots <no-reply@localhost>")
+        # Self-service sign-up (webapp/auth/signup.py) and the links mailed for it and for password resets.
+        self.SIGNUP_ENABLED = _flag("SIGNUP_ENABLED", "1")
+        self.SIGNUP_PLAN = (_env("SIGNUP_PLAN", "START") or "START").upper()
+        self.CONFIRM_LINK_HOURS = _number("CONFIRM_LINK_HOURS", "48", float, minimum=0.01)
+        self.RESET_LINK_MINUTES = _number("RESET_LINK_MINUTES", "60", float, minimum=1)
+        # Mails with a link that one recipient may be sent, and that one client address may cause (sign-ups,
+        # resets, "send the link again"): more are not sent, and the answer does not say so for resets.
+        self.MAIL_RECIPIENT_LIMIT = _rate_limit("MAIL_RECIPIENT_LIMIT", "1 per minute;5 per hour;20 per day")
+        self.MAIL_CLIENT_LIMIT = _rate_limit("MAIL_CLIENT_LIMIT", "10 per hour;50 per day")
         # Reverse proxies in front of the app that append to X-Forwarded-For / set X-Forwarded-Proto
         # (werkzeug ProxyFix); 0 = the socket's peer is the client.
         self.TRUSTED_PROXIES = _number("TRUSTED_PROXIES", "0")
@@ -191,3 +219,4 @@ class TestConfig(Config):
         self.PUBLIC_BASE_URL = "https://bots.example.test"
         self.WTF_CSRF_ENABLED = True
         self.START_SWEEPER = False
+        self.SMTP_HOST = ""  # tests that send mail point this at their own loopback server

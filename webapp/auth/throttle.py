@@ -10,6 +10,10 @@ password over many accounts is slow too. Failures are remembered for a day after
 Counts live in Flask-Limiter's storage (Redis when REDIS_URL is set, else memory), as `limits` counters and
 windows. When that storage fails the throttle keeps counting in this process's memory and logs it, trying
 the storage again after STORAGE_RETRY seconds: sign-in keeps working with Redis down.
+
+The mails with a link (sign-up confirmation, "send the link again", password reset) are capped the same
+way by `MailThrottle`: MAIL_RECIPIENT_LIMIT per recipient, so no one can flood a stranger's inbox through
+us, and MAIL_CLIENT_LIMIT per client address, so one client cannot make many accounts or resets.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import current_app
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
@@ -37,15 +41,36 @@ STORAGE_RETRY = 30.0
 SLOT_TTL = 60
 
 
-class LoginThrottle:
+class _Counting:
+    """Counts in the limiter's storage (resolved on each call), or in this process's memory while it fails."""
+
+    def __init__(self) -> None:
+        self._memory = MemoryStorage()
+        self._retry_storage_at = 0.0
+
+    def _run(self, operation: Callable[[Storage], T]) -> T:
+        """`operation` on the limiter's storage, or on this process's memory while that storage fails."""
+        storage = limiter.storage
+        if isinstance(storage, MemoryStorage):
+            return operation(storage)
+        if time.monotonic() >= self._retry_storage_at:
+            try:
+                return operation(storage)
+            except (StorageError, *_exceptions(storage)) as exc:
+                self._retry_storage_at = time.monotonic() + STORAGE_RETRY
+                log.warning("sign-in throttle storage unreachable, counting in memory for %.0f s: %s",
+                            STORAGE_RETRY, exc)
+        return operation(self._memory)
+
+
+class LoginThrottle(_Counting):
     """One per app (see `throttle()`); the storage it uses is the limiter's, resolved on each call."""
 
     def __init__(self, free_failures: int, max_delay: int, address_limits: str) -> None:
+        super().__init__()
         self.free_failures = free_failures
         self.max_delay = max_delay
         self.address_limits = parse_many(address_limits)
-        self._memory = MemoryStorage()
-        self._retry_storage_at = 0.0
 
     # -- the three calls the sign-in view makes ---------------------------------------------------------
 
@@ -101,19 +126,32 @@ class LoginThrottle:
         for key in (f"{pair}:failures", f"{pair}:wait", f"{pair}:try:{failures}"):
             storage.clear(key)
 
-    def _run(self, operation: Callable[[Storage], T]) -> T:
-        """`operation` on the limiter's storage, or on this process's memory while that storage fails."""
-        storage = limiter.storage
-        if isinstance(storage, MemoryStorage):
-            return operation(storage)
-        if time.monotonic() >= self._retry_storage_at:
-            try:
-                return operation(storage)
-            except (StorageError, *_exceptions(storage)) as exc:
-                self._retry_storage_at = time.monotonic() + STORAGE_RETRY
-                log.warning("sign-in throttle storage unreachable, counting in memory for %.0f s: %s",
-                            STORAGE_RETRY, exc)
-        return operation(self._memory)
+
+
+class MailThrottle(_Counting):
+    """Caps the mails with a link; one per app (see `mail_throttle()`). Each `may_*` call that answers True
+    counts one mail; a refused one counts nothing more."""
+
+    def __init__(self, recipient_limits: str, client_limits: str) -> None:
+        super().__init__()
+        self.recipient_limits = parse_many(recipient_limits)
+        self.client_limits = parse_many(client_limits)
+
+    def may_mail(self, email: str) -> bool:
+        """Whether one more link may be mailed to `email` (kept as a digest, like the sign-in pairs)."""
+        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        return self._run(lambda storage: _take(storage, self.recipient_limits, "mail-recipient", digest))
+
+    def may_ask(self, address: str) -> bool:
+        """Whether this client address may cause one more sign-up or reset mail."""
+        return self._run(lambda storage: _take(storage, self.client_limits, "mail-client", address))
+
+
+def _take(storage: Storage, limits: list[RateLimitItem], *key: str) -> bool:
+    windows = FixedWindowRateLimiter(storage)
+    if not all(windows.test(limit, *key) for limit in limits):
+        return False
+    return all([windows.hit(limit, *key) for limit in limits])
 
 
 def _exceptions(storage: Storage) -> tuple[type[Exception], ...]:
@@ -131,3 +169,8 @@ def throttle() -> LoginThrottle:
     config = current_app.config
     return per_app("login_throttle", lambda: LoginThrottle(
         int(config["LOGIN_FREE_FAILURES"]), int(config["LOGIN_MAX_DELAY"]), config["LOGIN_ADDRESS_LIMIT"]))
+
+
+def mail_throttle() -> MailThrottle:
+    config = current_app.config
+    return per_app("mail_throttle", lambda: MailThrottle(config["MAIL_RECIPIENT_LIMIT"], config["MAIL_CLIENT_LIMIT"]))

@@ -66,6 +66,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     session_version: Mapped[int] = mapped_column(Integer, default=0)
+    # When the owner proved the address is theirs. Users made by staff (admin, CLI, demo) are trusted, so the
+    # default is "now"; only self-service sign-up clears it until its link is followed (webapp/auth/signup.py).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=utcnow)
 
     tenant: Mapped[Tenant | None] = relationship()
 
