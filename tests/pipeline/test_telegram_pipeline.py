@@ -25,7 +25,7 @@ def test_channel_add_sets_the_webhook_with_a_secret(wired, make_tenant, db):
 def test_bad_bot_token_is_a_clear_cli_error(wired, make_tenant, db):
     tenant = make_tenant("Bot shop")
     result = add_bot(wired.app, wired.telegram, tenant.id, "999:not-a-real-token")
-    assert result.exit_code == 1 and "Telegram rejected the bot token" in result.output
+    assert result.exit_code == 1 and "Telegram did not accept this bot token" in result.output
     assert "not-a-real-token" not in result.output
     from webapp.models import Channel
 

@@ -31,7 +31,8 @@ def _setup(db: Any, tenant: Any) -> SimpleNamespace:
     db.session.add_all([layer, lead])
     db.session.commit()
     channel = add_channel(tenant, "instagram", external_id="17841400000000009", token="t")
-    return SimpleNamespace(layer=layer.id, lead=lead.id, channel=channel.id)
+    webchat = add_channel(tenant, "webchat")
+    return SimpleNamespace(layer=layer.id, lead=lead.id, channel=channel.id, webchat=webchat.id)
 
 
 # (form, path, valid data, status of the valid post, text fields to spoil one at a time)
@@ -51,6 +52,11 @@ FORMS: list[tuple[str, str, dict[str, str], int, tuple[str, ...]]] = [
     ("new_flow", "/flows/new", {"name": "Spring promo", "template": "lead_capture"}, 302, ("name", "template")),
     ("test_recipient", "/channels/{channel}/test-recipient", {"recipient": "12345"}, 302, ("recipient",)),
     ("telegram_connect", "/channels/telegram", {"token": "nonsense", "name": "Bot"}, 400, ("token", "name")),
+    ("webchat_new", "/channels/webchat", {"name": "Site", "origins": "https://shop.example.com", "color": "#112233",
+                                          "greeting": "Hi"}, 302, ("name", "origins", "color", "greeting")),
+    ("webchat_edit", "/channels/{webchat}/webchat", {"name": "Site", "origins": "https://shop.example.com",
+                                                     "color": "#112233", "greeting": "Hi"}, 303,
+     ("name", "origins", "color", "greeting")),
 ]
 
 

@@ -20,6 +20,7 @@ from webapp.services.flows import template_problems
 from ..extensions import db
 from ..inputs import parse_db_int, problem, unstorable
 from ..models import PRIORITIES, Channel, InboundEvent, Lead, Tenant
+from ..services.channels import ChannelSetupError, add_channel
 from ..services.flow_channels import channel_type_choices
 
 
@@ -138,6 +139,32 @@ class ChannelView(StaffModelView):
         "new_token": PasswordField("Replace access token", validators=[Optional()]),
         "new_secret": PasswordField("Replace secret", validators=[Optional()]),
     }
+
+    def create_model(self, form: Any) -> Any:
+        """A new channel goes through the one channel service, like the tenant's pages and `flask channel add`:
+        the plan's channel limit, what the type needs, the type's set-up (Telegram: getMe and the webhook).
+        A refusal is shown on the form page and nothing is stored."""
+        found = unstorable(form.data)
+        if found is not None:
+            flash(problem(*found), "error")
+            return False
+        if form.tenant.data is None:
+            flash("Choose the tenant the channel belongs to.", "error")
+            return False
+        settings = form.settings.data
+        if settings is not None and not isinstance(settings, dict):
+            flash("Settings must be a JSON object.", "error")
+            return False
+        try:
+            channel = add_channel(form.tenant.data, form.type.data, external_id=form.external_id.data or None,
+                                  token=form.new_token.data or None, secret=form.new_secret.data or None,
+                                  name=(form.name.data or "").strip(), settings=settings,
+                                  status=form.status.data or None)
+        except ChannelSetupError as exc:
+            flash(exc.message, "error")
+            return False
+        self.after_model_change(form, channel, True)
+        return channel
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         super().on_model_change(form, model, is_created)

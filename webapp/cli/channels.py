@@ -1,10 +1,17 @@
-"""`flask channel add`."""
+"""`flask channel add`: the same channel service as the tenant's pages and /admin (plan limit, the type's
+set-up), so a refusal here is the command's error with a non-zero exit."""
 
 from __future__ import annotations
 
 import click
 
-from webapp.services.channels import ChannelSetupError, add_channel, webhook_url, widget_snippet
+from webapp.services.channels import (
+    ChannelSetupError,
+    add_channel,
+    webchat_settings_from,
+    webhook_url,
+    widget_snippet,
+)
 from webapp.services.tenants import get_tenant
 
 from .common import ChannelChoice, emit, fail
@@ -22,14 +29,23 @@ def register(cli: click.Group) -> None:
     @click.option("--token")
     @click.option("--secret")
     @click.option("--name", default="")
+    @click.option("--origin", "origins", multiple=True,
+                  help="webchat: a website that may show the chat (repeat; none: any website)")
+    @click.option("--color", help="webchat: the widget's colour, #rrggbb")
+    @click.option("--greeting", help="webchat: the first message a visitor sees")
     def channel_add(tenant_id: int, channel_type: str, external_id: str | None, token: str | None,
-                    secret: str | None, name: str) -> None:
+                    secret: str | None, name: str, origins: tuple[str, ...], color: str | None,
+                    greeting: str | None) -> None:
         tenant = get_tenant(tenant_id)
+        webchat_options = bool(origins) or color is not None or greeting is not None
+        if webchat_options and channel_type != "webchat":
+            fail("--origin, --color and --greeting are for --type webchat")
         try:
+            settings = webchat_settings_from(origins, color, greeting) if channel_type == "webchat" else None
             ch = add_channel(tenant, channel_type, external_id=external_id, token=token, secret=secret,
-                             name=name)
+                             name=name, settings=settings)
         except ChannelSetupError as exc:
-            fail(str(exc))
+            fail(exc.message)
         emit({"id": ch.id, "tenant_id": ch.tenant_id, "type": ch.type, "external_id": ch.external_id,
               "status": ch.status, "webhook_url": webhook_url(ch), "public_key": ch.public_key,
-              "widget_snippet": widget_snippet(ch), "webhook_state": ch.webhook_state})
+              "widget_snippet": widget_snippet(ch), "webhook_state": ch.webhook_state, "settings": ch.settings})

@@ -1,19 +1,41 @@
-"""Back-office views of the pipeline: events that failed or were skipped (with a retry), and connecting a
-Telegram bot by its token (the same path as `flask channel add --type telegram`)."""
+"""Back-office views of the pipeline: events that failed or were skipped (with a retry), and the tenant's own
+channel set-up: connecting a Telegram bot by its token and adding a website chat (both through
+webapp.services.channels, the same path as `flask channel add` and /admin, so the plan's limit holds)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import update
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms import Field, PasswordField, StringField, TextAreaField
+from wtforms.fields import ColorField
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
+from connectors.channels.registry import channel_choices
 from connectors.runtime.jobs import retry_events
 from connectors.runtime.queue import QueueUnavailable, get_queue
-from webapp.services.channels import ChannelSetupError, add_channel, set_groups
+from webapp.services.channels import (
+    COLOR_SETTING,
+    DEFAULT_COLOR,
+    GREETING_SETTING,
+    ORIGINS_SETTING,
+    ChannelSetupError,
+    add_channel,
+    parse_color,
+    parse_greeting,
+    parse_origins,
+    set_groups,
+    update_webchat,
+    webchat_settings,
+    webchat_settings_from,
+    webhook_url,
+    widget_snippet,
+)
 
 from ..extensions import db
 from ..models import Channel, InboundEvent, Message
@@ -27,6 +49,61 @@ class TelegramForm(FlaskForm):
         DataRequired(), Length(max=200),
         Regexp(r"^\d+:[A-Za-z0-9_-]+$", message=_l("A bot token looks like 123456789:AA..."))])
     name = StringField(_l("Name (optional)"), validators=[Length(max=200)])
+
+
+def _service_rule(parse: Callable[[Any], Any], split: bool = False) -> Callable[[FlaskForm, Field], None]:
+    """A field validator that asks the service's own parser, so the page and the service share one rule."""
+    def check(form: FlaskForm, field: Field) -> None:
+        try:
+            parse((field.data or "").splitlines() if split else field.data)
+        except ChannelSetupError as exc:
+            raise ValidationError(exc.message) from None
+    return check
+
+
+class WebchatForm(FlaskForm):
+    """A website chat's name and widget settings (stored in the channel's settings)."""
+
+    name = StringField(_l("Name (optional)"), validators=[Length(max=200)])
+    origins = TextAreaField(_l("Websites that may show the chat"), validators=[
+        Length(max=20_000), _service_rule(parse_origins, split=True)],
+        description=_l("One per line, like https://shop.example.com. Leave empty to allow any website."))
+    color = ColorField(_l("Colour"), validators=[_service_rule(parse_color)])
+    greeting = TextAreaField(_l("Greeting"), validators=[Length(max=2_000), _service_rule(parse_greeting)],
+                             description=_l("The first message a visitor sees, e.g. \"Hi! How can we help?\""))
+
+    def settings(self) -> dict[str, Any]:
+        return webchat_settings_from((self.origins.data or "").splitlines(), self.color.data, self.greeting.data)
+
+
+def render_channel(channel: Channel, webchat_form: WebchatForm | None = None) -> str:
+    """The channel page; a website chat's page carries its settings form (the one just posted, with its
+    errors, or one filled from the channel) and the full embed snippet."""
+    if channel.type == "webchat" and webchat_form is None:
+        current = webchat_settings(channel)
+        webchat_form = WebchatForm(formdata=None, data={
+            "name": channel.name, "origins": "\n".join(current[ORIGINS_SETTING]),
+            "color": current[COLOR_SETTING], "greeting": current[GREETING_SETTING]})
+    return render_template("dashboard/channel.html", channel=channel, webhook_url=webhook_url(channel),
+                           snippet=widget_snippet(channel), webchat_form=webchat_form)
+
+
+def _refusal(form: FlaskForm, exc: ChannelSetupError) -> None:
+    """Show a service refusal under the field it names, else as a message at the top of the page."""
+    field = form._fields.get(str(exc.extra.get("field", "")))
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        flash(exc.message, "danger")
+
+
+def connect_pages() -> list[tuple[str, str]]:
+    """(label, URL) of the channel types a tenant can add by themselves, in the registry's order: the types
+    with a page here (others are connected by staff, or later by OAuth)."""
+    pages = {"telegram": (".connect_telegram", _("Connect a Telegram bot")),
+             "webchat": (".new_webchat", _("Add a website chat"))}
+    return [(pages[type_name][1], url_for(pages[type_name][0])) for type_name, _label in channel_choices()
+            if type_name in pages]
 
 
 @bp.get("/events")
@@ -89,11 +166,55 @@ def connect_telegram():  # type: ignore[no-untyped-def]
             channel = add_channel(current_tenant(), "telegram", token=form.token.data.strip(),
                                   name=(form.name.data or "").strip())
         except ChannelSetupError as exc:
-            form.token.errors.append(str(exc))
+            _refusal(form, exc)
         else:
             flash(_("Telegram bot connected; its webhook is set."), "success")
             return redirect(url_for(".channel_detail", channel_id=channel.id))
-    return render_template("dashboard/telegram_connect.html", form=form), 400 if form.errors else 200
+    failed = request.method == "POST"  # a valid form that got here was refused by the service
+    return render_template("dashboard/telegram_connect.html", form=form), 400 if failed else 200
+
+
+@bp.route("/channels/webchat", methods=["GET", "POST"])
+@tenant_member_required
+def new_webchat():  # type: ignore[no-untyped-def]
+    """Add a website chat: the widget's sites, colour and greeting; then the channel page shows the snippet."""
+    form = WebchatForm()
+    if form.validate_on_submit():
+        try:
+            channel = add_channel(current_tenant(), "webchat", name=(form.name.data or "").strip(),
+                                  settings=form.settings())
+        except ChannelSetupError as exc:
+            _refusal(form, exc)
+        else:
+            flash(_("Website chat added; put the snippet below on your website."), "success")
+            return redirect(url_for(".channel_detail", channel_id=channel.id))
+    elif request.method == "GET":
+        form.color.data = DEFAULT_COLOR
+    failed = request.method == "POST"
+    return render_template("dashboard/webchat_new.html", form=form), 400 if failed else 200
+
+
+@bp.post("/channels/<int:channel_id>/webchat")
+@tenant_member_required
+def update_webchat_settings(channel_id: int):  # type: ignore[no-untyped-def]
+    """Save a website chat's name, allowed sites, colour and greeting."""
+    channel = get_scoped_or_404(Channel, channel_id)
+    if channel.type != "webchat":
+        abort(404)
+    form = WebchatForm()
+    if form.validate_on_submit():
+        try:
+            update_webchat(channel, origins=(form.origins.data or "").splitlines(), color=form.color.data,
+                           greeting=form.greeting.data)
+        except ChannelSetupError as exc:
+            db.session.rollback()
+            _refusal(form, exc)
+        else:
+            channel.name = (form.name.data or "").strip() or channel.name
+            db.session.commit()
+            flash(_("Website chat settings saved."), "success")
+            return redirect(url_for(".channel_detail", channel_id=channel.id)), 303
+    return render_channel(channel, webchat_form=form), 400
 
 
 @bp.post("/channels/<int:channel_id>/groups")

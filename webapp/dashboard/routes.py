@@ -9,7 +9,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func
 
-from webapp.services.channels import webhook_url, widget_snippet
+from webapp.services.channels import channel_room
 from webapp.services.exporting import LEAD_EXPORT_COLUMNS, lead_rows
 
 from ..extensions import db
@@ -30,6 +30,7 @@ from ..plans import limit_of
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
 from .access import tenant_member_required
 from .blueprint import bp
+from .pipeline_routes import connect_pages, render_channel
 
 
 @bp.get("/")
@@ -57,15 +58,15 @@ def home():  # type: ignore[no-untyped-def]
 @tenant_member_required
 def channels():  # type: ignore[no-untyped-def]
     rows = db.session.scalars(scoped(Channel).order_by(Channel.id)).all()
-    return render_template("dashboard/channels.html", channels=rows)
+    used, cap = channel_room(current_tenant())
+    return render_template("dashboard/channels.html", channels=rows, connect_pages=connect_pages(), used=used,
+                           cap=cap)
 
 
 @bp.get("/channels/<int:channel_id>")
 @tenant_member_required
 def channel_detail(channel_id: int):  # type: ignore[no-untyped-def]
-    channel = get_scoped_or_404(Channel, channel_id)
-    return render_template("dashboard/channel.html", channel=channel, webhook_url=webhook_url(channel),
-                           snippet=widget_snippet(channel))
+    return render_channel(get_scoped_or_404(Channel, channel_id))
 
 
 @bp.get("/conversations")

@@ -1,22 +1,68 @@
-"""Adding a channel to a tenant: one path for the CLI, the back-office and (later) OAuth onboarding; and
-connecting a Telegram bot by its token: check it (getMe), then point it at our webhook with a fresh secret
-token that every update must echo back."""
+"""Adding a channel to a tenant: one path for the tenant's pages, the CLI and the back-office (and later OAuth
+onboarding), so the plan's channel limit and each type's set-up cannot be skipped by any of them; connecting a
+Telegram bot by its token (check it with getMe, then point it at our webhook with a fresh secret token that
+every update must echo back); and the website chat's settings (allowed sites, colour, greeting).
+
+Messages of :class:`ChannelSetupError` are written for the person who asked: translated on a page, plain
+English in the CLI (where there is no request to take a language from)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from connectors.channels.base import GROUPS_SETTING
 from connectors.channels.events import ConnectorConfig
 from connectors.channels.registry import UnknownConnectorError, connector_types, get_connector
-from connectors.channels.telegram import TelegramError, allowed_updates, generate_secret_token, get_me, set_webhook
+from connectors.channels.telegram import (
+    TelegramError,
+    allowed_updates,
+    bot_id,
+    generate_secret_token,
+    get_me,
+    set_webhook,
+)
 from webapp.extensions import db
 from webapp.models import Channel, Tenant
 from webapp.models.base import utcnow
-from webapp.plans import within_limit
+from webapp.plans import limit_of, within_limit
+
+from .errors import Refused
+
+log = logging.getLogger(__name__)
+
+#: Web chat settings (in ``channel.settings``): the sites that may embed the widget (none: any site), the
+#: widget's accent colour and the first message it shows a visitor.
+ORIGINS_SETTING = "allowed_origins"
+COLOR_SETTING = "color"
+GREETING_SETTING = "greeting"
+DEFAULT_COLOR = "#4f46e5"
+MAX_ORIGINS = 50
+MAX_GREETING = 500
+_COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_ORIGIN_RE = re.compile(rf"(https?)://({_LABEL}(?:\.{_LABEL})*)(?::(\d{{1,5}}))?")
+
+
+def _(message: str, **params: Any) -> str:
+    """gettext on a page (the reader's language); without a request (the CLI) the English text: the app's
+    locale selector needs a request, and a command's output is read by whoever runs it, in English."""
+    if has_request_context():
+        return gettext(message, **params)
+    return message % params if params else message
+
+
+class ChannelSetupError(Refused, ValueError):
+    """The channel cannot be added or changed as asked; the message says what to do (a form error on a
+    page, a flash in /admin, the command's error in the CLI). ``extra["field"]``, when set, names the form
+    field at fault (``token``, ``origins``...), so a page can show the message under it."""
 
 
 def _setup_hooks() -> dict[str, Callable[[Channel], None]]:
@@ -24,14 +70,29 @@ def _setup_hooks() -> dict[str, Callable[[Channel], None]]:
     return {"telegram": connect_telegram}
 
 
-class ChannelSetupError(ValueError):
-    """The channel cannot be added as asked; the message says what to change."""
+def channel_room(tenant: Tenant) -> tuple[int, int | None]:
+    """(channels the tenant has, the plan's limit or None): the Channels page shows it, `add_channel`
+    enforces it."""
+    used = db.session.scalar(select(func.count()).select_from(Channel).where(Channel.tenant_id == tenant.id))
+    return used or 0, limit_of(tenant, "channels")
+
+
+def _check_room(tenant: Tenant) -> None:
+    """Refuse a channel beyond the plan's limit. The tenant row is locked first (PostgreSQL; `FOR NO KEY
+    UPDATE`, which rows referencing the tenant do not wait for) so two adds at once cannot both see room."""
+    db.session.execute(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update(key_share=True))
+    used, cap = channel_room(tenant)
+    if not within_limit(tenant, "channels", used):
+        raise ChannelSetupError(_("Your plan allows %(count)s channel(s); remove a channel or upgrade the plan.",
+                                  count=cap), 403)
 
 
 def add_channel(tenant: Tenant, channel_type: str, *, external_id: str | None = None, token: str | None = None,
-                secret: str | None = None, name: str = "") -> Channel:
+                secret: str | None = None, name: str = "", settings: Mapping[str, Any] | None = None,
+                status: str | None = None) -> Channel:
     """Store a channel of a registered type, asking for what the type declares it needs (``needs``: a
-    token, the account id its webhooks name), within the plan's channel limit; then the type's set-up."""
+    token, the account id its webhooks name), within the plan's channel limit; then the type's set-up.
+    Nothing is stored when any step refuses."""
     try:
         connector = get_connector(channel_type)
     except UnknownConnectorError:
@@ -42,50 +103,83 @@ def add_channel(tenant: Tenant, channel_type: str, *, external_id: str | None = 
         raise ChannelSetupError(f"--external-id is required for {channel_type}: {needs.external_id}")
     if needs.token and not token:
         raise ChannelSetupError(f"--token is required for {channel_type}")
-    used = db.session.scalar(select(func.count()).select_from(Channel).where(Channel.tenant_id == tenant.id))
-    if not within_limit(tenant, "channels", used or 0):
-        raise ChannelSetupError(f"the tenant's plan allows {tenant.plan.limits.get('channels')} channel(s); "
-                                "upgrade the plan or remove a channel")
-    if external_id and db.session.scalar(select(Channel.id).where(
-            Channel.type == channel_type, Channel.external_id == external_id)) is not None:
-        raise ChannelSetupError(f"a {channel_type} channel with external id {external_id} is already connected")
-    creds = {k: v for k, v in {"token": token, "secret": secret}.items() if v}
-    channel = Channel(tenant_id=tenant.id, type=channel_type, external_id=external_id, credentials=creds,
-                      name=name or connector.label, settings={}, webhook_state={})
-    db.session.add(channel)
-    db.session.flush()
-    setup = _setup_hooks().get(channel_type)
-    if setup is not None:  # e.g. Telegram: check the token, set the webhook
-        try:
+    try:
+        _check_room(tenant)
+        if external_id and db.session.scalar(select(Channel.id).where(
+                Channel.type == channel_type, Channel.external_id == external_id)) is not None:
+            raise ChannelSetupError(_("A %(type)s channel with account id %(id)s is already connected.",
+                                      type=channel_type, id=external_id), 409)
+        creds = {k: v for k, v in {"token": token, "secret": secret}.items() if v}
+        channel = Channel(tenant_id=tenant.id, type=channel_type, external_id=external_id, credentials=creds,
+                          name=name or connector.label, settings=dict(settings or {}), webhook_state={})
+        if status:
+            channel.status = status
+        db.session.add(channel)
+        db.session.flush()
+        setup = _setup_hooks().get(channel_type)
+        if setup is not None:  # e.g. Telegram: check the token, set the webhook
             setup(channel)
-        except ChannelSetupError:
-            db.session.rollback()
-            raise
+    except ChannelSetupError:
+        db.session.rollback()
+        raise
     db.session.commit()
     return channel
 
 
-def connect_telegram(channel: Channel) -> None:
+# --- Telegram ----------------------------------------------------------------------------------------
+
+def _interactive_config() -> ConnectorConfig:
+    """Someone is waiting on the page: one retry at most, not the worker's four with backoff."""
     config = ConnectorConfig.from_mapping(current_app.config)
+    return replace(config, max_attempts=min(config.max_attempts, 2))
+
+
+def _unreachable(exc: TelegramError) -> bool:
+    """No answer, a timeout, rate limiting or a server error: Telegram's trouble (or ours), not the token's."""
+    return exc.error_code is None or exc.error_code == 429 or exc.error_code >= 500
+
+
+def _log_failure(step: str, token: str, exc: TelegramError) -> None:
+    """What the operators need (the step, the bot's public id, Telegram's code); never the token."""
+    log.warning("telegram %s for bot %s failed: %s", step, bot_id(token) if token else "?",
+                exc.error_code if exc.error_code is not None else "no answer")
+
+
+def connect_telegram(channel: Channel) -> None:
+    """Check the token (getMe), refuse a bot another channel already has, then set the webhook. The
+    duplicate check comes before setWebhook: pointing an already connected bot at a new secret would cut
+    off the channel that has it."""
+    config = _interactive_config()
     token = (channel.credentials or {}).get("token", "")
     try:
         bot = get_me(token, config)
     except TelegramError as exc:
-        raise ChannelSetupError(f"Telegram rejected the bot token: {exc.description}") from None
+        _log_failure("getMe", token, exc)
+        if exc.token_invalid:
+            raise ChannelSetupError(_("Telegram did not accept this bot token; copy it again from @BotFather."),
+                                    400, field="token") from None
+        if _unreachable(exc):
+            raise ChannelSetupError(_("Could not reach Telegram right now; nothing was saved, try again in a "
+                                      "minute."), 503) from None
+        raise ChannelSetupError(_("Telegram refused to check this bot token (error %(code)s); nothing was saved.",
+                                  code=exc.error_code), 400, field="token") from None
+    found_id = str(bot.get("id", ""))
+    if db.session.scalar(select(Channel.id).where(Channel.type == "telegram", Channel.external_id == found_id,
+                                                  Channel.id != channel.id)) is not None:
+        raise ChannelSetupError(_("The bot @%(username)s is already connected.",
+                                  username=bot.get("username", "")), 409, field="token")
     secret = generate_secret_token()
     url = webhook_url(channel)
     try:
         set_webhook(token, url, secret, config, allowed_updates=allowed_updates(channel.settings))
     except TelegramError as exc:
-        raise ChannelSetupError(f"Telegram refused the webhook {url}: {exc.description}") from None
-    from sqlalchemy import select
-
-
-    bot_id = str(bot.get("id", ""))
-    if db.session.scalar(select(Channel.id).where(Channel.type == "telegram", Channel.external_id == bot_id,
-                                                  Channel.id != channel.id)) is not None:
-        raise ChannelSetupError(f"the bot @{bot.get('username')} is already connected")
-    channel.external_id = bot_id
+        _log_failure("setWebhook", token, exc)
+        if _unreachable(exc):
+            raise ChannelSetupError(_("Could not reach Telegram right now; nothing was saved, try again in a "
+                                      "minute."), 503) from None
+        raise ChannelSetupError(_("Telegram refused the webhook address %(url)s: %(reason)s",
+                                  url=url, reason=exc.description), 400) from None
+    channel.external_id = found_id
     channel.name = channel.name if channel.name not in ("", "Telegram") else f"@{bot.get('username', '')}"
     channel.credentials = {**(channel.credentials or {}), "webhook_secret": secret}
     channel.webhook_state = {"url": url, "set_at": utcnow().isoformat(), "ok": True,
@@ -97,11 +191,20 @@ def set_groups(channel: Channel, allowed: bool) -> None:
     settings = {**(channel.settings or {}), GROUPS_SETTING: allowed}
     creds = channel.credentials or {}
     url = (channel.webhook_state or {}).get("url") or webhook_url(channel)
+    token = creds.get("token", "")
     try:
-        set_webhook(creds.get("token", ""), url, creds.get("webhook_secret", ""),
-                    ConnectorConfig.from_mapping(current_app.config), allowed_updates=allowed_updates(settings))
+        set_webhook(token, url, creds.get("webhook_secret", ""), _interactive_config(),
+                    allowed_updates=allowed_updates(settings))
     except TelegramError as exc:
-        raise ChannelSetupError(f"Telegram refused the change: {exc.description}") from None
+        _log_failure("setWebhook", token, exc)
+        if exc.token_invalid:
+            raise ChannelSetupError(_("Telegram no longer accepts this bot's token; connect the bot again."),
+                                    400) from None
+        if _unreachable(exc):
+            raise ChannelSetupError(_("Could not reach Telegram right now; nothing was changed, try again in a "
+                                      "minute."), 503) from None
+        raise ChannelSetupError(_("Telegram refused the change: %(reason)s", reason=exc.description),
+                                400) from None
     channel.settings = settings
 
 
@@ -111,9 +214,84 @@ def webhook_url(channel: Channel) -> str:
     return current_app.config["PUBLIC_BASE_URL"] + path.format(channel_id=channel.id, public_key=channel.public_key)
 
 
+# --- website chat ------------------------------------------------------------------------------------
+
 def widget_snippet(channel: Channel) -> str | None:
     """The `<script>` a website embeds for a web-chat channel (None for other channels)."""
     if channel.type != "webchat":
         return None
     base = current_app.config["PUBLIC_BASE_URL"]
     return f'<script src="{base}/webchat/widget.js" data-channel="{channel.public_key}" async></script>'
+
+
+def parse_origin(text: str) -> str:
+    """One site as browsers name it in the `Origin` header (`https://shop.example.com`, lower case, no path;
+    a trailing slash is forgiven), or ChannelSetupError saying how to write it."""
+    value = text.strip().rstrip("/").lower()
+    if value == "*":
+        return value
+    match = _ORIGIN_RE.fullmatch(value) if len(value) <= 255 else None
+    if match is None or (match.group(3) and not 0 < int(match.group(3)) <= 65535):
+        raise ChannelSetupError(_("%(origin)s is not a website address; write it like https://shop.example.com "
+                                  "(no path).", origin=text.strip()[:100]), field="origins")
+    scheme, host, port = match.groups()
+    if port and int(port) == {"http": 80, "https": 443}[scheme]:
+        return f"{scheme}://{host}"  # browsers leave the default port out of Origin
+    return value
+
+
+def parse_origins(lines: Iterable[str]) -> list[str]:
+    """The allowed sites from a list (one per line on the page); blank lines skipped, duplicates dropped."""
+    origins: list[str] = []
+    for line in lines:
+        if line.strip():
+            origin = parse_origin(line)
+            if origin not in origins:
+                origins.append(origin)
+    if len(origins) > MAX_ORIGINS:
+        raise ChannelSetupError(_("At most %(count)s websites can be listed.", count=MAX_ORIGINS), field="origins")
+    return origins
+
+
+def parse_color(text: str | None) -> str:
+    """`#rrggbb` (what an `<input type=color>` sends); empty means the default colour."""
+    value = (text or "").strip()
+    if not value:
+        return DEFAULT_COLOR
+    if not _COLOR_RE.fullmatch(value):
+        raise ChannelSetupError(_("A colour looks like #4f46e5."), field="color")
+    return value.lower()
+
+
+def parse_greeting(text: str | None) -> str:
+    value = (text or "").strip()
+    if len(value) > MAX_GREETING:
+        raise ChannelSetupError(_("The greeting may be at most %(count)s characters.", count=MAX_GREETING),
+                                field="greeting")
+    if "\x00" in value:
+        raise ChannelSetupError(_("The greeting contains a character that cannot be stored."), field="greeting")
+    return value
+
+
+def webchat_settings(channel: Channel) -> dict[str, Any]:
+    """The widget's settings with their defaults: what the page's form shows and the widget's config serves."""
+    settings = channel.settings or {}
+    origins = settings.get(ORIGINS_SETTING)
+    color = settings.get(COLOR_SETTING)
+    return {ORIGINS_SETTING: [o for o in origins if isinstance(o, str)] if isinstance(origins, list) else [],
+            COLOR_SETTING: color if isinstance(color, str) and _COLOR_RE.fullmatch(color) else DEFAULT_COLOR,
+            GREETING_SETTING: settings.get(GREETING_SETTING) if isinstance(settings.get(GREETING_SETTING), str)
+            else ""}
+
+
+def webchat_settings_from(origins: Iterable[str], color: str | None, greeting: str | None) -> dict[str, Any]:
+    """Checked web chat settings from what a person typed (ChannelSetupError names the first problem)."""
+    return {ORIGINS_SETTING: parse_origins(origins), COLOR_SETTING: parse_color(color),
+            GREETING_SETTING: parse_greeting(greeting)}
+
+
+def update_webchat(channel: Channel, *, origins: Iterable[str], color: str | None, greeting: str | None) -> None:
+    """Replace a web chat's allowed sites, colour and greeting (the caller commits)."""
+    if channel.type != "webchat":
+        raise ChannelSetupError(_("Only a website chat has these settings."))
+    channel.settings = {**(channel.settings or {}), **webchat_settings_from(origins, color, greeting)}

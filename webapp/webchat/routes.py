@@ -16,6 +16,7 @@ from connectors.pipeline.ingest import ingest, routed
 from webapp.extensions import csrf, db, limiter
 from webapp.inputs import parse_db_int
 from webapp.models import Channel, Contact, Conversation, Message
+from webapp.services.channels import COLOR_SETTING, GREETING_SETTING, ORIGINS_SETTING, webchat_settings
 
 from .blueprint import bp
 
@@ -33,7 +34,7 @@ def _channel(public_key: str) -> Channel:
 
 def _allowed_origin(channel: Channel) -> str | None:
     origin = request.headers.get("Origin")
-    allowed = (channel.settings or {}).get("allowed_origins") or ["*"]
+    allowed = webchat_settings(channel)[ORIGINS_SETTING] or ["*"]
     if "*" in allowed:
         return "*"
     return origin if origin in allowed else None
@@ -74,6 +75,20 @@ def widget_js() -> Response:
     resp = send_from_directory(current_app.root_path + "/" + STATIC_DIR, "widget.js", mimetype="text/javascript")
     resp.headers["Cache-Control"] = "public, max-age=300"
     resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
+
+
+@bp.get("/<public_key>/config")
+@limiter.limit("120 per minute")
+def widget_config(public_key: str):  # type: ignore[no-untyped-def]
+    """What the widget shows before anyone writes: its colour and the greeting the tenant set. A site that
+    is not allowed gets no CORS header (its browser then refuses the answer) and a 403 when it says who it is."""
+    channel = _channel(public_key)
+    if request.headers.get("Origin") and _allowed_origin(channel) is None:
+        return jsonify(error="this site is not allowed to use the chat"), 403
+    settings = webchat_settings(channel)
+    resp = _cors(jsonify(color=settings[COLOR_SETTING], greeting=settings[GREETING_SETTING]), channel)
+    resp.headers["Cache-Control"] = "public, max-age=60"
     return resp
 
 

@@ -1,7 +1,8 @@
 /* TemoWeb Bots website chat widget.
  * Embed: <script src="https://<host>/webchat/widget.js" data-channel="<public key>" async></script>
  * Renders a chat bubble in a shadow root (the host page's CSS cannot break it), keeps a random visitor id in
- * localStorage so the conversation survives page loads, posts messages and polls for replies. */
+ * localStorage so the conversation survives page loads, posts messages and polls for replies. Its colour and
+ * greeting come from /webchat/<key>/config (set by the tenant on the channel page). */
 (function () {
   "use strict";
   var script = document.currentScript || document.querySelector("script[data-channel]");
@@ -26,19 +27,19 @@
   var root = host.attachShadow({ mode: "open" });
   root.innerHTML =
     '<style>' +
-    ':host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif}' +
+    ':host{all:initial;--accent:#4f46e5}*{box-sizing:border-box;font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif}' +
     '.bubble{position:fixed;right:20px;bottom:20px;width:58px;height:58px;border-radius:50%;border:0;cursor:pointer;' +
-    'background:#4f46e5;color:#fff;display:flex;align-items:center;justify-content:center;box-shadow:0 6px 20px rgba(0,0,0,.2);z-index:2147483646}' +
+    'background:var(--accent);color:#fff;display:flex;align-items:center;justify-content:center;box-shadow:0 6px 20px rgba(0,0,0,.2);z-index:2147483646}' +
     '.panel{position:fixed;right:20px;bottom:90px;width:340px;max-width:calc(100vw - 40px);height:460px;max-height:70vh;' +
     'background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.22);display:none;flex-direction:column;overflow:hidden;z-index:2147483647}' +
-    '.panel.open{display:flex}.head{background:#4f46e5;color:#fff;padding:12px 16px;font-weight:600}' +
+    '.panel.open{display:flex}.head{background:var(--accent);color:#fff;padding:12px 16px;font-weight:600}' +
     '.log{flex:1;overflow-y:auto;padding:12px;background:#f7f7fb}' +
     '.msg{max-width:80%;padding:8px 12px;border-radius:14px;margin:4px 0;white-space:pre-wrap;word-wrap:break-word;font-size:14px;line-height:1.4}' +
-    '.bot{background:#fff;border:1px solid #e5e7eb;color:#111}.visitor{background:#4f46e5;color:#fff;margin-left:auto}' +
+    '.bot{background:#fff;border:1px solid #e5e7eb;color:#111}.visitor{background:var(--accent);color:#fff;margin-left:auto}' +
     '.pending{opacity:.6}.chips{display:flex;flex-wrap:wrap;gap:6px;margin:4px 0 8px}' +
-    '.chip{border:1px solid #4f46e5;color:#4f46e5;background:#fff;border-radius:14px;padding:4px 10px;font-size:13px;cursor:pointer}' +
+    '.chip{border:1px solid var(--accent);color:var(--accent);background:#fff;border-radius:14px;padding:4px 10px;font-size:13px;cursor:pointer}' +
     'form{display:flex;border-top:1px solid #e5e7eb}input{flex:1;border:0;padding:12px;font-size:14px;outline:none}' +
-    'button.send{border:0;background:#fff;color:#4f46e5;font-weight:600;padding:0 14px;cursor:pointer}' +
+    'button.send{border:0;background:#fff;color:var(--accent);font-weight:600;padding:0 14px;cursor:pointer}' +
     '.err{color:#b91c1c;font-size:12px;padding:0 12px 6px}</style>' +
     '<button class="bubble" part="bubble" aria-label="Open chat" data-testid="chat-bubble"><svg width="26" height="26" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"/></svg></button>' +
     '<div class="panel" role="dialog" aria-label="Chat" data-testid="chat-panel"><div class="head"></div>' +
@@ -48,6 +49,21 @@
   var $ = function (s) { return root.querySelector(s); };
   $(".head").textContent = title;
   var log = $(".log"), input = $("input"), err = $(".err");
+
+  fetch(base + "/webchat/" + encodeURIComponent(key) + "/config")
+    .then(function (r) { return r.ok ? r.json() : {}; })
+    .then(function (config) {
+      if (typeof config.color === "string" && /^#[0-9a-fA-F]{6}$/.test(config.color)) {
+        host.style.setProperty("--accent", config.color);
+      }
+      if (typeof config.greeting === "string" && config.greeting) {
+        var hello = document.createElement("div");
+        hello.className = "msg bot";
+        hello.setAttribute("data-testid", "chat-greeting");
+        hello.textContent = config.greeting;
+        log.insertBefore(hello, log.firstChild);
+      }
+    }).catch(function () {});
 
   function add(text, who, extra) {
     var el = document.createElement("div");
