@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
 from connectors.channels import meta
 from connectors.channels.base import N_, Needs, as_dict, as_id, as_text, to_seconds, truncate
 from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.channels.http import request
 from connectors.channels.registry import register
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,25 @@ def parse_comment(account_id: str, field: str, value: dict[str, Any], entry_time
         user_id=user_id, text=as_text(value.get("text")), meta=extra,
         timestamp=to_seconds(value.get("timestamp") or entry_time),
     )
+
+
+@dataclass(frozen=True)
+class TokenRefresh:
+    """What a long-lived token refresh came back with: the new token and its lifetime, or why not.
+
+    ``invalid``: the token was rejected (Graph code 190: expired, revoked, password changed), so only a new
+    Instagram login helps; any other failure (5xx, 429, no answer, a malformed body) may pass and is worth
+    trying again later with the same token, which stays valid until it expires.
+    """
+
+    access_token: str | None = None
+    expires_in: int | None = None
+    invalid: bool = False
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.access_token is not None
 
 
 @register
@@ -98,6 +118,30 @@ class InstagramConnector(meta.MetaConnector):
                 elif field == "messages":  # App Dashboard "Test" shape: a messaging item in value
                     events.append(meta.safely(parse_messaging, account_id, value))
         return events
+
+    # --- token lifecycle -----------------------------------------------------------------------
+
+    def refresh_token(self, token: str, config: ConnectorConfig) -> TokenRefresh:
+        """Refresh an Instagram Login long-lived token (PROTOCOLS.md §6: ``ig_refresh_token``).
+
+        HTTP and parsing only: which channels are due and what is stored is the pipeline's job
+        (connectors/pipeline/tokens.py). The endpoint is unversioned and takes the token as a query
+        parameter (documented so; it is masked in every log line and error). Retried by the HTTP client on
+        5xx/429/transport errors: a refresh is repeatable, the old token stays valid meanwhile.
+        """
+        if not token:
+            return TokenRefresh(invalid=True, error="no access token")
+        url = f"{config.instagram_graph_url.rstrip('/')}/refresh_access_token"
+        result = request("GET", url, config=config, secrets=[token],
+                         params={"grant_type": "ig_refresh_token", "access_token": token})
+        data = result.data if isinstance(result.data, dict) else {}
+        if result.ok:
+            new_token, expires_in = data.get("access_token"), data.get("expires_in")
+            if isinstance(new_token, str) and new_token and isinstance(expires_in, int) and expires_in > 0:
+                return TokenRefresh(access_token=new_token, expires_in=expires_in)
+            return TokenRefresh(error="refresh answer without access_token/expires_in")
+        failure = meta.graph_error_result(result, [token])
+        return TokenRefresh(invalid=failure.token_invalid, error=failure.error)
 
     # --- sending -------------------------------------------------------------------------------
 

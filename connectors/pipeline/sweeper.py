@@ -9,7 +9,8 @@ Every pass (every SWEEP_INTERVAL seconds, in one process of the fleet at a time)
   record the outcome, or rows from before owners were recorded);
 - events still `received`/`queued` after a grace period (Redis lost the job, or was down) are enqueued again;
 - replies `pending`, or `retrying` and overdue (their delayed job was lost), are delivered;
-- follow-up timers that are due fire (and ones whose firing worker vanished are due again).
+- follow-up timers that are due fire (and ones whose firing worker vanished are due again);
+- once an hour, Instagram tokens close to expiry are refreshed (tokens.py).
 Every job is idempotent (atomic claims), so a duplicate enqueue is harmless.
 """
 
@@ -31,6 +32,7 @@ from webapp.models.base import utcnow
 from webapp.plans import queue_priority
 
 from .delivery import tell_owners
+from .tokens import refresh_if_due
 from .turns import AUTO_ATTEMPTS
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,14 @@ def sweep(*, grace_seconds: int = 30, limit: int = 500) -> dict[str, int]:
                              .limit(limit)).all()
     db.session.commit()
     fired = _enqueue("connectors.runtime.jobs.fire_follow_up", list(due))
-    return {"events_requeued": len(requeued), "follow_ups_due": fired, "deliveries": delivering, **recovered}
+    try:  # hourly: Instagram tokens refreshed before they expire (tokens.py); never stops the sweep
+        tokens = refresh_if_due(now) or {}
+    except Exception:
+        db.session.rollback()
+        log.exception("token refresh failed; tried again next hour")
+        tokens = {}
+    return {"events_requeued": len(requeued), "follow_ups_due": fired, "deliveries": delivering, **recovered,
+            **tokens}
 
 
 def _recover(now: datetime) -> dict[str, int]:

@@ -22,7 +22,9 @@ Served (``{v}`` is any ``vNN.N``): ``POST /{v}/me/messages`` and ``/{v}/{id}/mes
 private reply, or WhatsApp when the body has ``messaging_product``), ``POST /{v}/{comment}/replies``,
 ``GET /{v}/me``, ``GET /{v}/me/accounts``, ``POST|GET|DELETE /{v}/{id}/subscribed_apps``,
 ``POST /{v}/{pnid}/register``, ``/oauth/access_token``, ``/{v}/oauth/access_token``, ``/access_token``,
-``/refresh_access_token``. A second private reply to the same comment fails with code 10900, like Meta.
+``/refresh_access_token`` (a GET with ``grant_type=ig_refresh_token``: a new token, or 190 for an expired
+one; ``fake.refreshed`` lists the tokens refreshed). A second private reply to the same comment fails with
+code 10900, like Meta.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class FakeGraphAPI(FakeServer):
         self.expired_tokens: set[str] = set()
         self.private_replied: set[str] = set()
         self.subscriptions: dict[str, list[str]] = {}
+        self.refreshed: list[str] = []  # tokens refreshed through GET /refresh_access_token, in order
         self._ids = itertools.count(1)
         self._id_lock = threading.Lock()
 
@@ -120,6 +123,8 @@ class FakeGraphAPI(FakeServer):
         path = request.path
         match = _VERSIONED.match(path)
         rest = match.group(2) if match else path
+        if rest == "/refresh_access_token" and request.method == "GET":
+            return self._refresh(request)
         if rest in ("/oauth/access_token", "/access_token", "/refresh_access_token"):
             return self._oauth(request)
         token = self._token(request)
@@ -144,6 +149,19 @@ class FakeGraphAPI(FakeServer):
         n = self._next_id()
         return 200, {"access_token": f"FAKE-TOKEN-{n}", "token_type": "bearer", "expires_in": 5183944,
                      "user_id": self.ig_user_id, "permissions": "instagram_business_basic"}, {}
+
+    def _refresh(self, request: RecordedRequest) -> Reply:
+        """``GET /refresh_access_token?grant_type=ig_refresh_token&access_token=…``: a new 60-day token; code
+        190 for a token ``expire_token`` marked (Meta cannot refresh an expired token either)."""
+        params = request.params
+        token = params.get("access_token")
+        if params.get("grant_type") != "ig_refresh_token" or not token:
+            return 400, graph_error(100, "Invalid parameter: grant_type and access_token are required"), {}
+        if token in self.expired_tokens:
+            return 400, graph_error(190, "Error validating access token: Session has expired", subcode=463), {}
+        self.refreshed.append(token)
+        return 200, {"access_token": f"FAKE-REFRESHED-{self._next_id()}", "token_type": "bearer",
+                     "expires_in": 5183944}, {}
 
     def _messages(self, request: RecordedRequest, parts: list[str]) -> Reply:
         body = request.json if isinstance(request.json, dict) else {}

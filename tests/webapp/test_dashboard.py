@@ -44,5 +44,5 @@ def test_channel_needing_reconnection_is_shown(member_client, db, tenant):
     channel = add_channel(tenant, "instagram", external_id="1", token="t")
     channel.status, channel.status_reason = "needs_reconnect", "the access token was rejected"
     db.session.commit()
-    assert 'data-testid="reconnect-warning"' in member_client.get("/").get_data(as_text=True)
+    assert 'data-testid="reconnect-banner"' in member_client.get("/").get_data(as_text=True)  # base.html, every page
     assert "needs reconnection" in member_client.get("/channels").get_data(as_text=True)

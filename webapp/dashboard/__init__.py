@@ -1,4 +1,4 @@
-from . import pipeline_routes, routes  # noqa: F401 - registers their routes on bp
+from . import banners, pipeline_routes, routes  # noqa: F401 - registers their routes (and banners) on bp
 from .blueprint import bp
 
 __all__ = ["bp"]
