@@ -11,6 +11,7 @@ from sqlalchemy import func
 
 from webapp.services.channels import channel_room
 from webapp.services.exporting import LEAD_EXPORT_COLUMNS, lead_rows
+from webapp.services.onboarding import all_done, checklist
 
 from ..extensions import db
 from ..models import (
@@ -45,13 +46,16 @@ def home():  # type: ignore[no-untyped-def]
         "conversations": db.session.scalar(scoped(Conversation).with_only_columns(func.count())),
         "leads": db.session.scalar(scoped(Lead).with_only_columns(func.count())),
     }
-    broken = db.session.scalars(scoped(Channel).where(Channel.status == "needs_reconnect")).all()
     recent_leads = db.session.scalars(scoped(Lead).order_by(Lead.id.desc()).limit(5)).all()
     failed_events = db.session.scalar(scoped(InboundEvent).where(InboundEvent.status == "failed")
                                       .with_only_columns(func.count()))
+    steps = checklist(tenant)
+    # Once every step is ticked the list folds into one line; ?checklist=1 shows it again.
+    live = all_done(steps)
     return render_template("dashboard/home.html", tenant=tenant, used=used, cap=cap, counts=counts,
-                           broken=broken, recent_leads=recent_leads, failed_events=failed_events,
-                           over_limit=cap is not None and used >= cap)
+                           recent_leads=recent_leads, failed_events=failed_events,
+                           over_limit=cap is not None and used >= cap, steps=steps, live=live,
+                           show_checklist=not live or request.args.get("checklist") == "1")
 
 
 @bp.get("/channels")

@@ -54,7 +54,7 @@ export const MESSAGES = {
   tab_check: _('Check'),
   tab_versions: _('Versions'),
   test_placeholder: _('Type a message…'),
-  send: _('Send'),
+  send: _('Send test'),
   reset: _('Reset'),
   trace: _('Trace'),
   test_intro: _('Chat with the draft. Every send replays the whole conversation through the simulator.'),
