@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import threading
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from connectors.channels.base import MAX_TYPE_NAME, Connector
 
@@ -122,25 +122,27 @@ def channel_choices() -> list[tuple[str, str]]:
     return [(c.type, c.label) for c in all_connectors()]
 
 
-def text_limit(type_name: str) -> int | None:
-    """The longest text one message of that channel takes (None for a type nobody registered)."""
+def _declared(type_name: str, name: str, default: Any) -> Any:
+    """One declaration of a channel type, or `default` for a type nobody registered (the simulator's
+    `test` channel)."""
     _discover()
     connector = _REGISTRY.get(type_name)
-    return connector.max_text_length if connector is not None else None
+    return getattr(connector, name) if connector is not None else default
+
+
+def text_limit(type_name: str) -> int | None:
+    """The longest text one message of that channel takes."""
+    return _declared(type_name, "max_text_length", None)
 
 
 def message_kind(type_name: str) -> str:
-    """The event kind a message on that channel arrives as (its connector's `message_kind`)."""
-    _discover()
-    connector = _REGISTRY.get(type_name)
-    return connector.message_kind if connector is not None else "message"
+    """The event kind a message on that channel arrives as."""
+    return _declared(type_name, "message_kind", "message")
 
 
 def prompt_style(type_name: str) -> tuple[str, int] | None:
     """Where the bot writes on that channel, as the model is told, and the reply length to aim for."""
-    _discover()
-    connector = _REGISTRY.get(type_name)
-    return connector.prompt_style if connector is not None else None
+    return _declared(type_name, "prompt_style", None)
 
 
 def meta_connector(meta_object: str) -> Connector | None:

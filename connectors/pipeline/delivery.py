@@ -159,8 +159,16 @@ def connector_config() -> ConnectorConfig:
 def send_credentials(channel: ChannelLike) -> dict[str, Any]:
     """Stored credentials in the shape the connectors read (one token key for every channel)."""
     creds = dict(channel.credentials or {})
-    token = creds.get("access_token") or creds.get("token")
+    token = credential_token(creds)
     return {**creds, "access_token": token, "token": token, "phone_number_id": channel.external_id}
+
+
+TOKEN_KEYS = ("access_token", "token")  # the channel service stores "token"; an OAuth flow may store either
+
+
+def credential_token(creds: dict[str, Any]) -> str | None:
+    """The channel's token, whichever key holds it."""
+    return next((str(creds[key]) for key in TOKEN_KEYS if creds.get(key)), None)
 
 
 def _not_sendable(channel: ChannelLike, last_inbound_at: Any, claimed: Any) -> Outbound | str | None:
@@ -457,11 +465,18 @@ def tell_owners(told: list[tuple[int, str, str]]) -> None:
 
 
 def _needs_reconnect(channel: ChannelLike, reason: str) -> None:
-    """A rejected token: the channel shows "needs reconnection" and the tenant's inbox says so."""
-    store.mark_needs_reconnect(channel, reason)
-    notify(channel.tenant_id, "token_invalid", f"Reconnect {channel.name or channel.type}", reason[:500],
-           channel_id=channel.id)
+    flag_reconnect(channel.id, channel.tenant_id, channel.name or channel.type, reason)
+    channel.status = "needs_reconnect"
+
+
+def flag_reconnect(channel_id: int, tenant_id: int, name: str, reason: str) -> bool:
+    """A rejected token (a send, the token refresh): the channel shows "needs reconnection" and the
+    tenant's inbox says so, once, from whichever flagged it first."""
+    flagged = store.mark_needs_reconnect(channel_id, reason)
+    if flagged:
+        notify(tenant_id, "token_invalid", f"Reconnect {name}", reason[:500], channel_id=channel_id)
     db.session.commit()
+    return flagged
 
 
 def _deliver(condition: Any, states: tuple[str, ...]) -> DeliverySummary:

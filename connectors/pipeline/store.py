@@ -304,10 +304,11 @@ def insert_reply_once(values: dict[str, Any]) -> Any | None:
 
 
 # -- channel -------------------------------------------------------------------------------------------
-_NEEDS_RECONNECT = update(_C).where(_C.c.id == bindparam("p_id")).values(
+_NEEDS_RECONNECT = update(_C).where(_C.c.id == bindparam("p_id"), _C.c.status != "needs_reconnect").values(
     status="needs_reconnect", status_reason=bindparam("p_reason"))
 
 
-def mark_needs_reconnect(channel_row: ChannelLike, reason: str) -> None:
-    run(_NEEDS_RECONNECT, {"p_id": channel_row.id, "p_reason": reason[:500]})
-    channel_row.status = "needs_reconnect"
+def mark_needs_reconnect(channel_id: int, reason: str) -> bool:
+    """True for the update that flagged the channel (a second marking, from a send or the token refresh,
+    changes nothing)."""
+    return bool(run(_NEEDS_RECONNECT, {"p_id": channel_id, "p_reason": reason[:500]}).rowcount)

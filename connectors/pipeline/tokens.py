@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from connectors.channels.instagram import InstagramConnector, TokenRefresh
 from connectors.channels.registry import get_connector
@@ -30,8 +30,7 @@ from webapp.extensions import db
 from webapp.models import Channel
 from webapp.models.base import utcnow
 
-from .delivery import connector_config
-from .effects import notify
+from .delivery import TOKEN_KEYS, connector_config, credential_token, flag_reconnect
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +39,6 @@ MIN_AGE = timedelta(hours=24)  # Instagram refuses to refresh a younger token
 REFRESH_BEFORE = timedelta(days=10)  # refresh when less than this is left: ten daily chances at least
 CHECK_EVERY = timedelta(hours=1)  # the sweeper runs every few seconds; tokens need looking at far less often
 BATCH = 200
-
-_TOKEN_KEYS = ("access_token", "token")  # services.channels stores "token"; the OAuth flow may store either
-
 
 @dataclass(frozen=True)
 class _Due:
@@ -82,7 +78,8 @@ def refresh_due_tokens(now: datetime | None = None, *, limit: int = BATCH) -> di
     for one, token in due:
         try:
             if one.expired or not token:
-                outcome = "tokens_invalid" if _mark_reconnect(one, "the Instagram token expired") else ""
+                outcome = "tokens_invalid" if flag_reconnect(one.channel_id, one.tenant_id, one.name,
+                                                             "the Instagram token expired") else ""
             else:
                 outcome = _refresh_one(connector, config, one, token, now)
         except Exception:  # this channel's failure is logged; the next ones still get their turn
@@ -115,21 +112,15 @@ def _due(now: datetime, limit: int) -> list[tuple[_Due, str | None]]:
         expires_at = channel.token_expires_at
         assert expires_at is not None
         due.append((_Due(channel.id, channel.tenant_id, channel.name or channel.type, expires_at <= now),
-                    _token(creds)))
+                    credential_token(creds)))
     return due
-
-
-def _token(creds: dict[str, Any]) -> str | None:
-    for key in _TOKEN_KEYS:
-        if creds.get(key):
-            return str(creds[key])
-    return None
 
 
 def _refresh_one(connector: InstagramConnector, config: Any, one: _Due, token: str, now: datetime) -> str:
     result: TokenRefresh = connector.refresh_token(token, config)
     if result.invalid:
-        marked = _mark_reconnect(one, f"Instagram rejected the token: {result.error or 'invalid'}")
+        marked = flag_reconnect(one.channel_id, one.tenant_id, one.name,
+                                f"Instagram rejected the token: {result.error or 'invalid'}")
         return "tokens_invalid" if marked else ""
     if not result.ok:
         log.warning("channel %s: token refresh failed, retried next run: %s", one.channel_id, result.error)
@@ -137,24 +128,12 @@ def _refresh_one(connector: InstagramConnector, config: Any, one: _Due, token: s
     assert result.access_token is not None and result.expires_in is not None
     channel = db.session.get(Channel, one.channel_id, populate_existing=True)
     creds = dict(channel.credentials or {}) if channel is not None else {}
-    if channel is None or channel.status != "active" or _token(creds) != token:
+    if channel is None or channel.status != "active" or credential_token(creds) != token:
         db.session.rollback()  # removed, flagged or reconnected meanwhile: what is stored now wins
         return ""
-    keys = [key for key in _TOKEN_KEYS if key in creds] or ["access_token"]
+    keys = [key for key in TOKEN_KEYS if key in creds] or ["access_token"]
     channel.credentials = {**creds, **{key: result.access_token for key in keys}}
     channel.token_expires_at = now + timedelta(seconds=result.expires_in)
     db.session.commit()
     log.info("channel %s: Instagram token refreshed, valid until %s", one.channel_id, channel.token_expires_at)
     return "tokens_refreshed"
-
-
-def _mark_reconnect(one: _Due, reason: str) -> bool:
-    """Flag the channel and tell its tenant, once: only the update that moves it out of `active` notifies
-    (delivery.py's token rejection may have flagged it already)."""
-    moved = db.session.execute(update(Channel).where(
-        Channel.id == one.channel_id, Channel.status == "active").values(
-        status="needs_reconnect", status_reason=reason[:500])).rowcount
-    if moved:
-        notify(one.tenant_id, "token_invalid", f"Reconnect {one.name}", reason[:500], channel_id=one.channel_id)
-    db.session.commit()
-    return bool(moved)

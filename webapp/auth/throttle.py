@@ -58,7 +58,7 @@ class _Counting:
                 return operation(storage)
             except (StorageError, *_exceptions(storage)) as exc:
                 self._retry_storage_at = time.monotonic() + STORAGE_RETRY
-                log.warning("sign-in throttle storage unreachable, counting in memory for %.0f s: %s",
+                log.warning("%s storage unreachable, counting in memory for %.0f s: %s", type(self).__name__,
                             STORAGE_RETRY, exc)
         return operation(self._memory)
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.pipeline import context
-from connectors.pipeline.context import tenant_context
 from flows.services import FixedClock, RecordingHttp, Services
 from webapp.models import Tenant
 
@@ -17,7 +16,7 @@ from webapp.models import Tenant
 def tenant_services(tenant: Tenant, channel: str = "test", *, at: datetime | None = None,
                     llm: Any = "auto") -> Services:
     """`at` pins the clock so two runs (draft vs published) see the same time of day."""
-    return Services(context=tenant_context(tenant, channel),
+    return Services(context=context.tenant_context(tenant, channel),
                     clock=FixedClock(at or datetime.now(UTC)),
                     llm=context.tenant_llm(tenant) if llm == "auto" else llm,
                     http=RecordingHttp())
