@@ -20,7 +20,7 @@ from webapp.services.flows import template_problems
 from ..extensions import db
 from ..inputs import parse_db_int, problem, unstorable
 from ..models import PRIORITIES, Channel, InboundEvent, Lead, Tenant
-from ..services.channels import ChannelSetupError, add_channel
+from ..services.channels import ChannelSetupError, add_channel, record_change
 from ..services.flow_channels import channel_type_choices
 
 
@@ -159,7 +159,7 @@ class ChannelView(StaffModelView):
             channel = add_channel(form.tenant.data, form.type.data, external_id=form.external_id.data or None,
                                   token=form.new_token.data or None, secret=form.new_secret.data or None,
                                   name=(form.name.data or "").strip(), settings=settings,
-                                  status=form.status.data or None)
+                                  status=form.status.data or None, actor=f"staff:{current_user.email}")
         except ChannelSetupError as exc:
             flash(exc.message, "error")
             return False
@@ -170,7 +170,10 @@ class ChannelView(StaffModelView):
         super().on_model_change(form, model, is_created)
         creds = dict(model.credentials or {})
         if form.new_token.data:
+            creds.pop("access_token", None)
             creds["token"] = form.new_token.data
+            if not is_created:  # a new token by hand is a reconnect: noted like the tenant's own
+                record_change(model, "reconnected", f"staff:{current_user.email}")
         if form.new_secret.data:
             creds["secret"] = form.new_secret.data
         model.credentials = creds

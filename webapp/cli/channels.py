@@ -3,12 +3,8 @@ set-up), so a refusal here is the command's error with a non-zero exit."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import click
 
-from webapp.extensions import db
-from webapp.models.base import utcnow
 from webapp.services.channels import (
     ChannelSetupError,
     add_channel,
@@ -52,12 +48,9 @@ def register(cli: click.Group) -> None:
         try:
             settings = webchat_settings_from(origins, color, greeting) if channel_type == "webchat" else None
             ch = add_channel(tenant, channel_type, external_id=external_id, token=token, secret=secret,
-                             name=name, settings=settings)
+                             name=name, settings=settings, actor="cli", expires_in=expires_in)
         except ChannelSetupError as exc:
             fail(exc.message)
-        if expires_in is not None:  # the hourly refresh (connectors/pipeline/tokens.py) needs to know
-            ch.token_expires_at = utcnow() + timedelta(seconds=expires_in)
-            db.session.commit()
         emit({"id": ch.id, "tenant_id": ch.tenant_id, "type": ch.type, "external_id": ch.external_id,
               "status": ch.status, "webhook_url": webhook_url(ch), "public_key": ch.public_key,
               "widget_snippet": widget_snippet(ch), "webhook_state": ch.webhook_state, "settings": ch.settings,

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..crypto import EncryptedJSON
@@ -49,3 +49,22 @@ class Channel(TenantOwned, db.Model):
 
     def __str__(self) -> str:
         return f"{self.type}:{self.name or self.external_id or self.id}"
+
+
+#: What a ChannelChange records: the channel was connected, connected again (a new token for the same
+#: account, the channel's history kept) or removed.
+CHANNEL_ACTIONS = ("connected", "reconnected", "removed")
+
+
+class ChannelChange(TenantOwned, db.Model):
+    """Who connected, reconnected or removed a channel and when (an owner's question after a channel stops
+    answering, and staff's when a token was swapped). `actor` is what identified the person: a member's
+    email, ``staff:<email>`` for /admin, ``cli`` for the command line, ``system`` for the token sweeper."""
+
+    __tablename__ = "channel_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(255), default="")
+    detail: Mapped[str] = mapped_column(String(255), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

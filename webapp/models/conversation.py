@@ -66,6 +66,7 @@ class Message(TenantOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("channel_id", "external_id", name="uq_message_channel_external"),
         Index("ix_message_conversation_id", "conversation_id", "id"),
+        Index("ix_message_channel_id", "channel_id", "id"),  # a channel's newest messages (health, checklist)
         Index("ix_message_in_flight", "delivery_status", "next_attempt_at",
               postgresql_where=text("delivery_status IN ('pending', 'claimed', 'sending', 'retrying')"),
               sqlite_where=text("delivery_status IN ('pending', 'claimed', 'sending', 'retrying')")),

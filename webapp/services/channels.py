@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app, has_request_context
@@ -25,12 +26,13 @@ from connectors.channels.telegram import (
     TelegramError,
     allowed_updates,
     bot_id,
+    delete_webhook,
     generate_secret_token,
     get_me,
     set_webhook,
 )
 from webapp.extensions import db
-from webapp.models import Channel, Tenant
+from webapp.models import Channel, ChannelChange, Tenant
 from webapp.models.base import utcnow
 from webapp.plans import limit_of, within_limit
 
@@ -49,6 +51,9 @@ MAX_GREETING = 500
 _COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _ORIGIN_RE = re.compile(rf"(https?)://({_LABEL}(?:\.{_LABEL})*)(?::(\d{{1,5}}))?")
+#: A removed channel keeps its row (its conversations and history point at it) but no account, token or room
+#: on the plan.
+REMOVED = "removed"
 
 
 def _(message: str, **params: Any) -> str:
@@ -73,7 +78,8 @@ def _setup_hooks() -> dict[str, Callable[[Channel], None]]:
 def channel_room(tenant: Tenant) -> tuple[int, int | None]:
     """(channels the tenant has, the plan's limit or None): the Channels page shows it, `add_channel`
     enforces it."""
-    used = db.session.scalar(select(func.count()).select_from(Channel).where(Channel.tenant_id == tenant.id))
+    used = db.session.scalar(select(func.count()).select_from(Channel).where(
+        Channel.tenant_id == tenant.id, Channel.status != REMOVED))
     return used or 0, limit_of(tenant, "channels")
 
 
@@ -87,9 +93,16 @@ def _check_room(tenant: Tenant) -> None:
                                   count=cap), 403)
 
 
+def record_change(channel: Channel, action: str, actor: str, detail: str = "") -> None:
+    """Note who connected, reconnected or removed the channel (the caller commits)."""
+    db.session.add(ChannelChange(tenant_id=channel.tenant_id, channel_id=channel.id, action=action,
+                                 actor=(actor or "")[:255], detail=detail[:255]))
+
+
 def add_channel(tenant: Tenant, channel_type: str, *, external_id: str | None = None, token: str | None = None,
                 secret: str | None = None, name: str = "", settings: Mapping[str, Any] | None = None,
-                status: str | None = None) -> Channel:
+                status: str | None = None, actor: str = "", credentials: Mapping[str, Any] | None = None,
+                expires_in: int | None = None, webhook_state: Mapping[str, Any] | None = None) -> Channel:
     """Store a channel of a registered type, asking for what the type declares it needs (``needs``: a
     token, the account id its webhooks name), within the plan's channel limit; then the type's set-up.
     Nothing is stored when any step refuses."""
@@ -109,9 +122,11 @@ def add_channel(tenant: Tenant, channel_type: str, *, external_id: str | None = 
                 Channel.type == channel_type, Channel.external_id == external_id)) is not None:
             raise ChannelSetupError(_("A %(type)s channel with account id %(id)s is already connected.",
                                       type=channel_type, id=external_id), 409)
-        creds = {k: v for k, v in {"token": token, "secret": secret}.items() if v}
+        creds = {**(credentials or {}), **{k: v for k, v in {"token": token, "secret": secret}.items() if v}}
         channel = Channel(tenant_id=tenant.id, type=channel_type, external_id=external_id, credentials=creds,
-                          name=name or connector.label, settings=dict(settings or {}), webhook_state={})
+                          name=name or connector.label, settings=dict(settings or {}),
+                          webhook_state=dict(webhook_state or {}),
+                          token_expires_at=_expiry(expires_in))
         if status:
             channel.status = status
         db.session.add(channel)
@@ -119,11 +134,72 @@ def add_channel(tenant: Tenant, channel_type: str, *, external_id: str | None = 
         setup = _setup_hooks().get(channel_type)
         if setup is not None:  # e.g. Telegram: check the token, set the webhook
             setup(channel)
+        record_change(channel, "connected", actor)
     except ChannelSetupError:
         db.session.rollback()
         raise
     db.session.commit()
     return channel
+
+
+def _expiry(expires_in: int | None) -> Any:
+    return utcnow() + timedelta(seconds=expires_in) if expires_in else None
+
+
+def connect_channel(tenant: Tenant, channel_type: str, *, external_id: str, token: str, name: str, actor: str,
+                    expires_in: int | None = None, credentials: Mapping[str, Any] | None = None,
+                    settings: Mapping[str, Any] | None = None, reconnect: Channel | None = None,
+                    subscribed: Iterable[str] = ()) -> tuple[Channel, bool]:
+    """Store what a connect page brought back: a new channel (within the plan's limit), or a new token for
+    the tenant's channel of that account — a reconnect, which keeps the channel, its conversations and its
+    settings. (channel, reconnected). ``reconnect`` is the channel the person set out to reconnect: logging
+    in as another account is refused rather than silently swapping the channel's account. ``subscribed``:
+    the webhook fields the page subscribed the account to (the checklist's webhook step reads it)."""
+    hook = {"ok": True, "subscribed": list(subscribed), "set_at": utcnow().isoformat()} if subscribed else None
+    if reconnect is not None and (reconnect.type != channel_type or reconnect.external_id != external_id):
+        raise ChannelSetupError(_("You signed in as %(name)s, but this channel belongs to another account; sign "
+                                  "in with the channel's own account, or connect %(name)s as a new channel.",
+                                  name=name), 409)
+    existing = db.session.scalar(select(Channel).where(Channel.type == channel_type,
+                                                       Channel.external_id == external_id))
+    if existing is not None and existing.tenant_id != tenant.id:
+        raise ChannelSetupError(_("%(name)s is already connected to another TemoWeb account; remove it there "
+                                  "first.", name=name), 409)
+    if existing is None:
+        return add_channel(tenant, channel_type, external_id=external_id, token=token, name=name,
+                           settings=settings, actor=actor, credentials=credentials, expires_in=expires_in,
+                           webhook_state=hook), False
+    creds = {**(existing.credentials or {}), **(credentials or {}), "token": token}
+    creds.pop("access_token", None)  # one key holds the token from now on
+    existing.credentials = creds
+    existing.token_expires_at = _expiry(expires_in)
+    existing.settings = {**(existing.settings or {}), **(settings or {})}
+    existing.status, existing.status_reason = "active", None
+    existing.name = name or existing.name
+    if hook:
+        existing.webhook_state = {**(existing.webhook_state or {}), **hook}
+    record_change(existing, "reconnected", actor)
+    db.session.commit()
+    return existing, True
+
+
+def remove_channel(channel: Channel, actor: str) -> None:
+    """Disconnect a channel: its token and account id are dropped (webhooks for that account are no longer
+    routed; it can be connected again, here or elsewhere), its row, conversations and history stay."""
+    if channel.status == REMOVED:
+        return
+    token = (channel.credentials or {}).get("token", "")
+    if channel.type == "telegram" and token:  # best effort: a bot pointed at us after removal is refused anyway
+        try:
+            delete_webhook(token, _interactive_config())
+        except TelegramError as exc:
+            _log_failure("deleteWebhook", token, exc)
+    channel.status, channel.status_reason = REMOVED, None
+    channel.credentials, channel.token_expires_at = {}, None
+    detail = f"{channel.type}:{channel.external_id or ''}"
+    channel.external_id = None
+    record_change(channel, "removed", actor, detail)
+    db.session.commit()
 
 
 # --- Telegram ----------------------------------------------------------------------------------------
@@ -184,6 +260,28 @@ def connect_telegram(channel: Channel) -> None:
     channel.credentials = {**(channel.credentials or {}), "webhook_secret": secret}
     channel.webhook_state = {"url": url, "set_at": utcnow().isoformat(), "ok": True,
                              "bot_username": bot.get("username")}
+
+
+def reconnect_telegram(channel: Channel, token: str, actor: str) -> None:
+    """A new token for the channel's bot (after @BotFather's /revoke, say): checked, the webhook set again
+    with a fresh secret, the channel active again with its history. Another bot's token is refused: that
+    would be a new channel."""
+    previous = dict(channel.credentials or {})
+    known_id = channel.external_id
+    channel.credentials = {**previous, "token": token}
+    try:
+        bot_owner = bot_id(token)
+        if known_id and bot_owner != known_id:
+            raise ChannelSetupError(_("This token belongs to another bot; paste the token of %(name)s, or "
+                                      "connect the other bot as a new channel.", name=channel.name), 409,
+                                    field="token")
+        connect_telegram(channel)
+    except ChannelSetupError:
+        db.session.rollback()
+        raise
+    channel.status, channel.status_reason = "active", None
+    record_change(channel, "reconnected", actor)
+    db.session.commit()
 
 
 def set_groups(channel: Channel, allowed: bool) -> None:

@@ -25,6 +25,7 @@ from connectors.channels.registry import UnknownConnectorError, get_connector
 from ..extensions import db
 from ..models import Channel, Contact, Conversation, Flow, InboundEvent, Message, Tenant, TestConversation
 from ..tenancy import scoped
+from .channels import REMOVED
 
 #: Outbound delivery states that mean the customer got the reply (the channel confirmed it, or more).
 DELIVERED = ("sent", "delivered", "read")
@@ -113,8 +114,9 @@ def _receives_without_setup(channel: Channel) -> bool:
 
 
 def _webhook_checked(channel: Channel, tenant_id: int) -> bool:
-    """An event arrived on the channel, or its set-up registered the webhook (Telegram's setWebhook stores
-    ``webhook_state.ok``), or it needs no webhook at all (the website chat)."""
+    """An event arrived on the channel, or its set-up registered the webhook (Telegram's setWebhook and the
+    Meta connect pages' subscription store ``webhook_state.ok``), or it needs no webhook at all (the website
+    chat)."""
     if (channel.webhook_state or {}).get("ok") or _receives_without_setup(channel):
         return True
     return db.session.scalar(scoped(InboundEvent, tenant_id).where(InboundEvent.channel_id == channel.id)
@@ -174,7 +176,7 @@ def _live(channels: list[Channel], tenant_id: int) -> bool:
 def checklist(tenant: Tenant) -> list[Step]:
     """The steps in the order a new tenant takes them, each ticked from the tenant's rows (pure reads)."""
     tid = tenant.id
-    channels = list(db.session.scalars(scoped(Channel, tid).order_by(Channel.id)))
+    channels = list(db.session.scalars(scoped(Channel, tid).where(Channel.status != REMOVED).order_by(Channel.id)))
     active = [c for c in channels if c.status == "active"]
     metas = _meta_objects(channels)
     published = db.session.scalar(scoped(Flow, tid).where(Flow.published_version_id.is_not(None))

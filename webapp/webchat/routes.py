@@ -27,7 +27,7 @@ STATIC_DIR = "static/webchat"
 def _channel(public_key: str) -> Channel:
     channel = db.session.scalar(select(Channel).where(Channel.public_key == public_key,
                                                       Channel.type == "webchat"))
-    if channel is None or channel.status == "disabled":
+    if channel is None or channel.status in ("disabled", "removed"):
         abort(404, description="unknown chat channel")
     return channel
 
