@@ -61,10 +61,11 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
         start_sweeper(app)
 
-    from . import api, auth, dashboard, editor, errors, health, settings, webchat, webhooks
+    from . import api, auth, connect, dashboard, editor, errors, health, settings, webchat, webhooks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(connect.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(editor.bp)

@@ -118,6 +118,16 @@ class Config:
         self.META_GRAPH_URL = _env("META_GRAPH_URL", "https://graph.facebook.com")
         self.INSTAGRAM_GRAPH_URL = _env("INSTAGRAM_GRAPH_URL", "https://graph.instagram.com")
         self.META_GRAPH_VERSION = _env("META_GRAPH_VERSION", "v21.0")
+        # Self-service connect pages (webapp/connect): Business Login for Instagram (its own app id), Facebook
+        # Login for Business and WhatsApp Embedded Signup (their configuration ids from the app dashboard);
+        # every base URL is configuration, so tests point them at loopback fakes.
+        self.INSTAGRAM_APP_ID = _env("INSTAGRAM_APP_ID", "")
+        self.INSTAGRAM_AUTHORIZE_URL = _env("INSTAGRAM_AUTHORIZE_URL", "https://www.instagram.com/oauth/authorize")
+        self.INSTAGRAM_TOKEN_URL = _env("INSTAGRAM_TOKEN_URL", "https://api.instagram.com/oauth/access_token")
+        self.FACEBOOK_DIALOG_URL = _env("FACEBOOK_DIALOG_URL", "https://www.facebook.com")
+        self.FACEBOOK_LOGIN_CONFIG_ID = _env("FACEBOOK_LOGIN_CONFIG_ID", "")
+        self.WHATSAPP_SIGNUP_CONFIG_ID = _env("WHATSAPP_SIGNUP_CONFIG_ID", "")
+        self.FACEBOOK_SDK_URL = _env("FACEBOOK_SDK_URL", "https://connect.facebook.net/en_US/sdk.js")
         self.TELEGRAM_API_URL = _env("TELEGRAM_API_URL", "https://api.telegram.org")
         self.OPENAI_API_KEY = _env("OPENAI_API_KEY", "")
         self.OPENAI_BASE_URL = _env("OPENAI_BASE_URL")
@@ -215,6 +225,10 @@ class TestConfig(Config):
         self.META_APP_SECRET = "test-app-secret"
         self.INSTAGRAM_APP_SECRET = "test-ig-app-secret"
         self.META_VERIFY_TOKEN = "test-verify-token"
+        self.META_APP_ID = "test-app-id"
+        self.INSTAGRAM_APP_ID = "test-ig-app-id"
+        self.FACEBOOK_LOGIN_CONFIG_ID = "test-login-config"
+        self.WHATSAPP_SIGNUP_CONFIG_ID = "test-signup-config"
         self.OPENAI_API_KEY = ""
         self.PUBLIC_BASE_URL = "https://bots.example.test"
         self.WTF_CSRF_ENABLED = True

@@ -33,6 +33,8 @@ _MASK_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"bot\d+:[A-Za-z0-9_-]+"), "bot***"),
     (re.compile(r"(access_token=)[^&\s\"']+"), r"\1***"),
     (re.compile(r"(client_secret=)[^&\s\"']+"), r"\1***"),
+    (re.compile(r"(fb_exchange_token=)[^&\s\"']+"), r"\1***"),
+    (re.compile(r"((?<![A-Za-z_])code=)[^&\s\"']+"), r"\1***"),  # a login's or Embedded Signup's code
     (re.compile(r"(Bearer\s+)[^\s\"']+", re.IGNORECASE), r"\1***"),
 )
 
@@ -45,6 +47,20 @@ def mask_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
     for pattern, replacement in _MASK_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+class _MaskedRecords(logging.Filter):
+    """urllib3 logs every request line at DEBUG, query string included: Meta documents a few calls with the
+    token in the query (the long-lived exchange, the refresh) and Telegram puts it in the path. Whoever
+    turns DEBUG on must not get tokens in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_secrets(record.getMessage())
+        record.args = None
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_MaskedRecords())
 
 
 @dataclass(frozen=True)

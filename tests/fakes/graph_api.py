@@ -25,6 +25,16 @@ private reply, or WhatsApp when the body has ``messaging_product``), ``POST /{v}
 ``/refresh_access_token`` (a GET with ``grant_type=ig_refresh_token``: a new token, or 190 for an expired
 one; ``fake.refreshed`` lists the tokens refreshed). A second private reply to the same comment fails with
 code 10900, like Meta.
+
+WhatsApp set-up (Embedded Signup, the manual form, the template picker): ``GET /{v}/{pnid}`` asking for
+``display_phone_number``/``verified_name`` answers the number from ``fake.wa_numbers`` (pnid → its WABA,
+display number, verified name; a number not listed gets a made-up one, as sends to any number succeed; any
+other GET /{v}/{id} answers as Instagram's /me), ``GET
+/{v}/{waba}/phone_numbers`` lists that WABA's numbers, ``GET /{v}/{waba}/message_templates`` pages through
+``fake.templates`` (``limit`` per page, ``paging.next`` with an ``after`` cursor; ``status`` filters), and
+``POST /{v}/{pnid}/register`` wants ``messaging_product=whatsapp`` and a 6-digit ``pin``
+(``fake.registered`` maps pnid → the PIN). A WABA no listed number belongs to answers code 100 subcode 33,
+as Meta does for an id the token may not see.
 """
 
 from __future__ import annotations
@@ -33,11 +43,21 @@ import itertools
 import re
 import threading
 from typing import Any
+from urllib.parse import urlencode
 
 from connectors.channels.events import ConnectorConfig
 from tests.fakes.server import FakeServer, RecordedRequest, Reply
 
 _VERSIONED = re.compile(r"^/(v\d+\.\d+)(/.*)$")
+#: The WhatsApp number and business account the fake knows by default, and its approved templates.
+WA_WABA_ID = "102290129340398"
+WA_PHONE_NUMBER_ID = "106540352242922"
+WA_TEMPLATES: tuple[dict[str, Any], ...] = (
+    {"id": "1001", "name": "welcome_back", "language": "en_US", "status": "APPROVED", "category": "MARKETING"},
+    {"id": "1002", "name": "order_update", "language": "ru", "status": "APPROVED", "category": "UTILITY"},
+    {"id": "1003", "name": "draft_offer", "language": "en_US", "status": "PENDING", "category": "MARKETING"},
+)
+_WA_PHONE_FIELDS = frozenset({"display_phone_number", "verified_name"})
 #: The Send API's messaging types (Messenger and Instagram DMs).
 SEND_API_MESSAGING_TYPES = frozenset({"RESPONSE", "UPDATE", "MESSAGE_TAG"})
 _ERROR_DEFAULTS: dict[int, tuple[int, str]] = {
@@ -77,6 +97,18 @@ class FakeGraphAPI(FakeServer):
         self.private_replied: set[str] = set()
         self.subscriptions: dict[str, list[str]] = {}
         self.refreshed: list[str] = []  # tokens refreshed through GET /refresh_access_token, in order
+        self.used_codes: set[str] = set()
+        #: What GET /me/accounts answers: the Pages the person manages (a test may empty it, or drop a
+        #: Page's instagram_business_account)
+        self.pages: list[dict[str, Any]] = [
+            {"id": "100000000000001", "name": "Fake Page", "access_token": "FAKE-PAGE-TOKEN",
+             "instagram_business_account": {"id": ig_user_id, "username": username}}]
+        #: WhatsApp numbers the fake knows: pnid → {"waba_id", "display_phone_number", "verified_name"}
+        self.wa_numbers: dict[str, dict[str, str]] = {WA_PHONE_NUMBER_ID: {
+            "waba_id": WA_WABA_ID, "display_phone_number": "+1 555-010-0001", "verified_name": "Fake Salon"}}
+        #: Every WABA's message templates (any WABA id the fake knows answers them)
+        self.templates: list[dict[str, Any]] = [dict(t) for t in WA_TEMPLATES]
+        self.registered: dict[str, str] = {}  # pnid → the PIN POST /{pnid}/register was given
         self._ids = itertools.count(1)
         self._id_lock = threading.Lock()
 
@@ -143,9 +175,21 @@ class FakeGraphAPI(FakeServer):
         return handler(self, request, parts)
 
     def _oauth(self, request: RecordedRequest) -> Reply:
+        """Code and token exchanges. A ``code`` is single-use (a second exchange: subcode 36009); ``expired``
+        is one past its life (36007, the 30-second Embedded Signup code or an hour-old login code); ``bad``
+        is malformed."""
         params = request.params
-        if params.get("code") == "bad" or params.get("fb_exchange_token") == "bad":
+        code = params.get("code")
+        if code == "bad" or params.get("fb_exchange_token") == "bad":
             return 400, graph_error(100, "Invalid verification code format."), {}
+        if code == "expired":
+            return 400, graph_error(100, "This authorization code has expired.", subcode=36007), {}
+        if code:
+            with self._id_lock:
+                used = code in self.used_codes
+                self.used_codes.add(code)
+            if used:
+                return 400, graph_error(100, "This authorization code has been used.", subcode=36009), {}
         n = self._next_id()
         return 200, {"access_token": f"FAKE-TOKEN-{n}", "token_type": "bearer", "expires_in": 5183944,
                      "user_id": self.ig_user_id, "permissions": "instagram_business_basic"}, {}
@@ -205,9 +249,7 @@ class FakeGraphAPI(FakeServer):
                      "name": "Fake Shop"}, {}
 
     def _accounts(self, request: RecordedRequest, parts: list[str]) -> Reply:
-        page = {"id": "100000000000001", "name": "Fake Page", "access_token": "FAKE-PAGE-TOKEN",
-                "instagram_business_account": {"id": self.ig_user_id}}
-        return 200, {"data": [page]}, {}
+        return 200, {"data": [dict(page) for page in self.pages]}, {}
 
     def _subscribe(self, request: RecordedRequest, parts: list[str]) -> Reply:
         fields = str(request.params.get("subscribed_fields") or "")
@@ -226,14 +268,71 @@ class FakeGraphAPI(FakeServer):
     def _success(self, request: RecordedRequest, parts: list[str]) -> Reply:
         return 200, {"success": True}, {}
 
+    # --- WhatsApp set-up ---------------------------------------------------------------------------------
+    @staticmethod
+    def _hidden(object_id: str) -> Reply:
+        return 400, graph_error(100, f"Unsupported get request. Object with ID '{object_id}' does not exist, "
+                                     "cannot be loaded due to missing permissions, or does not support this "
+                                     "operation.", subcode=33), {}
+
+    def _node(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        """GET /{v}/{id}: a WhatsApp number when the fields ask for one, else Instagram's /me."""
+        fields = {f.strip() for f in str(request.params.get("fields") or "").split(",")}
+        if not fields & _WA_PHONE_FIELDS:
+            return self._me(request, parts)
+        number = self.wa_numbers.get(parts[0]) or {"display_phone_number": "+1 555-010-9999",
+                                                    "verified_name": "Fake Business"}
+        return 200, {"id": parts[0], "display_phone_number": number["display_phone_number"],
+                     "verified_name": number["verified_name"]}, {}
+
+    def _wabas(self) -> set[str]:
+        return {n["waba_id"] for n in self.wa_numbers.values()}
+
+    def _phone_numbers(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        waba = parts[0]
+        if waba not in self._wabas():
+            return self._hidden(waba)
+        data = [{"id": pnid, "display_phone_number": n["display_phone_number"], "verified_name": n["verified_name"]}
+                for pnid, n in self.wa_numbers.items() if n["waba_id"] == waba]
+        return 200, {"data": data}, {}
+
+    def _message_templates(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        waba = parts[0]
+        if waba not in self._wabas():
+            return self._hidden(waba)
+        params = request.params
+        status = str(params.get("status") or "").upper()
+        rows = [t for t in self.templates if not status or str(t.get("status", "")).upper() == status]
+        limit = max(1, int(params.get("limit") or 25))
+        start = int(params.get("after") or 0)
+        body: dict[str, Any] = {"data": [dict(t) for t in rows[start:start + limit]],
+                                "paging": {"cursors": {"before": str(start), "after": str(start + limit)}}}
+        if start + limit < len(rows):
+            query = {k: v for k, v in request.query.items() if k != "after"}
+            query["after"] = str(start + limit)
+            body["paging"]["next"] = f"{self.url}{request.path}?{urlencode(query)}"
+        return 200, body, {}
+
+    def _register(self, request: RecordedRequest, parts: list[str]) -> Reply:
+        body = request.json if isinstance(request.json, dict) else {}
+        pin = str(body.get("pin") or "")
+        if body.get("messaging_product") != "whatsapp":
+            return 400, graph_error(100, "(#100) The parameter messaging_product is required."), {}
+        if not re.fullmatch(r"\d{6}", pin):
+            return 400, graph_error(100, "(#100) Invalid parameter", details="Param pin must be 6 characters long."), {}
+        self.registered[parts[0]] = pin
+        return 200, {"success": True}, {}
+
 
 _ROUTES = {
     ("POST", 2, "messages"): FakeGraphAPI._messages,
     ("POST", 2, "replies"): FakeGraphAPI._replies,
-    ("GET", 1, "*"): FakeGraphAPI._me,
+    ("GET", 1, "*"): FakeGraphAPI._node,
+    ("GET", 2, "phone_numbers"): FakeGraphAPI._phone_numbers,
+    ("GET", 2, "message_templates"): FakeGraphAPI._message_templates,
     ("GET", 2, "accounts"): FakeGraphAPI._accounts,
     ("POST", 2, "subscribed_apps"): FakeGraphAPI._subscribe,
     ("GET", 2, "subscribed_apps"): FakeGraphAPI._subscriptions,
     ("DELETE", 2, "subscribed_apps"): FakeGraphAPI._unsubscribe,
-    ("POST", 2, "register"): FakeGraphAPI._success,
+    ("POST", 2, "register"): FakeGraphAPI._register,
 }

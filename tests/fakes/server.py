@@ -206,7 +206,8 @@ def _make_handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                if not any(key.lower() == "content-type" for key in headers):
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 for key, value in headers.items():
                     self.send_header(key, value)
