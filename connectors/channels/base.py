@@ -110,6 +110,43 @@ class Needs:
     external_id: str | None = None
 
 
+@dataclass(frozen=True)
+class ChannelHealth:
+    """What a channel's own API says about one connected account right now, for the channel page's "Check
+    again": each connector reads it its own way (``health``), over HTTP only.
+
+    Three outcomes: ``checked`` (the API answered: the fields below say what it told), ``error`` set (no
+    usable answer: not reached, a server error, throttled; nothing is concluded about the token), or
+    neither with ``remote`` False (the channel has nothing to ask remotely: the web chat). ``token_ok`` is
+    False only when the API rejected the token itself (Graph code 190, Telegram 401/404), the one answer
+    that calls for reconnecting; None means not known (another error is kept in ``token_error``).
+    ``subscribed``: the webhook subscription read back from the API (Meta: ``subscribed_apps``; Telegram:
+    a webhook URL is set, which ``webhook_url`` gives so the caller can compare it with ours).
+    ``platform_error``: the last delivery error the platform itself reports (Telegram's webhook info).
+    """
+
+    remote: bool = True
+    checked: bool = False
+    error: str | None = None
+    token_ok: bool | None = None
+    token_error: str | None = None
+    token_expires_at: datetime | None = None
+    account: str | None = None
+    subscribed: bool | None = None
+    subscribed_fields: tuple[str, ...] = ()
+    webhook_url: str | None = None
+    pending_updates: int | None = None
+    platform_error: str | None = None
+    platform_error_at: datetime | None = None
+    detail: str | None = None
+
+    @classmethod
+    def unreachable(cls, error: str) -> ChannelHealth:
+        """Nothing could be asked or answered usefully (not reached, a server error, an id missing): say why,
+        conclude nothing."""
+        return cls(error=error)
+
+
 @runtime_checkable
 class Connector(Protocol):
     """What the webhook routes, the jobs and the webapp rely on. Implementations are stateless.
@@ -157,6 +194,12 @@ class Connector(Protocol):
         """Deliver one outbound message; never raises for channel/HTTP errors."""
         ...
 
+    def health(self, credentials: dict[str, Any], external_id: str | None, settings: Mapping[str, Any],
+               config: ConnectorConfig) -> ChannelHealth:
+        """The account's state as the channel's API reports it (token, webhook subscription); never raises
+        for channel/HTTP errors."""
+        ...
+
 
 class BaseConnector:
     """Defaults of the declaration (see :class:`Connector`): a channel module subclasses this (or
@@ -188,6 +231,12 @@ class BaseConnector:
         if declared:
             config = replace(config, rate_limits={**declared, **config.rate_limits})
         return throttle(config, checks)
+
+    def health(self, credentials: dict[str, Any], external_id: str | None, settings: Mapping[str, Any],
+               config: ConnectorConfig) -> ChannelHealth:
+        """Nothing to check remotely (a channel without an API of its own, as the web chat); a channel with
+        one overrides this with its token and subscription calls."""
+        return ChannelHealth(remote=False)
 
     @property
     def reply_window_hours(self) -> int | None:

@@ -15,13 +15,13 @@ token) uses ``config.meta_graph_url`` instead of ``config.instagram_graph_url``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from connectors.channels import meta
-from connectors.channels.base import N_, Needs, as_dict, as_id, as_text, to_seconds, truncate
+from connectors.channels import meta, meta_health
+from connectors.channels.base import N_, ChannelHealth, Needs, as_dict, as_id, as_text, to_seconds, truncate
 from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.channels.http import request
 from connectors.channels.registry import register
@@ -142,6 +142,30 @@ class InstagramConnector(meta.MetaConnector):
             return TokenRefresh(error="refresh answer without access_token/expires_in")
         failure = meta.graph_error_result(result, [token])
         return TokenRefresh(invalid=failure.token_invalid, error=failure.error)
+
+    # --- health --------------------------------------------------------------------------------
+
+    def health(self, credentials: dict[str, Any], external_id: str | None, settings: Mapping[str, Any],
+               config: ConnectorConfig) -> ChannelHealth:
+        """Instagram Login: ``GET /me?fields=user_id,username`` (the token works), then
+        ``/me/subscribed_apps``, where connecting subscribed the token's account. A Page token
+        (``login="facebook"``): ``/me`` is the Page on graph.facebook.com, and the Page's ``subscribed_apps``
+        carry the Instagram fields."""
+        token = credentials.get("access_token")
+        base = _base_url(credentials, config)
+        page_login = credentials.get("login") == "facebook"
+        account, state = meta_health.token_state(f"{base}/me", token, config,
+                                                 "id,name" if page_login else "user_id,username")
+        if account is None:
+            return state
+        if page_login:
+            owner = as_id(credentials.get("page_id")) or as_id(account.get("id")) or "me"
+            shown = as_text(account.get("name")) or None
+        else:
+            owner = "me"
+            shown = f"@{account['username']}" if as_text(account.get("username")) else None
+        url = f"{base}/{quote(owner, safe='')}/subscribed_apps"
+        return replace(state, account=shown, **meta_health.subscription(url, token, config))
 
     # --- sending -------------------------------------------------------------------------------
 

@@ -20,11 +20,13 @@ limit; otherwise a digest of the token, which is one per Page).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
-from connectors.channels import meta
-from connectors.channels.base import N_, Needs, as_id
+from connectors.channels import meta, meta_health
+from connectors.channels.base import N_, ChannelHealth, Needs, as_id, as_text
 from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.channels.registry import register
 
@@ -74,3 +76,16 @@ class MessengerConnector(meta.MetaConnector):
         outbound = replace(outbound, recipient=str(outbound.recipient))
         return self.send_dm(base, token, meta.account_key(credentials, token), outbound, config,
                             default_type="RESPONSE")
+
+    def health(self, credentials: dict[str, Any], external_id: str | None, settings: Mapping[str, Any],
+               config: ConnectorConfig) -> ChannelHealth:
+        """The Page token works (``GET /me``: the Page itself), then the Page's ``subscribed_apps``."""
+        token = credentials.get("access_token")
+        base = f"{config.meta_graph_url.rstrip('/')}/{config.graph_version}"
+        page, state = meta_health.token_state(f"{base}/me", token, config, "id,name")
+        if page is None:
+            return state
+        page_id = external_id or as_id(page.get("id")) or "me"
+        url = f"{base}/{quote(page_id, safe='')}/subscribed_apps"
+        return replace(state, account=as_text(page.get("name")) or None,
+                       **meta_health.subscription(url, token, config))

@@ -17,6 +17,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -25,6 +26,7 @@ from connectors.channels.base import (
     GROUPS_SETTING,
     N_,
     BaseConnector,
+    ChannelHealth,
     Needs,
     PayloadError,
     as_dict,
@@ -275,6 +277,16 @@ def answer_callback_query(token: str, callback_query_id: str, config: ConnectorC
     return result.ok
 
 
+def _failed_check(exc: TelegramError) -> ChannelHealth:
+    """A health call Telegram refused: the token's fault (401/404), no conclusion (no answer, 429, 5xx),
+    or another refusal in Telegram's words (the token stays unknown)."""
+    if exc.token_invalid:
+        return ChannelHealth(checked=True, token_ok=False, token_error=exc.description)
+    if exc.error_code is None or exc.error_code == 429 or exc.error_code >= 500:
+        return ChannelHealth.unreachable(exc.description)
+    return ChannelHealth(checked=True, token_error=exc.description)
+
+
 def _reply_markup(buttons: list[str], style: str | None) -> dict[str, Any]:
     """Inline buttons by default; a reply keyboard when asked or when a label would not survive the
     64-byte callback_data limit (a reply keyboard sends the label itself as the user's message)."""
@@ -332,6 +344,34 @@ class TelegramConnector(BaseConnector):
             log.warning("dropping malformed telegram update %s: %s", update_id, exc)
             return []
         return sane_events([event])
+
+    def health(self, credentials: dict[str, Any], external_id: str | None, settings: Mapping[str, Any],
+               config: ConnectorConfig) -> ChannelHealth:
+        """getMe (Telegram answers 401/404 for a token it no longer accepts), then getWebhookInfo: the URL
+        updates go to (the caller compares it with ours), updates waiting, the last error Telegram met
+        delivering them."""
+        token = credentials.get("bot_token") or credentials.get("token")
+        if not token:
+            return ChannelHealth(checked=True, token_ok=False, token_error="no bot token is stored")
+        try:
+            bot = get_me(token, config)
+        except TelegramError as exc:
+            return _failed_check(exc)
+        shown = f"@{bot['username']}" if isinstance(bot, dict) and as_text(bot.get("username")) else None
+        try:
+            info = get_webhook_info(token, config)
+        except TelegramError as exc:
+            failed = _failed_check(exc)
+            if not failed.checked or failed.token_ok is False:
+                return failed
+            return ChannelHealth(checked=True, token_ok=True, account=shown,
+                                 detail=f"the webhook could not be read: {failed.token_error}")
+        info = info if isinstance(info, dict) else {}
+        url, when = as_text(info.get("url")), to_seconds(info.get("last_error_date"))
+        return ChannelHealth(checked=True, token_ok=True, account=shown, subscribed=bool(url), webhook_url=url,
+                             pending_updates=_int(info.get("pending_update_count")),
+                             platform_error=as_text(info.get("last_error_message")) or None,
+                             platform_error_at=datetime.fromtimestamp(when, UTC) if when is not None else None)
 
     def reply_recipient(self, event: InboundEvent) -> str:
         """Replies go to the chat (a group, or the private chat whose id equals the user id)."""

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from connectors.channels import meta
+from connectors.channels import meta, meta_health
 from connectors.channels.base import (
     N_,
+    ChannelHealth,
     Needs,
     ReplyWindow,
     as_dict,
@@ -316,6 +318,28 @@ class WhatsAppConnector(meta.MetaConnector):
             wamid = messages[0].get("id") if isinstance(messages, list) and messages else None
             return SendResult.sent(str(wamid) if wamid else None)
         return meta.graph_error_result(result, [token])
+
+    def health(self, credentials: dict[str, Any], external_id: str | None, settings: Mapping[str, Any],
+               config: ConnectorConfig) -> ChannelHealth:
+        """The token works for the number (``GET /{phone_number_id}?fields=display_phone_number,
+        verified_name``), then the WhatsApp Business Account's ``subscribed_apps``: the account is found by
+        the channel setting or credential ``waba_id``; without one the subscription is reported unknown."""
+        token = credentials.get("access_token")
+        number = as_id(credentials.get("phone_number_id")) or external_id
+        if not number:
+            return ChannelHealth.unreachable("the channel has no phone_number_id")
+        base = f"{config.meta_graph_url.rstrip('/')}/{config.graph_version}"
+        phone, state = meta_health.token_state(f"{base}/{quote(number, safe='')}", token, config,
+                                               "display_phone_number,verified_name")
+        if phone is None:
+            return state
+        shown = " ".join(as_text(phone.get(key)) for key in ("display_phone_number", "verified_name")
+                         if as_text(phone.get(key))) or None
+        waba = as_id(settings.get("waba_id")) or as_id(credentials.get("waba_id"))
+        if not waba:
+            return replace(state, account=shown, detail="WABA id unknown: the webhook subscription cannot be read")
+        url = f"{base}/{quote(waba, safe='')}/subscribed_apps"
+        return replace(state, account=shown, **meta_health.subscription(url, token, config))
 
 
 def mark_read(credentials: dict[str, Any], wamid: str, config: ConnectorConfig, *, typing: bool = True) -> bool:

@@ -7,7 +7,9 @@ Usage::
         config = fake.config()            # ConnectorConfig with telegram_api_url pointed here
         ...
         req = fake.last                   # path "/bot<token>/sendMessage", json {...}
-        fake.webhooks[token]              # {"url", "secret_token", "allowed_updates", ...} after setWebhook
+        fake.webhooks[token]              # {"url", "secret_token", "allowed_updates", ...} after setWebhook;
+                                          # pending_update_count, last_error_date, last_error_message set
+                                          # there are reported by getWebhookInfo
 
 Programmable::
 
@@ -139,6 +141,9 @@ class FakeTelegramAPI(FakeServer):
             info["max_connections"] = hook["max_connections"]
             if hook.get("allowed_updates"):
                 info["allowed_updates"] = hook["allowed_updates"]
+            # what Telegram met delivering updates: a test sets them on fake.webhooks[token]
+            info.update({k: hook[k] for k in ("pending_update_count", "last_error_date", "last_error_message")
+                         if k in hook})
         return 200, {"ok": True, "result": info}, {}
 
     def _send_message(self, token: str, bot: dict[str, Any], params: dict[str, Any]) -> Reply:

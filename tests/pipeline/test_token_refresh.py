@@ -94,7 +94,7 @@ def test_a_rejected_token_flags_the_channel_once_and_the_banner_shows(wired, mak
     for path in ("/", "/leads", "/channels"):
         page = client.get(path).get_data(as_text=True)
         assert page.count('data-testid="reconnect-banner"') == 1, path
-        assert "Broken IG" in page and f'href="/channels/{broken}"' in page
+        assert "Broken IG" in page and f'href="/connect/instagram?channel={broken}"' in page  # one-click reconnect
     client.post("/logout", data={"csrf_token": _csrf(client)})
     assert login(client, other_tenant.owner_email, other_tenant.owner_password).status_code == 302
     assert 'data-testid="reconnect-banner"' not in client.get("/leads").get_data(as_text=True)

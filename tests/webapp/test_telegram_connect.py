@@ -124,3 +124,33 @@ def test_groups_switch_when_telegram_is_unreachable(member_client, db, app, tena
     assert "Could not reach Telegram right now; nothing was changed, try again in a minute." in page
     db.session.expire_all()
     assert not (db.session.get(Channel, channel.id).settings or {}).get("allow_groups")
+
+
+def test_reconnect_gives_the_same_bot_a_new_token(app, db, member_client, tenant, telegram_api, monkeypatch):
+    """The banner's Reconnect for a bot whose token was revoked: the new token of the same bot keeps the
+    channel (and sets the webhook again); another bot's token is refused."""
+    from webapp.models import Channel, ChannelChange
+    from webapp.services.channels import add_channel
+
+    monkeypatch.setitem(app.config, "TELEGRAM_API_URL", telegram_api.url)
+    channel = add_channel(tenant, "telegram", token=telegram_api.token)
+    channel.status, channel.status_reason = "needs_reconnect", "token revoked"
+    db.session.commit()
+    bot_number = telegram_api.token.split(":")[0]
+    new_token = f"{bot_number}:AANewTokenAfterRevoke_abcdefghijklmn"
+    telegram_api.bots[new_token] = telegram_api.bots[telegram_api.token]
+    other = telegram_api.add_bot("987654321:AAOtherBotToken_abcdefghijklmnopqrs")
+
+    page = f"/channels/telegram?channel={channel.id}"
+    assert "Reconnect" in member_client.get(page).get_data(as_text=True)
+    refused = member_client.post(page, data={"csrf_token": csrf_token(member_client, page),
+                                             "token": "987654321:AAOtherBotToken_abcdefghijklmnopqrs"})
+    assert refused.status_code == 400 and "another bot" in refused.get_data(as_text=True) and other
+    done = member_client.post(page, data={"csrf_token": csrf_token(member_client, page), "token": new_token})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/channels/{channel.id}")
+    db.session.expire_all()
+    again = db.session.get(Channel, channel.id)
+    assert again.status == "active" and again.credentials["token"] == new_token
+    assert again.credentials["webhook_secret"] != "" and db.session.query(Channel).count() == 1
+    assert [c.action for c in db.session.query(ChannelChange).order_by(ChannelChange.id)] == ["connected",
+                                                                                              "reconnected"]

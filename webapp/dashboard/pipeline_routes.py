@@ -10,15 +10,16 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import update
 from wtforms import Field, PasswordField, StringField, TextAreaField
 from wtforms.fields import ColorField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
-from connectors.channels.registry import channel_choices
 from connectors.runtime.jobs import retry_events
 from connectors.runtime.queue import QueueUnavailable, get_queue
+from webapp.connect.registry import offers, reconnect_url, reconnects
 from webapp.services.channels import (
     COLOR_SETTING,
     DEFAULT_COLOR,
@@ -29,6 +30,8 @@ from webapp.services.channels import (
     parse_color,
     parse_greeting,
     parse_origins,
+    reconnect_telegram,
+    remove_channel,
     set_groups,
     update_webchat,
     webchat_settings,
@@ -38,7 +41,7 @@ from webapp.services.channels import (
 )
 
 from ..extensions import db
-from ..models import Channel, InboundEvent, Message
+from ..models import Channel, ChannelChange, InboundEvent, Message
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
 from .access import tenant_member_required
 from .blueprint import bp
@@ -84,8 +87,11 @@ def render_channel(channel: Channel, webchat_form: WebchatForm | None = None) ->
         webchat_form = WebchatForm(formdata=None, data={
             "name": channel.name, "origins": "\n".join(current[ORIGINS_SETTING]),
             "color": current[COLOR_SETTING], "greeting": current[GREETING_SETTING]})
+    changes = db.session.scalars(scoped(ChannelChange).where(ChannelChange.channel_id == channel.id)
+                                 .order_by(ChannelChange.id.desc()).limit(20)).all()
     return render_template("dashboard/channel.html", channel=channel, webhook_url=webhook_url(channel),
-                           snippet=widget_snippet(channel), webchat_form=webchat_form)
+                           snippet=widget_snippet(channel), webchat_form=webchat_form, changes=changes,
+                           reconnect_url=reconnect_url(channel))
 
 
 def _refusal(form: FlaskForm, exc: ChannelSetupError) -> None:
@@ -95,15 +101,6 @@ def _refusal(form: FlaskForm, exc: ChannelSetupError) -> None:
         field.errors = [*field.errors, exc.message]
     else:
         flash(exc.message, "danger")
-
-
-def connect_pages() -> list[tuple[str, str]]:
-    """(label, URL) of the channel types a tenant can add by themselves, in the registry's order: the types
-    with a page here (others are connected by staff, or later by OAuth)."""
-    pages = {"telegram": (".connect_telegram", _("Connect a Telegram bot")),
-             "webchat": (".new_webchat", _("Add a website chat"))}
-    return [(pages[type_name][1], url_for(pages[type_name][0])) for type_name, _label in channel_choices()
-            if type_name in pages]
 
 
 @bp.get("/events")
@@ -156,22 +153,41 @@ def send_again(conversation_id: int, message_id: int):  # type: ignore[no-untype
     return redirect(url_for(".conversation_detail", conversation_id=conversation_id)), 303
 
 
+offers("telegram", "dashboard.connect_telegram", lambda: _("Connect a Telegram bot"))
+offers("webchat", "dashboard.new_webchat", lambda: _("Add a website chat"))
+
+
 @bp.route("/channels/telegram", methods=["GET", "POST"])
 @tenant_member_required
 def connect_telegram():  # type: ignore[no-untyped-def]
 
+    """Connect a bot by its token; with ``?channel=`` give the channel's own bot a new token (reconnect)."""
     form = TelegramForm()
+    raw = request.args.get("channel", "")
+    target = get_scoped_or_404(Channel, int(raw) if raw.isdigit() else -1) if raw else None
+    if target is not None and target.type != "telegram":
+        abort(404)
     if form.validate_on_submit():
         try:
-            channel = add_channel(current_tenant(), "telegram", token=form.token.data.strip(),
-                                  name=(form.name.data or "").strip())
+            if target is not None:
+                reconnect_telegram(target, form.token.data.strip(), current_user.email)
+                channel = target
+            else:
+                channel = add_channel(current_tenant(), "telegram", token=form.token.data.strip(),
+                                      name=(form.name.data or "").strip(), actor=current_user.email)
         except ChannelSetupError as exc:
             _refusal(form, exc)
         else:
-            flash(_("Telegram bot connected; its webhook is set."), "success")
+            flash(_("Telegram bot reconnected; its webhook is set.") if target is not None
+                  else _("Telegram bot connected; its webhook is set."), "success")
             return redirect(url_for(".channel_detail", channel_id=channel.id))
     failed = request.method == "POST"  # a valid form that got here was refused by the service
-    return render_template("dashboard/telegram_connect.html", form=form), 400 if failed else 200
+    return render_template("dashboard/telegram_connect.html", form=form, target=target), 400 if failed else 200
+
+
+@reconnects
+def _telegram(channel: Channel) -> str | None:
+    return url_for("dashboard.connect_telegram", channel=channel.id) if channel.type == "telegram" else None
 
 
 @bp.route("/channels/webchat", methods=["GET", "POST"])
@@ -182,6 +198,7 @@ def new_webchat():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             channel = add_channel(current_tenant(), "webchat", name=(form.name.data or "").strip(),
+                                  actor=current_user.email,
                                   settings=form.settings())
         except ChannelSetupError as exc:
             _refusal(form, exc)
@@ -253,3 +270,13 @@ def set_test_recipient(channel_id: int):  # type: ignore[no-untyped-def]
     db.session.commit()
     flash(_("Test recipient saved.") if value else _("Test recipient removed."), "success")
     return redirect(url_for(".channel_detail", channel_id=channel.id))
+
+
+@bp.post("/channels/<int:channel_id>/remove")
+@tenant_member_required
+def remove_channel_page(channel_id: int):  # type: ignore[no-untyped-def]
+    """Disconnect a channel (its conversations and history stay); the page asks first."""
+    channel = get_scoped_or_404(Channel, channel_id)
+    remove_channel(channel, current_user.email)
+    flash(_("%(name)s was removed. Its conversations are kept.", name=channel.name), "success")
+    return redirect(url_for(".channels"))

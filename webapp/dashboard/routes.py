@@ -9,7 +9,8 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func
 
-from webapp.services.channels import channel_room
+from webapp.connect.registry import connect_pages
+from webapp.services.channels import REMOVED, channel_room
 from webapp.services.exporting import LEAD_EXPORT_COLUMNS, lead_rows
 from webapp.services.onboarding import all_done, checklist
 
@@ -31,7 +32,7 @@ from ..plans import limit_of
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
 from .access import tenant_member_required
 from .blueprint import bp
-from .pipeline_routes import connect_pages, render_channel
+from .pipeline_routes import render_channel
 
 
 @bp.get("/")
@@ -61,7 +62,7 @@ def home():  # type: ignore[no-untyped-def]
 @bp.get("/channels")
 @tenant_member_required
 def channels():  # type: ignore[no-untyped-def]
-    rows = db.session.scalars(scoped(Channel).order_by(Channel.id)).all()
+    rows = db.session.scalars(scoped(Channel).where(Channel.status != REMOVED).order_by(Channel.id)).all()
     used, cap = channel_room(current_tenant())
     return render_template("dashboard/channels.html", channels=rows, connect_pages=connect_pages(), used=used,
                            cap=cap)
