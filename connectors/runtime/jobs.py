@@ -17,9 +17,11 @@ from connectors.pipeline.delivery import deliver_conversation as deliver
 from connectors.pipeline.delivery import deliver_message
 from connectors.pipeline.turns import process_event, process_follow_up
 from connectors.runtime.queue import QueueUnavailable, get_queue, resolve
+from connectors.runtime.run_slots import waiting
 from webapp.extensions import db
 from webapp.models import InboundEvent, Message, Tenant
 from webapp.plans import queue_priority
+from webapp.services.mail import send_mail
 
 F = TypeVar("F", bound=Callable[..., Any])
 APP_FACTORY = "webapp.create_app"
@@ -114,3 +116,22 @@ def deliver_conversation(conversation_id: int) -> None:
 def send_again(message_id: int) -> None:
     """A person asked for it (the back-office warned that the customer may get it twice)."""
     deliver_message(message_id)
+
+
+@app_job
+def mail_link(kind: str, user_id: int | None, email: str | None) -> bool:
+    """A sign-up confirmation or password-reset mail, sent here rather than in the request: a slow SMTP
+    server never holds a page, and only this job finds out whether a reset address has an account, so the
+    request takes the same time either way. True when the SMTP server took it.
+
+    The mail is the auth blueprint's (its tokens, routes and templates), hence the import at call time, the
+    one place the runtime reaches into a blueprint. Its database reads end before the SMTP exchange, so the
+    run slot goes to other jobs while the mail server answers."""
+    from webapp.auth.signup import write_link_mail
+
+    mail = write_link_mail(kind, user_id, email)
+    db.session.close()
+    if mail is None:
+        return False
+    with waiting():
+        return send_mail(*mail)

@@ -1,5 +1,7 @@
 """Self-service sign-up through the real pages and a real (loopback) SMTP server: the account, the
-confirmation mail, its one-time link, the notice until it is followed, and the switch that turns it off."""
+confirmation mail, its one-time link, the notice until it is followed, and the switch that turns it off.
+
+The mail is sent by a queued job, not by the request: tests run the queue (`_mails`) before reading it."""
 
 from __future__ import annotations
 
@@ -23,6 +25,13 @@ def _signup(client: Any, email: str = "ann@nails.example.com", business: str = "
                                         "language": language, "csrf_token": token})
 
 
+def _mails(queue: Any, smtp_server: Any, jobs: int = 1) -> list[Any]:
+    """Runs the queued mail jobs (the test queue never runs them by itself) and answers what arrived."""
+    before = len(smtp_server.messages)
+    assert queue.drain() == jobs
+    return smtp_server.wait_for(before + jobs)
+
+
 def _user(db: Any, email: str) -> Any:
     from webapp.models import User
 
@@ -39,10 +48,11 @@ def signup_off(app: Flask) -> Iterator[None]:
         app.config["SIGNUP_ENABLED"] = True
 
 
-def test_sign_up_mail_confirm_and_sign_in(app, client, db, smtp_server):
+def test_sign_up_mail_confirm_and_sign_in(app, client, db, queue, smtp_server):
     assert "/signup" in client.get("/login").get_data(as_text=True)
     resp = _signup(client)
     assert resp.status_code == 302 and resp.headers["Location"] == "/confirm"
+    assert smtp_server.messages == []  # the request only queued the mail
 
     user = _user(db, "ann@nails.example.com")
     assert user.email_confirmed_at is None and user.role == "owner" and user.language == "en"
@@ -56,7 +66,7 @@ def test_sign_up_mail_confirm_and_sign_in(app, client, db, smtp_server):
     assert 'href="/confirm"' in home.get_data(as_text=True)  # the notice's link is a link, not escaped text
     assert client.get("/").get_data(as_text=True).count("Please confirm your email address") == 1
 
-    [mail] = smtp_server.wait_for(1)
+    [mail] = _mails(queue, smtp_server)
     assert mail["To"] == "ann@nails.example.com" and "Confirm" in mail["Subject"]
     assert mail.get_body(preferencelist=("html",)) is not None
     link = smtp_server.link(mail, "/confirm/")
@@ -70,9 +80,9 @@ def test_sign_up_mail_confirm_and_sign_in(app, client, db, smtp_server):
     assert "Please confirm your email address" not in page and "Ann&#39;s Nails" in page
 
 
-def test_a_used_link_is_refused(app, client, db, smtp_server):
+def test_a_used_link_is_refused(app, client, db, queue, smtp_server):
     _signup(client)
-    link = smtp_server.link(smtp_server.wait_for(1)[0], "/confirm/")
+    link = smtp_server.link(_mails(queue, smtp_server)[0], "/confirm/")
     assert client.get(link).status_code == 302
     again = client.get(link)
     assert again.status_code == 410
@@ -104,19 +114,45 @@ def test_a_forged_or_reset_token_is_refused(app, client, db):
     assert _user(db, "ann@nails.example.com").email_confirmed_at is None
 
 
-def test_send_again_is_throttled(app, client, db, smtp_server):
+def test_send_again_is_throttled(app, client, db, queue, smtp_server):
     _signup(client)
-    smtp_server.wait_for(1)
+    _mails(queue, smtp_server)
     token = csrf_token(client, "/confirm")
     resp = client.post("/confirm/resend", data={"csrf_token": token}, follow_redirects=True)
     assert "could not send the link just now" in resp.get_data(as_text=True)  # 1 per minute per recipient
+    assert queue.drain() == 0  # refused in the request: nothing was queued
     assert len(smtp_server.messages) == 1
 
 
-def test_without_smtp_the_account_is_made_and_the_page_says_no_mail_was_sent(app, client, db):
+def test_send_again_queues_a_new_link(app, client, db, queue, smtp_server):
+    from webapp.extensions import limiter
+
+    _signup(client)
+    first = smtp_server.link(_mails(queue, smtp_server)[0], "/confirm/")
+    limiter.reset()  # as if the recipient's minute had passed
+    token = csrf_token(client, "/confirm")
+    resp = client.post("/confirm/resend", data={"csrf_token": token}, follow_redirects=True)
+    assert "We sent a new link to ann@nails.example.com" in resp.get_data(as_text=True)
+    second = smtp_server.link(_mails(queue, smtp_server)[-1], "/confirm/")
+    assert client.get(second).status_code == 302
+    assert client.get(first).status_code == 410  # either link confirms the address, once
+
+
+def test_a_queued_confirmation_is_not_sent_once_the_address_is_confirmed(app, client, db, queue, smtp_server):
+    from webapp.models.base import utcnow
+
+    _signup(client)
+    user = _user(db, "ann@nails.example.com")
+    user.email_confirmed_at = utcnow()  # e.g. a reset link confirmed it while the mail waited
+    db.session.commit()
+    assert queue.drain() == 1 and smtp_server.messages == []
+
+
+def test_without_smtp_the_account_is_made_and_the_page_says_no_mail_was_sent(app, client, db, queue):
     assert not app.config["SMTP_HOST"]
     resp = _signup(client)
     assert resp.status_code == 302
+    assert queue.drain() == 0  # no mail job queued for nothing
     page = client.get("/confirm").get_data(as_text=True)
     assert "cannot send email yet" in page
     assert _user(db, "ann@nails.example.com") is not None
@@ -155,9 +191,9 @@ def test_nul_characters_are_refused_like_every_form(app, client, db, field):
     assert _user(db, "ann@nails.example.com") is None
 
 
-def test_russian_sign_up_gets_a_russian_mail(app, client, db, smtp_server):
+def test_russian_sign_up_gets_a_russian_mail(app, client, db, queue, smtp_server):
     _signup(client, email="olga@salon.example.com", business="Салон", language="ru")
-    [mail] = smtp_server.wait_for(1)
+    [mail] = _mails(queue, smtp_server)
     assert "Подтвердите" in mail["Subject"]
     assert _user(db, "olga@salon.example.com").tenant.language == "ru"
 

@@ -8,6 +8,11 @@ off with SIGNUP_ENABLED=0: /signup is then a 404 and the sign-in page has no lin
 A password reset answers the same page whether or not the address has an account, so it cannot be used to
 find out who is a customer; the link (tokens.py) works once, and the new password ends every other session
 (the password listener in routes.py bumps `session_version`).
+
+No page sends mail itself: it counts the mail against the caps and queues the job
+`connectors.runtime.jobs.mail_link`, which writes it with `write_link_mail` here and sends it. So a slow
+SMTP server never slows a page, and a reset request does the same work whether or not the address has an
+account (only the job looks it up): neither the answer nor the time it takes tells who is a customer.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
+from connectors.runtime.queue import QueueUnavailable, get_queue
+
 from ..extensions import db
 from ..models import Tenant, User
 from ..models.base import utcnow
 from ..security import client_address
 from ..services.errors import Refused
-from ..services.mail import mail_configured, send_mail
+from ..services.mail import Mail, mail_configured
 from ..services.tenants import create_tenant, create_user
 from .blueprint import bp
 from .forms import NewPasswordForm, ResetRequestForm, SignupForm
@@ -36,6 +43,8 @@ from .throttle import mail_throttle
 from .tokens import CONFIRM, RESET, check_token, make_token
 
 log = logging.getLogger(__name__)
+
+MAIL_JOB = "connectors.runtime.jobs.mail_link"
 
 NOTICE_BLUEPRINTS = frozenset({"dashboard", "settings"})
 
@@ -64,8 +73,10 @@ def _user_by_email(email: str) -> User | None:
 
 
 def _link(endpoint: str, **values: str) -> str:
-    """An absolute link for a mail: the public URL, not whatever host the request came in on."""
-    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+    """An absolute link for a mail: the public URL, not whatever host a request came in on. Built from the URL
+    map rather than `url_for`, because the job that writes the mail has no request."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + current_app.url_map.bind("localhost").build(
+        endpoint, values)
 
 
 def _language(user: User) -> str:
@@ -75,16 +86,40 @@ def _language(user: User) -> str:
     return tenant.language if tenant is not None and tenant.language in ("en", "ru") else "en"
 
 
-def _mail_link(user: User, kind: str) -> bool:
-    """Mails the confirmation or reset link in the user's language; False when it did not leave (no SMTP,
-    an SMTP error, or this recipient's cap reached)."""
-    if not mail_throttle().may_mail(user.email):
-        log.info("link mail (%s) to user %s not sent: recipient limit reached", kind, user.id)
+def _queue_link(kind: str, email: str, user_id: int | None = None) -> bool:
+    """Counts one link mail against the recipient's cap and queues the job that writes and sends it; False
+    when no mail will go (no SMTP, the cap reached, the queue down). A reset names only the address typed,
+    so this does the same work whether or not it has an account."""
+    if not mail_configured():
         return False
+    if not mail_throttle().may_mail(email):
+        log.info("link mail (%s) not queued: recipient limit reached", kind)
+        return False
+    try:
+        get_queue().enqueue(MAIL_JOB, kind, user_id, email, priority="high")  # someone waits for it
+    except QueueUnavailable as exc:
+        log.error("link mail (%s) not queued: %s", kind, exc)
+        return False
+    return True
+
+
+def write_link_mail(kind: str, user_id: int | None, email: str | None) -> Mail | None:
+    """The link mail in the user's language, for the `mail_link` job to send; None when there is no one to
+    send it to. A confirmation names its user; a reset names the address typed, looked up only here. Nothing
+    goes to an address without an active account, nor a confirmation to an address confirmed while the mail
+    waited in the queue."""
+    if kind == CONFIRM:
+        user = db.session.get(User, user_id) if user_id is not None else None
+    elif kind == RESET:
+        user = _user_by_email(email) if email else None
+    else:
+        raise ValueError(f"unknown link mail {kind!r}")
+    if user is None or not user.active or (kind == CONFIRM and user.email_confirmed_at is not None):
+        log.info("link mail (%s) not sent: no such active account, or already confirmed", kind)
+        return None
     if kind == CONFIRM:
         link, template = _link("auth.confirm_email", token=make_token(CONFIRM, user)), "confirm"
-        hours = int(float(current_app.config["CONFIRM_LINK_HOURS"]))
-        context = {"link": link, "hours": hours}
+        context = {"link": link, "hours": int(float(current_app.config["CONFIRM_LINK_HOURS"]))}
     else:
         link, template = _link("auth.reset_password", token=make_token(RESET, user)), "reset"
         context = {"link": link, "minutes": int(float(current_app.config["RESET_LINK_MINUTES"]))}
@@ -93,7 +128,7 @@ def _mail_link(user: User, kind: str) -> bool:
                    else _("Reset your TemoWeb Bots password"))
         text = render_template(f"emails/{template}.txt.html", **context)
         html = render_template(f"emails/{template}.html", **context)
-    return send_mail(user.email, subject, text, html)
+    return Mail(user.email, subject, text, html)
 
 
 # -- sign-up ------------------------------------------------------------------------------------------------
@@ -133,7 +168,7 @@ def signup():  # type: ignore[no-untyped-def]
     user.email_confirmed_at = None
     user.language = form.language.data
     db.session.commit()
-    sent = _mail_link(user, CONFIRM)
+    sent = _queue_link(CONFIRM, user.email, user.id)
     _sign_in(user)
     db.session.commit()
     if sent:
@@ -159,7 +194,7 @@ def confirm_resend():  # type: ignore[no-untyped-def]
         return redirect(url_for("auth.confirm_notice"))
     if not mail_configured():
         flash(_("This server cannot send email yet. Ask support to confirm your address."), "warning")
-    elif _mail_link(current_user._get_current_object(), CONFIRM):
+    elif _queue_link(CONFIRM, current_user.email, current_user.id):
         flash(_("We sent a new link to %(email)s.", email=current_user.email), "success")
     else:
         flash(_("We could not send the link just now: a link was sent recently, or the mail server did not "
@@ -210,11 +245,9 @@ def reset_request():  # type: ignore[no-untyped-def]
     form = ResetRequestForm()
     if not form.validate_on_submit():
         return render_template("auth/reset_request.html", form=form), 400 if request.method == "POST" else 200
-    # The same page whatever happens below: whether the address has an account is not told.
+    # The same page and the same work whoever the address belongs to: the job looks the address up.
     if mail_throttle().may_ask(client_address()):
-        user = _user_by_email(form.email.data)
-        if user is not None and user.active:
-            _mail_link(user, RESET)
+        _queue_link(RESET, form.email.data.strip().lower())
     return render_template("auth/reset_sent.html", mail_ready=mail_configured())
 
 

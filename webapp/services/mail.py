@@ -15,10 +15,21 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import NamedTuple
 
 from flask import current_app
 
 log = logging.getLogger(__name__)
+
+
+class Mail(NamedTuple):
+    """One message written and not sent yet (`send_mail(*mail)`): a job writes it while it holds the database,
+    then lets that go before it waits on the SMTP server."""
+
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
 
 
 def mail_configured() -> bool:
