@@ -62,6 +62,7 @@ export const MESSAGES = {
   sim_failed: _('Simulation failed: {error}'),
   send_real: _('Also send to'),
   send_real_none: _('only here'),
+  send_real_how: _('To also get the replies on your phone, set your own test account on a channel\'s page (Channels → the channel → Your test account).'),
   sent_real: _('Sent {n} to {name}'),
   send_real_failed: _('Not sent to {name}: {error}'),
   step: _('Step'),

@@ -126,6 +126,9 @@ export const TestChat = memo(function TestChat({ api, t, onTrace, onFocusNode, n
         <button type="button" className="fe-btn fe-btn-small" onClick={() => setCaseName(caseName === null ? '' : null)}
           disabled={!inputs.length} data-testid="test-save-case" title={t('test_case_hint')}>{t('test_case_save')}</button>
         <button type="button" className="fe-btn fe-btn-small" onClick={reset} data-testid="test-reset">{t('reset')}</button>
+        {targets.length === 0 && api.testChannels && (
+          <a className="fe-muted fe-small" href="/channels" data-testid="test-send-real-how">{t('send_real_how')}</a>
+        )}
         {targets.length > 0 && (
           <label className="fe-small">
             {t('send_real')}{' '}
