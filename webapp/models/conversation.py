@@ -38,7 +38,11 @@ class Conversation(TenantOwned, db.Model):
     """One thread with a contact; `state` is the engine's versioned state, pinned to `flow_version_id`."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversation_contact_status", "contact_id", "status"),)
+    __table_args__ = (Index("ix_conversation_contact_status", "contact_id", "status"),
+                      Index("ix_conversation_tenant_updated", "tenant_id", "updated_at", "id"),
+                      Index("ix_conversation_waiting", "waiting_since",
+                            postgresql_where=text("waiting_since IS NOT NULL"),
+                            sqlite_where=text("waiting_since IS NOT NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
@@ -50,6 +54,14 @@ class Conversation(TenantOwned, db.Model):
     bot_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_outbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The operator inbox: customer messages not yet opened by anyone; who took over (a member's email, NULL
+    # while the bot answers) and when a human was asked for; a customer message no human has answered yet
+    # (while a human owns it) and the "we'll get back to you" sent for that wait.
+    unread_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    human_owner: Mapped[str | None] = mapped_column(String(255))
+    handed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    auto_reply_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

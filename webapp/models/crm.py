@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -33,7 +33,8 @@ class Lead(TenantOwned, db.Model):
 class Notification(TenantOwned, db.Model):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notification_tenant_created", "tenant_id", "created_at"),
-                      Index("ix_notification_tenant_kind", "tenant_id", "kind"))
+                      Index("ix_notification_tenant_kind", "tenant_id", "kind"),
+                      UniqueConstraint("tenant_id", "event_key", name="uq_notification_event"))
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
     title: Mapped[str] = mapped_column(String(300))
@@ -42,6 +43,27 @@ class Notification(TenantOwned, db.Model):
     status: Mapped[str] = mapped_column(String(16), default="new")
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lead_id: Mapped[int | None] = mapped_column(Integer)
+    conversation_id: Mapped[int | None] = mapped_column(Integer)
+    event_key: Mapped[str | None] = mapped_column(String(120))  # one event → one notification
+
+
+class NotificationDelivery(TenantOwned, db.Model):
+    """One notification sent to one destination (telegram, email, webhook): the delivery log, and the
+    retry state of the job that sends it."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (UniqueConstraint("notification_id", "destination", name="uq_notification_delivery"),
+                      Index("ix_notification_delivery_due", "status", "next_attempt_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"))
+    destination: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class FollowUp(TenantOwned, db.Model):

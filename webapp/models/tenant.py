@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..crypto import EncryptedJSON
 from ..extensions import db
 from .base import JSONType, UTCDateTime, utcnow
 
@@ -43,6 +44,8 @@ class Tenant(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     profile: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Secrets of the tenant's notification destinations (the outgoing webhook's signing key), encrypted.
+    notify_secrets: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
     status: Mapped[str] = mapped_column(String(16), default="active")
     default_flow_id: Mapped[int | None] = mapped_column(
         ForeignKey("flows.id", use_alter=True, ondelete="SET NULL"))
