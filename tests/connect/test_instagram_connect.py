@@ -212,3 +212,15 @@ def test_the_checklist_follows_the_connect_and_the_removal(app, db, member_clien
 
     remove_channel(channel, "test")
     assert not ticks()["channels"]
+
+
+def test_channels_page_offers_what_this_installation_can_connect(app, member_client, monkeypatch):
+    page = member_client.get("/channels").get_data(as_text=True)
+    for label in ("Connect Instagram", "Connect a Facebook Page", "Connect WhatsApp", "Connect a Telegram bot",
+                  "Add a website chat"):
+        assert label in page, label
+    monkeypatch.setitem(app.config, "INSTAGRAM_APP_ID", "")
+    monkeypatch.setitem(app.config, "META_APP_SECRET", "")
+    page = member_client.get("/channels").get_data(as_text=True)
+    assert "Connect Instagram" not in page and "Connect a Facebook Page" not in page  # they could only fail
+    assert "Connect WhatsApp" in page  # its manual form needs no Meta app settings

@@ -47,7 +47,8 @@ def _client() -> oauth.FlaskOAuth2App:
                         scope=scope)
 
 
-offers("messenger", "connect.facebook", lambda: _("Connect a Facebook Page (Messenger, Instagram)"))
+offers("messenger", "connect.facebook", lambda: _("Connect a Facebook Page (Messenger, Instagram)"),
+       lambda: bool(current_app.config.get("META_APP_ID") and current_app.config.get("META_APP_SECRET")))
 
 
 @reconnects

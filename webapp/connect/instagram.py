@@ -34,7 +34,8 @@ def _client() -> oauth.FlaskOAuth2App:
                         scope=",".join(meta_login.INSTAGRAM_SCOPES))
 
 
-offers("instagram", "connect.instagram", lambda: _("Connect Instagram"))
+offers("instagram", "connect.instagram", lambda: _("Connect Instagram"),
+       lambda: bool(current_app.config.get("INSTAGRAM_APP_ID") and current_app.config.get("INSTAGRAM_APP_SECRET")))
 
 
 @reconnects

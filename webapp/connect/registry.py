@@ -25,20 +25,23 @@ class Offer:
     channel_type: str
     endpoint: str
     label: Callable[[], str]  # translated when the page is drawn
+    available: Callable[[], bool]  # e.g. the Meta app this page needs is configured
 
 
 _offers: list[Offer] = []
 
 
-def offers(channel_type: str, endpoint: str, label: Callable[[], str]) -> None:
-    """Put a connect button for ``channel_type`` on the Channels page."""
-    _offers.append(Offer(channel_type, endpoint, label))
+def offers(channel_type: str, endpoint: str, label: Callable[[], str],
+           available: Callable[[], bool] = lambda: True) -> None:
+    """Put a connect button for ``channel_type`` on the Channels page (while ``available()``: a button
+    that can only end on "not set up here" is not offered)."""
+    _offers.append(Offer(channel_type, endpoint, label, available))
 
 
 def connect_pages() -> list[tuple[str, str]]:
     """(label, URL) of the ways a tenant connects a channel by itself, in the channel registry's order."""
     return [(offer.label(), url_for(offer.endpoint)) for channel_type, _label in channel_choices()
-            for offer in _offers if offer.channel_type == channel_type]
+            for offer in _offers if offer.channel_type == channel_type and offer.available()]
 
 
 def reconnects(fn: Reconnector) -> Reconnector:
