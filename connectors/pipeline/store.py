@@ -239,7 +239,8 @@ _OPEN_CONVERSATION = (select(*_CONVERSATION_COLUMNS).where(_V.c.contact_id == bi
                                                            _V.c.status == "open")
                       .order_by(_V.c.id.desc()).limit(1))
 _TOUCH_CONVERSATION = update(_V).where(_V.c.id == bindparam("p_id")).values(
-    last_inbound_at=bindparam("p_now", type_=_V.c.last_inbound_at.type))
+    last_inbound_at=bindparam("p_now", type_=_V.c.last_inbound_at.type),
+    unread_count=_V.c.unread_count + bindparam("p_unread"))
 _SAVE_CONVERSATION = update(_V).where(_V.c.id == bindparam("p_id")).values(
     flow_id=bindparam("p_flow_id"), flow_version_id=bindparam("p_flow_version_id"),
     state=bindparam("p_state", type_=_V.c.state.type), stage=bindparam("p_stage"),
@@ -250,7 +251,7 @@ _PAUSE_BOT = update(_V).where(_V.c.id == bindparam("p_id")).values(bot_paused=Tr
 def insert_conversation(contact: ContactRow, now: datetime) -> ConversationRow:
     row = run(_INSERT_CONVERSATION, [{
         "tenant_id": contact.tenant_id, "contact_id": contact.id, "channel_id": contact.channel_id, "state": {},
-        "last_inbound_at": now}]).one()
+        "last_inbound_at": now, "unread_count": 1}]).one()
     return ConversationRow(*row)
 
 
@@ -259,8 +260,10 @@ def open_conversation(contact_id: int) -> ConversationRow | None:
     return ConversationRow(*row) if row is not None else None
 
 
-def touch_conversation(conv: ConversationRow, now: datetime) -> None:
-    run(_TOUCH_CONVERSATION, {"p_id": conv.id, "p_now": now})
+def touch_conversation(conv: ConversationRow, now: datetime, unread: int = 1) -> None:
+    """The person wrote: the last inbound time moves and the inbox's unread count goes up, in the one
+    UPDATE (`unread=0` for a message already counted, e.g. a retried event whose message was stored)."""
+    run(_TOUCH_CONVERSATION, {"p_id": conv.id, "p_now": now, "p_unread": unread})
     conv.last_inbound_at = now
 
 

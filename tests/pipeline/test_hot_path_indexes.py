@@ -7,13 +7,14 @@ pages that count and page failed events), then EXPLAINed with their own paramete
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from tests.helpers.pipeline import events
+from tests.helpers.plans import captured as capture
+from tests.helpers.plans import explained
 from tests.helpers.webhooks import dm
 
 BIG = ("messages", "inbound_events", "notifications")
@@ -48,34 +49,18 @@ def big_tables(shop, db):
     return shop
 
 
-@contextmanager
-def captured(engine: Any):
-    seen: list[tuple[str, Any]] = []
+def _big(statement: str) -> bool:
+    return any(f" {table}" in statement for table in BIG) and statement.lstrip().upper().startswith(
+        ("SELECT", "UPDATE", "WITH"))
 
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if any(f" {table}" in statement for table in BIG) and statement.lstrip().upper().startswith(
-                ("SELECT", "UPDATE", "WITH")):
-            seen.append((statement, parameters))
 
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+def captured(engine: Any) -> Any:
+    return capture(engine, _big)
 
 
 def seq_scans(db, statements: list[tuple[str, Any]]) -> list[str]:
-    found = []
-    with db.engine.connect() as conn:
-        for statement, parameters in statements:
-            if isinstance(parameters, list | tuple) and parameters and isinstance(parameters[0], dict):
-                parameters = parameters[0]  # an executemany: one row's parameters show the plan
-            plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
-            for table in BIG:
-                if f"Seq Scan on {table}" in plan:
-                    found.append(f"{table}: {statement[:160]}\n{plan}")
-        conn.rollback()
-    return found
+    return [f"{table}: {statement[:160]}\n{plan}" for statement, plan in explained(db.engine, statements)
+            for table in BIG if f"Seq Scan on {table}" in plan]
 
 
 def test_the_sweeper_uses_indexes(big_tables, wired, db):

@@ -98,7 +98,7 @@ def test_form_refuses_text_the_database_cannot_store(member_client, db, tenant, 
 
 
 def test_query_arguments_are_checked_too(member_client, db, tenant):
-    for path in ("/leads?status={bad}", "/events?status={bad}", "/conversations?x={bad}", "/settings/faq?{bad}=1"):
+    for path in ("/leads?status={bad}", "/events?status={bad}", "/inbox?x={bad}", "/settings/faq?{bad}=1"):
         resp = member_client.get(path.format(bad="a%00b"))
         assert resp.status_code == 400 and REFUSED in resp.get_data(as_text=True), path
         assert member_client.get(path.format(bad="new")).status_code == 200, path

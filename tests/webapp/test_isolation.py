@@ -1,7 +1,9 @@
 """Tenant isolation sweep: signed in as tenant A, every tenant-scoped route with tenant B's ids is a 404.
 
 Routes are discovered from the URL map, so a new route with an id is swept automatically; an id argument
-this test does not know fails loudly instead of being skipped.
+this test does not know fails loudly instead of being skipped. List routes without ids (the inbox, the
+leads, the notifications …) are swept too: plain, and with B's ids in the query arguments a list filters
+by, they show none of B's data.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 SCOPED_PREFIXES = ("/channels", "/conversations", "/leads", "/notifications", "/flows", "/api/", "/editor",
-                   "/events", "/settings")
+                   "/events", "/settings", "/inbox", "/connect")
 
 
 @pytest.fixture()
@@ -85,3 +87,34 @@ def test_every_scoped_route_hides_other_tenants_data(app, member_client, other_t
         assert "Secret Bob" not in body and "B's" not in body
         checked.append(path)
     assert checked
+
+
+def list_rules(app):
+    """GET routes without URL arguments under the scoped prefixes, and the overview page."""
+    for rule in app.url_map.iter_rules():
+        if not rule.arguments and "GET" in rule.methods and (rule.rule == "/" or rule.rule.startswith(
+                SCOPED_PREFIXES)):
+            yield rule
+
+
+def test_sweep_finds_list_routes(app):
+    found = {rule.rule for rule in list_rules(app)}
+    assert {"/", "/inbox", "/inbox.json", "/leads", "/notifications", "/conversations"} <= found
+
+
+def test_every_list_route_hides_other_tenants_data(app, member_client, other_tenant_objects):
+    b = other_tenant_objects
+    # The query arguments a list may filter by, naming B's objects: ignored or refused, never followed.
+    by_b = (f"channel={b['channel_id']}&channel_id={b['channel_id']}&conversation={b['conversation_id']}"
+            f"&conversation_id={b['conversation_id']}&lead={b['lead_id']}&flow_id={b['flow_id']}")
+    checked = []
+    for rule in list_rules(app):
+        for path in (rule.rule, f"{rule.rule}?{by_b}"):
+            resp = member_client.get(path)
+            body = resp.get_data(as_text=True)
+            assert resp.status_code < 500, f"GET {path} answered {resp.status_code}"
+            assert "Secret Bob" not in body and "B's" not in body, f"GET {path} shows tenant B's data"
+            checked.append(path)
+    assert member_client.get(f"/inbox?channel={b['channel_id']}").status_code == 404
+    assert member_client.get(f"/inbox.json?channel={b['channel_id']}").status_code == 404
+    assert len(checked) >= 12

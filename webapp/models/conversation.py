@@ -40,6 +40,12 @@ class Conversation(TenantOwned, db.Model):
     __tablename__ = "conversations"
     __table_args__ = (Index("ix_conversation_contact_status", "contact_id", "status"),
                       Index("ix_conversation_tenant_updated", "tenant_id", "updated_at", "id"),
+                      Index("ix_conversation_needs_human", "tenant_id", "updated_at", "id",
+                            postgresql_where=text("bot_paused AND status = 'open'"),
+                            sqlite_where=text("bot_paused AND status = 'open'")),
+                      Index("ix_conversation_unread", "tenant_id", "updated_at", "id",
+                            postgresql_include=["unread_count"], postgresql_where=text("unread_count > 0"),
+                            sqlite_where=text("unread_count > 0")),
                       Index("ix_conversation_waiting", "waiting_since",
                             postgresql_where=text("waiting_since IS NOT NULL"),
                             sqlite_where=text("waiting_since IS NOT NULL")))

@@ -211,7 +211,7 @@ def checklist(tenant: Tenant) -> list[Step]:
                "(save a test conversation), or write to the bot from your own test account."),
              _tested(channels, tid), test_link),
         Step("live", _("Go live"), _("The bot has answered a real customer on one of your channels."),
-             live, url_for("dashboard.conversations"), [] if live else _notes("live", metas)),
+             live, url_for("dashboard.inbox_page"), [] if live else _notes("live", metas)),
     ]
 
 
