@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from flows import i18n
 from flows.compiler import Flow
+from flows.handoff import asks_for_human
 from flows.nodes.base import Node, Result, Runtime
 from flows.services import Services
 from flows.state import HISTORY_LIMIT, new_state, upgrade_state
@@ -60,6 +62,11 @@ def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: S
     that accepts it. If that run ends waiting (or handed off), its state becomes the conversation's; if
     it finishes, a question the conversation was waiting on stays pending with its variables, and the
     result says so (`state_kept`: the caller keeps the conversation on the flow that asked it).
+
+    A message asking for a person (`services.context.handoff_keywords`) hands the conversation off before
+    any node runs, even while a question waits for its answer (the question stays pending). A `handback`
+    event (a person gave the conversation back) asks the pending question again, or goes on after the
+    `handoff` node that paused the bot.
     """
     if event.text is None or event.meta is None or event.contact is None:  # media-only messages etc.
         event = replace(event, text=event.text or "", meta=event.meta or {}, contact=event.contact or {})
@@ -68,12 +75,17 @@ def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: S
     except ValueError as exc:
         return StepResult([], new_state(), [], [_note(str(exc))], False, str(exc))
     trace: list[dict[str, Any]] = []
+    if event.kind == "handback":
+        return _hand_back(flow, st, event, services, trace)
     if st["paused"]:
         trace.append(_note("conversation is handed off to a human; the bot stays silent"))
         return StepResult([], st, [], trace, False, state_kept=True)
     waiting = st["waiting"]
     if event.kind == "comment":
         return _comment_run(flow, st, event, services, trace)
+    phrase = asks_for_human(event.text, services.context.handoff_keywords) if event.kind != "timeout" else None
+    if phrase is not None:
+        return _asked_for_human(flow, st, event, services, phrase, trace)
     if event.kind == "timeout":
         token = event.meta.get("token")
         pending = waiting.get("token") if waiting else None
@@ -99,6 +111,42 @@ def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: S
         node = flow.nodes[entry]
         start_note = f"started here: {reason}"
     return _run_from(flow, st, node, resume, start_note, event, services, trace)
+
+
+def _asked_for_human(flow: Flow, st: dict[str, Any], event: TurnEvent, services: Services, phrase: str,
+                     trace: list[dict[str, Any]]) -> StepResult:
+    """What a `handoff` node does, without running one: the built-in message, a `handoff` effect, the state
+    paused. A pending question stays pending, so handing back asks it again."""
+    asked = (st["waiting"] or {}).get("node")
+    trace.append(_note(f"the customer asked for a person ({phrase!r}); handed off"
+                       + (f", question {asked!r} stays pending" if asked else "")))
+    st.update(flow=flow.fingerprint, turn=st["turn"] + 1, paused=True)
+    outbound = [OutboundMessage(i18n.text("handoff", services.context.language))]
+    effect = Effect("handoff", {"reason": f"the customer asked for a person ({phrase})", "keyword": phrase,
+                                "last_message": event.text})
+    _remember(st, event, outbound)
+    return StepResult(outbound, st, [effect], trace, st["finished"])
+
+
+def _hand_back(flow: Flow, st: dict[str, Any], event: TurnEvent, services: Services,
+               trace: list[dict[str, Any]]) -> StepResult:
+    """A person handed the conversation back: the pending question is asked again; else the bot goes on
+    from the `handoff` node's next step; else nothing is pending and the next message starts over."""
+    st.update(paused=False, flow=flow.fingerprint)
+    waiting, last = st["waiting"], st["node"]
+    if waiting and waiting.get("node") in flow.nodes:
+        st["turn"] += 1
+        return _run_from(flow, st, flow.nodes[waiting["node"]], False, "handed back: asking again", event,
+                         services, trace)
+    after = (flow.target(last, "out") if last in flow.nodes and flow.nodes[last].type == "handoff"
+             and not st["finished"] else None)
+    if after is not None:
+        st["turn"] += 1
+        return _run_from(flow, st, flow.nodes[after], False, f"handed back: going on after {last!r}", event,
+                         services, trace)
+    trace.append(_note("handed back with nothing pending: the next message starts the flow"))
+    st.update(waiting=None, finished=True)
+    return StepResult([], st, [], trace, True)
 
 
 def _comment_run(

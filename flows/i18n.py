@@ -20,6 +20,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reask.regex": "That doesn't match the expected format. Please try again.",
         "fallback": "Thanks for your message! A manager will reply soon.",
         "handoff": "I'm passing you to a manager — they will reply here soon.",
+        "handoff.waiting": "Thanks for waiting! We'll get back to you as soon as we can.",
     },
     "ru": {
         "reask.text": "Извините, я не понял. Ответьте, пожалуйста, ещё раз.",
@@ -32,6 +33,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reask.regex": "Ответ не подходит по формату. Попробуйте ещё раз.",
         "fallback": "Спасибо за сообщение! Менеджер скоро ответит.",
         "handoff": "Передаю вас менеджеру — он скоро ответит здесь.",
+        "handoff.waiting": "Спасибо за ожидание! Мы ответим вам, как только сможем.",
     },
 }
 

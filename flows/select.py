@@ -17,8 +17,8 @@ def choose_flow(
     A comment only starts a flow at a trigger that accepts comments (`Flow.entries`) and never falls
     back to the default flow: a flow that cannot answer a comment would only restart the person's
     conversation without sending anything."""
-    if event.kind == "timeout":
-        return None, "a follow-up timeout never starts a new conversation"
+    if event.kind in ("timeout", "handback"):
+        return None, f"a {event.kind} event never starts a new conversation"
     for want_keywords in (True, False):
         for key, flow in candidates:
             for trigger_id in flow.entries(event.kind):

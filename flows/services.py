@@ -69,6 +69,9 @@ class Context:
     phone_region: str | None = None
     text_limit: int | None = None
     channel_style: tuple[str, int] | None = None
+    #: Phrases with which a customer asks for a person (the tenant's, else the language's defaults:
+    #: flows/handoff.py); a message containing one hands the conversation off before any flow runs.
+    handoff_keywords: tuple[str, ...] = ()
 
 
 class SystemClock:

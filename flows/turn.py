@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-EventKind = Literal["dm", "comment", "message", "webchat", "timeout"]
+EventKind = Literal["dm", "comment", "message", "webchat", "timeout", "handback"]
 OutboundKind = Literal["reply", "comment_reply", "private_reply"]
 EffectType = Literal[
     "lead", "notify", "handoff", "schedule_follow_up", "cancel_follow_up", "llm_usage", "http_error"
 ]
 
-EVENT_KINDS: tuple[str, ...] = ("dm", "comment", "message", "webchat", "timeout")
+EVENT_KINDS: tuple[str, ...] = ("dm", "comment", "message", "webchat", "timeout", "handback")
 
 
 @dataclass(slots=True)

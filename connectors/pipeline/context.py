@@ -22,6 +22,7 @@ from connectors.runtime.run_slots import waiting
 from flows.services import Context, HttpResult, LLMResult, Services, SystemClock
 from webapp.models import PromptLayer, Tenant
 from webapp.plans import features_of, within_limit
+from webapp.services.handoff_settings import handoff_settings
 from webapp.services.prompts import layer_dicts
 
 from .cache import TTLCache
@@ -48,7 +49,8 @@ def tenant_context(tenant: Tenant, channel_type: str = "test", *, layers: bool =
                    features=features_of(tenant), prompt_layers=prompt_layers(tenant) if layers else [],
                    fallback_text=settings.get("fallback_text"), timezone=tenant.timezone,
                    phone_region=settings.get("phone_region"), text_limit=text_limit(channel_type),
-                   channel_style=prompt_style(channel_type))
+                   channel_style=prompt_style(channel_type),
+                   handoff_keywords=handoff_settings(settings, tenant.language).keywords)
 
 
 def tenant_llm(tenant: Tenant, tokens_used: int | None = None) -> Any:

@@ -33,6 +33,7 @@ from sqlalchemy import bindparam, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from connectors.channels.base import ReplyWindow
 from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
 from connectors.channels.http import before_send
 from connectors.channels.registry import get_connector, text_limit
@@ -182,6 +183,8 @@ def _not_sendable(channel: ChannelLike, last_inbound_at: Any, claimed: Any) -> O
     window = get_connector(channel.type).reply_window
     if window is None or claimed.kind != "message":
         return None
+    if meta.get("human"):  # a person's reply: never swapped for a template; the tag as their tenant allowed it
+        return _human_not_sendable(window, channel, as_utc(last_inbound_at), now, claimed, meta)
     decision = window.decide(as_utc(last_inbound_at), now, channel.settings)
     if decision == "free" or (decision == "tag" and meta.get("human_agent")):  # the tag is for a person's reply
         return None
@@ -192,6 +195,55 @@ def _not_sendable(channel: ChannelLike, last_inbound_at: Any, claimed: Any) -> O
     if window.template_setting:
         return f"outside the {window.hours}-hour reply window and no re-engagement template is configured"
     return f"outside the {window.hours}-hour reply window"
+
+
+def _human_not_sendable(window: ReplyWindow, channel: ChannelLike, last_inbound_at: datetime | None,
+                        now: datetime, claimed: Any, meta: dict[str, Any]) -> Outbound | str | None:
+    """A person's reply (an operator's, `meta["human"]`): free inside the window; after it, tagged (Meta's
+    HUMAN_AGENT) within the tag's days only where the tenant allowed it when the reply was written
+    (`meta["tag_allowed"]`); never replaced by the re-engagement template (a person picks a template
+    themselves: a `template` message)."""
+    settings = {k: v for k, v in (channel.settings or {}).items() if k != window.template_setting}
+    if window.tag_setting:
+        settings[window.tag_setting] = bool(meta.get("tag_allowed"))
+    decision = window.decide(last_inbound_at, now, settings)
+    if decision == "free":
+        return None
+    if decision == "tag":
+        payload = claimed.payload or {}
+        return Outbound(kind="message", recipient=payload.get("recipient", ""), text=claimed.text,
+                        buttons=list(payload.get("buttons") or []), meta={**meta, "human_agent": True},
+                        idempotency_key=claimed.idempotency_key or "")
+    if window.tag and window.tag_hours and meta.get("tag_allowed"):
+        return f"more than {window.tag_hours // 24} days after the customer's last message: not sent"
+    if window.template_setting:
+        return f"outside the {window.hours}-hour window: only an approved template may be sent"
+    return f"outside the {window.hours}-hour reply window"
+
+
+def conversation_recipient(channel: ChannelLike, conv: ConversationLike) -> str:
+    """Where a message outside a turn goes (an operator's reply, the waiting notice): the address the
+    customer last wrote from, else the contact's id."""
+    return _recipient(channel, None, conv)
+
+
+def record_once(tenant_id: int, channel: ChannelLike, conv: ConversationLike, *, kind: str, text: str, key: str,
+                meta: dict[str, Any]) -> Any | None:
+    """One outbound message written outside a turn (a person's reply, the "we'll get back to you"), stored
+    `pending` under its idempotency key: None when the key exists (a form sent twice, a second sweeper).
+    The caller commits, then enqueues `deliver_conversation` (the sweeper sends it if that is lost), so it
+    goes out the way a bot reply does: in order, claimed, retried, its outcome recorded."""
+    recipient = conversation_recipient(channel, conv)
+    values = {"tenant_id": tenant_id, "conversation_id": conv.id, "channel_id": channel.id, "event_id": None,
+              "direction": "out", "kind": kind, "text": fit_text(text, text_limit(channel.type)),
+              "idempotency_key": key, "delivery_status": "pending", "claimed_by": None, "claimed_at": None,
+              "error": None, "payload": {"buttons": [], "recipient": recipient, "meta": meta}}
+    if not recipient:
+        values.update(delivery_status="skipped", error="no recipient for this reply")
+    row = store.insert_reply_once(values)
+    if row is not None and row.delivery_status == "pending":
+        usage.add(tenant_id, messages_out=1)
+    return row
 
 
 _MESSAGES = Message.__table__
@@ -235,6 +287,8 @@ def _plan(claimed: list[Any], channel: ChannelLike | None, conversation: Convers
                             buttons=list(payload.get("buttons") or []), meta=dict(payload.get("meta") or {}),
                             idempotency_key=row.idempotency_key or "")
         since = as_utc(last_inbound[row.conversation_id]) or as_utc(row.created_at) or utcnow()
+        if (payload.get("meta") or {}).get("human"):  # a person may write days later: retried for 24 h from then
+            since = max(since, as_utc(row.created_at) or since)
         plans.append(_Send(row.id, channel_row, _not_sendable(channel_row, last_inbound[row.conversation_id], row)
                            or outbound, row.attempts or 0, since + RETRY_FOR, row.conversation_id, row.tenant_id))
     return plans
@@ -451,7 +505,8 @@ def _schedule_retries(due: dict[int, datetime], now: datetime) -> None:
 
 
 def tell_owners(told: list[tuple[int, str, str]]) -> None:
-    """One in-app notification per tenant and kind for what a person has to look at."""
+    """One notification per tenant and kind for what a person has to look at (in the back-office, and sent
+    where the tenant chose: webapp/services/notifications.py)."""
     titles = {"delivery_unknown": "Replies whose delivery is unknown: check before sending again",
               "delivery_failed": "Replies that could not be delivered"}
     by_key: dict[tuple[int, str], list[str]] = {}
@@ -474,7 +529,7 @@ def flag_reconnect(channel_id: int, tenant_id: int, name: str, reason: str) -> b
     tenant's inbox says so, once, from whichever flagged it first."""
     flagged = store.mark_needs_reconnect(channel_id, reason)
     if flagged:
-        notify(tenant_id, "token_invalid", f"Reconnect {name}", reason[:500], channel_id=channel_id)
+        notify(tenant_id, "token_invalid", f"Reconnect {name}", reason[:500], channel_id=channel_id, name=name)
     db.session.commit()
     return flagged
 

@@ -19,6 +19,7 @@ from webapp.extensions import db
 from webapp.models import Contact, FollowUp, Lead, Notification, month_key
 from webapp.models.base import utcnow
 from webapp.plans import has_feature, queue_priority
+from webapp.services.notifications import add_text, notify_event, recall, remember, take_back
 
 from . import store, usage
 from .store import ChannelRow, ConversationRow, TenantRow
@@ -26,11 +27,15 @@ from .store import ChannelRow, ConversationRow, TenantRow
 log = logging.getLogger(__name__)
 
 
-def notify(tenant_id: int, kind: str, title: str, body: str = "", **payload: Any) -> Notification:
-    """Stored in the tenant's inbox (the back-office shows it); outside delivery hooks in here later."""
-    note = Notification(tenant_id=tenant_id, kind=kind, title=title[:300], body=body, payload=payload)
-    db.session.add(note)
-    return note
+def notify(tenant_id: int, kind: str, title: str, body: str = "", *, event_key: str | None = None,
+           lead_id: int | None = None, conversation_id: int | None = None, **payload: Any) -> int | None:
+    """The notification of one event, kept for its callers over webapp/services/notifications.py: a kind
+    it knows gets its title in the tenant's language, `body` as its detail, and goes to the destinations
+    the tenant chose; `title` is used as given for any other kind. Answers its id, or None when
+    `event_key` was reported before (one event → one notification)."""
+    links = {k: v for k, v in (("lead_id", lead_id), ("conversation_id", conversation_id)) if v is not None}
+    return notify_event(tenant_id, kind, key=event_key, lead_id=lead_id, conversation_id=conversation_id,
+                        params={**payload, **links}, detail=body, title=title)
 
 
 def _lead(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, payload: dict[str, Any],
@@ -44,20 +49,39 @@ def _lead(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, payload
         if fields.get(attr) and contact is not None:
             setattr(contact, attr, str(fields[attr])[:200])
     db.session.flush()
-    summary = ", ".join(f"{k}: {v}" for k, v in sorted(fields.items()))
-    notify(tenant.id, "lead", f"New lead from {channel.type}: {fields.get('name') or fields.get('phone') or ''}",
-           summary, lead_id=lead.id, conversation_id=conv.id)
+    summary = "\n".join(f"{k}: {v}" for k, v in sorted(fields.items()))
+    who = str(fields.get("name") or fields.get("phone") or "")[:100]
+    note_id = notify_event(tenant.id, "lead", key=f"lead:{lead.id}", lead_id=lead.id, conversation_id=conv.id,
+                           params={"channel": channel.type, "who": who}, detail=summary)
+    earlier = recall(conv.id, "notify")  # a `notify` step ran before this one in the turn: its text joins the lead's
+    if earlier is not None and note_id is not None:
+        add_text(note_id, take_back(earlier))
+    remember(conv.id, "lead", note_id)
 
 
 def _notify(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, payload: dict[str, Any],
             services: Any) -> None:
-    text = str(payload.get("text") or "")
-    notify(tenant.id, "notify", text[:120] or "Flow notification", text, conversation_id=conv.id)
+    """A `notify` step: its text is the body under a title of its own; after a `lead` step of the same turn
+    it goes into the lead's notification (one event, one notification)."""
+    text = str(payload.get("text") or "").strip()
+    lead_note = recall(conv.id, "lead")
+    if lead_note is not None:
+        add_text(lead_note, text)
+        return
+    note_id = notify_event(tenant.id, "notify", conversation_id=conv.id, params={"channel": channel.type},
+                           detail=text)
+    remember(conv.id, "notify", note_id)
 
 
 def _handoff(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, payload: dict[str, Any],
              services: Any) -> None:
+    """A `handoff` node or a customer asking for a person: the bot pauses, the conversation shows since
+    when a person is wanted (the inbox's "needs a human"), the team is told."""
+    from webapp.models import Conversation  # here, so this handler's change stays within it
+
     store.pause_bot(conv)
+    db.session.execute(update(Conversation).where(Conversation.id == conv.id, Conversation.handed_off_at.is_(None))
+                       .values(handed_off_at=utcnow()).execution_options(synchronize_session=False))
     notify(tenant.id, "handoff", "A customer asks for a human",
            str(payload.get("reason") or payload.get("text") or ""), conversation_id=conv.id)
 

@@ -10,6 +10,8 @@ Every pass (every SWEEP_INTERVAL seconds, in one process of the fleet at a time)
 - events still `received`/`queued` after a grace period (Redis lost the job, or was down) are enqueued again;
 - replies `pending`, or `retrying` and overdue (their delayed job was lost), are delivered;
 - follow-up timers that are due fire (and ones whose firing worker vanished are due again);
+- notification deliveries whose job was lost (queue down, a dead worker) are enqueued (notifications.py);
+- customers waiting for a person longer than their tenant allows get "we'll get back to you" once (waiting.py);
 - once an hour, Instagram tokens close to expiry are refreshed (tokens.py).
 Every job is idempotent (atomic claims), so a duplicate enqueue is harmless.
 """
@@ -32,8 +34,10 @@ from webapp.models.base import utcnow
 from webapp.plans import queue_priority
 
 from .delivery import tell_owners
+from .notifications import due_deliveries
 from .tokens import refresh_if_due
 from .turns import AUTO_ATTEMPTS
+from .waiting import send_waiting_notices
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +74,21 @@ def sweep(*, grace_seconds: int = 30, limit: int = 500) -> dict[str, int]:
                              .limit(limit)).all()
     db.session.commit()
     fired = _enqueue("connectors.runtime.jobs.fire_follow_up", list(due))
+    notifying = _enqueue("connectors.runtime.jobs.deliver_notification", due_deliveries(now, limit))  # lost jobs
+    try:  # customers waiting for a person past their tenant's time (waiting.py); never stops the sweep
+        notices = send_waiting_notices(now, limit=limit)
+    except Exception:
+        db.session.rollback()
+        log.exception("waiting notices failed; tried again next sweep")
+        notices = 0
     try:  # hourly: Instagram tokens refreshed before they expire (tokens.py); never stops the sweep
         tokens = refresh_if_due(now) or {}
     except Exception:
         db.session.rollback()
         log.exception("token refresh failed; tried again next hour")
         tokens = {}
-    return {"events_requeued": len(requeued), "follow_ups_due": fired, "deliveries": delivering, **recovered,
-            **tokens}
+    return {"events_requeued": len(requeued), "follow_ups_due": fired, "deliveries": delivering,
+            "waiting_notices": notices, "notification_deliveries": notifying, **recovered, **tokens}
 
 
 def _recover(now: datetime) -> dict[str, int]:

@@ -41,6 +41,7 @@ from .delivery import DeliverySummary, deliver_event_messages, record_outbound, 
 from .locks import LockTimeout, contact_lock
 from .routing import pick_flow
 from .store import TRANSIENT_ERRORS, ChannelRow, ContactRow, ConversationRow, Loaded, TenantRow
+from .waiting import customer_waiting
 
 log = logging.getLogger(__name__)
 
@@ -228,15 +229,16 @@ def _contact(found: ContactRow | None, channel: ChannelRow, event: InboundEvent,
     return found, False
 
 
-def _conversation(loaded: Loaded, contact: ContactRow, created: bool, now: Any) -> ConversationRow:
+def _conversation(loaded: Loaded, contact: ContactRow, created: bool, now: Any, unread: int = 1
+                  ) -> ConversationRow:
     """The open conversation (found by the turn's first query when the contact was), or a new one; its
     last inbound time (the reply windows start from it) is stored with the person's message, whatever
-    becomes of the turn."""
+    becomes of the turn. ``unread``: 0 for a retried event whose message is already stored (and counted)."""
     conv = loaded.conv
     if conv is None and loaded.contact is None and not created:  # another worker created the contact
         conv = store.open_conversation(contact.id)
     if conv is not None:
-        store.touch_conversation(conv, now)
+        store.touch_conversation(conv, now, unread=unread)
         return conv
     return store.insert_conversation(contact, now)
 
@@ -267,8 +269,8 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
         raise Skip("comment replies are not in the tenant's plan (feature comment_replies)")
     now = utcnow()
     contact, created = _contact(loaded.contact, channel, event, now)
-    conv = _conversation(loaded, contact, created, now)
     inbound = 0 if stored_inbound else 1
+    conv = _conversation(loaded, contact, created, now, unread=inbound)
     if inbound:
         store.insert_message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=channel.id,
                              event_id=event_id, direction="in", kind=event.kind, text=event.text,
@@ -276,6 +278,8 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
                              delivery_status="received")
         usage.add(tenant.id, messages_in=1)  # written with this transaction's commit
     if conv.bot_paused:
+        if inbound:  # once per message, not again when a retried event finds it stored
+            customer_waiting(tenant.id, conv.id, event.text, now)
         db.session.commit()
         return "done", "bot paused in this conversation (handed off to a human)", None
     if not usage.has_room_for_reply(tenant, loaded.totals, uncounted=inbound):
@@ -320,8 +324,8 @@ def prepare_turn(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, 
     version, flow, reason = picked
     slow = bool(flow.uses)
     state = copy.deepcopy(conv.state) or None
-    if state and state.get("paused"):  # `bot_paused` is the truth: a person handed the conversation back
-        state = resume_bot(state)
+    if state and state.get("paused") and tevent.kind != "handback":  # `bot_paused` is the truth: a person
+        state = resume_bot(state)  # handed the conversation back and the customer wrote before the bot went on
     prepared = PreparedTurn(version, flow, reason, state, tevent,
                             build_services(tenant, channel.type, flow.uses, llm_tokens_used), key_prefix, event_id,
                             inbound, slow, (tenant, channel, conv))

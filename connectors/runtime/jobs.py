@@ -15,6 +15,8 @@ from flask import Flask, current_app, has_app_context
 
 from connectors.pipeline.delivery import deliver_conversation as deliver
 from connectors.pipeline.delivery import deliver_message
+from connectors.pipeline.handback import process_hand_back
+from connectors.pipeline.notifications import deliver as deliver_one_notification
 from connectors.pipeline.turns import process_event, process_follow_up
 from connectors.runtime.queue import QueueUnavailable, get_queue, resolve
 from connectors.runtime.run_slots import waiting
@@ -110,6 +112,19 @@ def fire_follow_up(follow_up_id: int) -> None:
 @app_job
 def deliver_conversation(conversation_id: int) -> None:
     deliver(conversation_id)
+
+
+@app_job
+def hand_back(conversation_id: int, handed_back_at: float) -> None:
+    """A person gave the conversation back to the bot (webapp/services/handoff.py)."""
+    process_hand_back(conversation_id, handed_back_at)
+
+
+@app_job
+def deliver_notification(delivery_id: int) -> None:
+    """One attempt at sending a notification to one destination (connectors/pipeline/notifications.py);
+    a failed attempt schedules the next one itself."""
+    deliver_one_notification(delivery_id)
 
 
 @app_job

@@ -24,13 +24,14 @@ class HandoffSchema(DataSchema):
 
 
 class Handoff(Node):
-    """Emits `handoff`; the engine marks the state paused so later messages wait for the manager."""
+    """Emits `handoff`; the engine marks the state paused so later messages wait for the manager. Its `out`
+    port is where the bot goes on once a person hands the conversation back (flows.engine: `handback`)."""
 
     type = "handoff"
     label = N_("Hand off to a human")
     description = N_("Pause the bot in this conversation and alert a manager.")
     category = "crm"
-    ports = ()
+    ports = ("out",)
     schema = HandoffSchema
 
     def run(self, rt: Runtime) -> Result:

@@ -7,23 +7,24 @@ import io
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import func
 
 from webapp.connect.registry import connect_pages
 from webapp.services.channels import REMOVED, channel_room
+from webapp.services.errors import Refused
 from webapp.services.exporting import LEAD_EXPORT_COLUMNS, lead_rows
+from webapp.services.handoff import hand_back, take_over
 from webapp.services.onboarding import all_done, checklist
 
 from ..extensions import db
 from ..models import (
     LEAD_STATUSES,
     Channel,
-    Contact,
     Conversation,
     Flow,
     InboundEvent,
     Lead,
-    Message,
     Notification,
     UsageCounter,
     month_key,
@@ -32,6 +33,8 @@ from ..plans import limit_of
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
 from .access import tenant_member_required
 from .blueprint import bp
+from .conversation_routes import render_conversation
+from .inbox import mark_read
 from .pipeline_routes import render_channel
 
 
@@ -77,32 +80,36 @@ def channel_detail(channel_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/conversations")
 @tenant_member_required
 def conversations():  # type: ignore[no-untyped-def]
-    rows = db.session.execute(
-        scoped(Conversation).add_columns(Contact.name, Contact.username, Contact.external_user_id)
-        .join(Contact, Contact.id == Conversation.contact_id)
-        .order_by(Conversation.updated_at.desc()).limit(200)
-    ).all()
-    return render_template("dashboard/conversations.html", rows=rows)
+    """The old list is the inbox now (webapp/dashboard/inbox_routes.py); old links and bookmarks land there
+    with their query arguments."""
+    return redirect(url_for(".inbox_page", **request.args.to_dict(flat=False)))
 
 
 @bp.get("/conversations/<int:conversation_id>")
 @tenant_member_required
 def conversation_detail(conversation_id: int):  # type: ignore[no-untyped-def]
+    """Opening the conversation reads it (the inbox's unread count) and shows its page
+    (conversation_routes.py: the transcript, who owns it, the reply form with the channel's window rules)."""
     conv = get_scoped_or_404(Conversation, conversation_id)
-    messages = db.session.scalars(
-        scoped(Message).where(Message.conversation_id == conv.id).order_by(Message.id)).all()
-    return render_template("dashboard/conversation.html", conv=conv, messages=messages, delivery_labels={
-        "pending": _("waiting to be sent"), "claimed": _("sending"), "sending": _("sending"),
-        "retrying": _("will be retried"), "sent": _("sent"), "delivered": _("delivered"), "read": _("read"),
-        "unknown": _("delivery unknown"), "failed": _("not delivered"), "skipped": _("not sent")})
+    mark_read(conv)
+    db.session.commit()
+    return render_conversation(conv)
 
 
 @bp.post("/conversations/<int:conversation_id>/bot")
 @tenant_member_required
 def toggle_bot(conversation_id: int):  # type: ignore[no-untyped-def]
+    """The old "Pause bot" / "Resume bot" switch: a take over / a hand back (webapp/services/handoff.py)."""
     conv = get_scoped_or_404(Conversation, conversation_id)
-    conv.bot_paused = request.form.get("paused") == "1"
-    db.session.commit()
+    try:
+        if request.form.get("paused") == "1":
+            take_over(conv, current_user.email)
+        else:
+            hand_back(conv)
+    except Refused as exc:
+        db.session.rollback()
+        flash(str(exc.message), "warning")
+        return redirect(url_for(".conversation_detail", conversation_id=conv.id))
     flash(_("Bot paused for this conversation.") if conv.bot_paused else _("Bot resumed."), "success")
     return redirect(url_for(".conversation_detail", conversation_id=conv.id))
 

@@ -1,7 +1,13 @@
 """Tenant settings the bot answers with: business profile, FAQ (with CSV import/export), prompt layers
-and a preview of the prompt the model would receive."""
+a preview of the prompt the model would receive, the handoff to a person, and where notifications go."""
 
-from . import faq_routes, profile_routes, prompt_routes  # noqa: F401 - registers their routes on bp
+from . import (  # noqa: F401 - registers their routes on bp
+    faq_routes,
+    handoff_routes,
+    notifications,
+    profile_routes,
+    prompt_routes,
+)
 from .blueprint import bp
 
 __all__ = ["bp"]
