@@ -129,6 +129,12 @@ class Config:
         self.WHATSAPP_SIGNUP_CONFIG_ID = _env("WHATSAPP_SIGNUP_CONFIG_ID", "")
         self.FACEBOOK_SDK_URL = _env("FACEBOOK_SDK_URL", "https://connect.facebook.net/en_US/sdk.js")
         self.TELEGRAM_API_URL = _env("TELEGRAM_API_URL", "https://api.telegram.org")
+        # The platform's notification bot (connectors/notify/telegram_bot.py): owners link their chat with
+        # `/start <code>` (its username makes the t.me link); Telegram echoes the secret on every update it
+        # posts to /webhooks/notify-bot (set with setWebhook, docs/deploy.md). No token: no Telegram option.
+        self.NOTIFY_TELEGRAM_TOKEN = _env("NOTIFY_TELEGRAM_TOKEN", "") or ""
+        self.NOTIFY_TELEGRAM_BOT = (_env("NOTIFY_TELEGRAM_BOT", "") or "").lstrip("@")
+        self.NOTIFY_TELEGRAM_SECRET = _env("NOTIFY_TELEGRAM_SECRET", "") or ""
         self.OPENAI_API_KEY = _env("OPENAI_API_KEY", "")
         self.OPENAI_BASE_URL = _env("OPENAI_BASE_URL")
         self.OPENAI_MODEL = _env("OPENAI_MODEL", "gpt-4o-mini")

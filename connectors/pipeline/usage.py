@@ -9,14 +9,16 @@ round trip.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, bindparam, event, func, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from webapp.extensions import db
-from webapp.models import Tenant, UsageCounter, month_key
+from webapp.models import Plan, Tenant, UsageCounter, month_key
 from webapp.plans import limit_of
+from webapp.services.notifications import notify_event
 
 COUNTERS = ("messages_in", "messages_out", "llm_prompt_tokens", "llm_completion_tokens")
 _PENDING = "usage_pending"  # key in Session.info: {tenant_id: {counter: delta}}
@@ -29,6 +31,9 @@ _UPSERT = text(
     " messages_out = usage_counters.messages_out + excluded.messages_out,"
     " llm_prompt_tokens = usage_counters.llm_prompt_tokens + excluded.llm_prompt_tokens,"
     " llm_completion_tokens = usage_counters.llm_completion_tokens + excluded.llm_completion_tokens")
+_UPSERT_TOTAL = text(str(_UPSERT.text) + " RETURNING messages_in + messages_out")
+_CAPS = "usage_caps"  # key in Session.info: {tenant_id: monthly_messages} noted by has_room_for_reply
+QUOTA_MARKS = ((80, "quota_80", "quota80"), (100, "limit", "quota100"))  # percent, kind, event key prefix
 
 
 class Totals(NamedTuple):
@@ -54,7 +59,8 @@ def _pending(session: Session, tenant_id: int) -> dict[str, int]:
 
 @event.listens_for(db.session, "before_commit")
 def _write_counts(session: Session) -> None:
-    """The transaction's counts, as its last statements (flushed ORM changes go first)."""
+    """The transaction's counts, as its last statements (flushed ORM changes go first); a count that
+    crosses 80 % or 100 % of the plan's monthly messages tells the tenant, once a month each."""
     counted = session.info.pop(_PENDING, None)
     if not counted:
         return
@@ -62,7 +68,31 @@ def _write_counts(session: Session) -> None:
     month = month_key()
     for tenant_id, deltas in sorted(counted.items()):  # a fixed order: two tenants' rows never deadlock
         if any(deltas.values()):
-            session.execute(_UPSERT, {"tenant_id": tenant_id, "month": month, **deltas})
+            total = session.execute(_UPSERT_TOTAL, {"tenant_id": tenant_id, "month": month, **deltas}).scalar()
+            added = deltas["messages_in"] + deltas["messages_out"]
+            if added > 0 and total is not None:
+                _tell_quota(session, tenant_id, int(total) - added, int(total), month)
+
+
+def _tell_quota(session: Session, tenant_id: int, before: int, now: int, month: str) -> None:
+    """The 80 % and 100 % marks this transaction's messages passed: one notification each per month (their
+    event keys), whichever transaction gets there first."""
+    caps = session.info.get(_CAPS, {})
+    cap = caps[tenant_id] if tenant_id in caps else _monthly_messages(session, tenant_id)
+    if not cap:
+        return
+    for percent, kind, key in QUOTA_MARKS:
+        mark = math.ceil(cap * percent / 100)
+        if before < mark <= now:
+            notify_event(tenant_id, kind, key=f"{key}:{month}", params={"used": now, "limit": cap, "month": month})
+
+
+def _monthly_messages(session: Session, tenant_id: int) -> int | None:
+    """The plan's limit, read when no turn noted it (an operator's reply, a waiting notice)."""
+    limits = session.execute(select(Plan.limits).join(Tenant, Tenant.plan_id == Plan.id)
+                             .where(Tenant.id == tenant_id)).scalar()
+    value = (limits or {}).get("monthly_messages")
+    return None if value is None else int(value)
 
 
 @event.listens_for(db.session, "after_transaction_end")
@@ -106,5 +136,6 @@ _CURRENT = select(*totals_columns(bindparam("tenant_id")))
 def has_room_for_reply(tenant: Tenant, totals: Totals | None = None, *, uncounted: int = 0) -> bool:
     """Is there room this month for a reply (and for `uncounted` messages not yet added to `totals`)?"""
     cap = limit_of(tenant, "monthly_messages")
+    db.session().info.setdefault(_CAPS, {})[tenant.id] = cap  # for the 80 %/100 % check when counts are written
     used = (totals if totals is not None else current(tenant.id)).messages + uncounted
     return cap is None or used + 1 <= cap

@@ -1,6 +1,6 @@
 """Channel webhooks: verify, store, enqueue — nothing more (DESIGN.md, rule 8)."""
 
-from . import routes  # noqa: F401 - registers their routes on bp
+from . import notify_bot, routes  # noqa: F401 - registers their routes on bp
 from .blueprint import bp
 
 __all__ = ["bp"]
