@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func
 
+from connectors.channels.registry import connector_types
 from webapp.connect.registry import connect_pages
+from webapp.services import lead_list
 from webapp.services.channels import REMOVED, channel_room
 from webapp.services.errors import Refused
-from webapp.services.exporting import LEAD_EXPORT_COLUMNS, lead_rows
+from webapp.services.exporting import csv_chunks, json_chunks, lead_rows
 from webapp.services.handoff import hand_back, take_over
 from webapp.services.onboarding import all_done, checklist
 
@@ -30,7 +29,7 @@ from ..models import (
     month_key,
 )
 from ..plans import limit_of
-from ..tenancy import current_tenant, get_scoped_or_404, scoped
+from ..tenancy import current_tenant, current_tenant_id, get_scoped_or_404, scoped
 from .access import tenant_member_required
 from .blueprint import bp
 from .conversation_routes import render_conversation
@@ -117,23 +116,47 @@ def toggle_bot(conversation_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/leads")
 @tenant_member_required
 def leads():  # type: ignore[no-untyped-def]
-    query = scoped(Lead).order_by(Lead.id.desc())
-    status = request.args.get("status")
-    if status in LEAD_STATUSES:
-        query = query.where(Lead.status == status)
-    rows = db.session.scalars(query.limit(500)).all()
-    return render_template("dashboard/leads.html", leads=rows, statuses=LEAD_STATUSES, status=status)
+    """The leads list: search and filters in the query, keyset pages (webapp/services/lead_list.py)."""
+    tenant_id = current_tenant_id()
+    after = request.args.get("after") or None
+    try:
+        filters = lead_list.LeadFilters.from_args(request.args)
+    except lead_list.LeadListError:
+        abort(400, _("Unknown filter: check the dates (YYYY-MM-DD) and the flow."))
+    try:
+        result = lead_list.page(tenant_id, filters, after)
+    except lead_list.LeadListError:
+        abort(400, _("This page link is not valid any more: open the leads list again."))
+    args = filters.as_args()
+    flows = db.session.execute(scoped(Flow, tenant_id).with_only_columns(Flow.id, Flow.name)
+                               .order_by(Flow.position, Flow.id)).all()
+    return render_template(
+        "dashboard/leads.html", leads=result.rows, statuses=LEAD_STATUSES, status=filters.status,
+        filters=filters, flows=flows, channels=connector_types(),
+        status_url=lambda s: url_for(".leads", **{**args, "status": s}) if s else url_for(
+            ".leads", **{k: v for k, v in args.items() if k != "status"}),
+        older_url=url_for(".leads", **args, after=result.next_cursor) if result.next_cursor else None,
+        first_page_url=url_for(".leads", **args) if after else None,
+        csv_url=url_for(".leads_csv", **args), json_url=url_for(".leads_json", **args))
 
 
+@bp.get("/leads.json", endpoint="leads_json")
 @bp.get("/leads.csv")
 @tenant_member_required
 def leads_csv():  # type: ignore[no-untyped-def]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=LEAD_EXPORT_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(lead_rows(db.session.scalars(scoped(Lead).order_by(Lead.id))))
-    return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=leads.csv"})
+    """The filtered list as CSV (`/leads.csv`) or JSON (`/leads.json`, endpoint `leads_json`), streamed: Core
+    rows in keyset batches, written as they come, so a tenant with 100k leads never has them all in memory
+    (the old export built one string of ORM objects)."""
+    fmt = "json" if request.endpoint == "dashboard.leads_json" else "csv"
+    try:
+        filters = lead_list.LeadFilters.from_args(request.args)
+    except lead_list.LeadListError:
+        abort(400, _("Unknown filter: check the dates (YYYY-MM-DD) and the flow."))
+    rows = lead_rows(lead_list.iter_rows(current_tenant_id(), filters))
+    chunks = json_chunks(rows) if fmt == "json" else csv_chunks(rows)
+    return Response(stream_with_context(chunks),
+                    mimetype="application/json" if fmt == "json" else "text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=leads.{fmt}"})
 
 
 @bp.route("/leads/<int:lead_id>", methods=["GET", "POST"])

@@ -17,7 +17,9 @@ LEAD_STATUSES = ("new", "contacted", "won", "lost")
 
 class Lead(TenantOwned, db.Model):
     __tablename__ = "leads"
-    __table_args__ = (Index("ix_lead_tenant_created", "tenant_id", "created_at"),)
+    # ix_lead_tenant_created_id: the leads list's keyset walk (created_at DESC, id DESC) and its export.
+    __table_args__ = (Index("ix_lead_tenant_created", "tenant_id", "created_at"),
+                      Index("ix_lead_tenant_created_id", "tenant_id", "created_at", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
