@@ -10,19 +10,17 @@ most `BADGE_CAP + 1` rows each. Everything goes through `webapp.tenancy.scoped`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal, select, tuple_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from webapp.services import keyset
 from webapp.services.channels import REMOVED
 
 from ..extensions import db
-from ..inputs import DB_INT_MAX
 from ..models import Channel, Contact, Conversation, Message
 from ..tenancy import scoped
 
@@ -31,7 +29,6 @@ PREVIEW_CHARS = 140
 #: Badges show "99+" beyond this: counting further would read every conversation of a large tenant.
 BADGE_CAP = 99
 FILTERS = ("all", "needs_human", "bot", "closed")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class InboxArgumentError(ValueError):
@@ -54,30 +51,12 @@ def filter_condition(name: str) -> ColumnElement[bool] | None:
 
 
 # -- the cursor ----------------------------------------------------------------------------------------
-def encode_cursor(updated_at: datetime, conversation_id: int) -> str:
-    """The position after a row, opaque to clients: microseconds since the epoch and the id (the tie-break
-    when several conversations changed in the same microsecond)."""
-    micros = (updated_at.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
-    return base64.urlsafe_b64encode(f"{micros}.{conversation_id}".encode()).decode().rstrip("=")
-
-
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """Back to (updated_at, id); anything that is not a cursor we made is an InboxArgumentError, never a
-    500 (an id beyond the column's range would overflow the query, a date beyond year 9999 the datetime)."""
-    problem = InboxArgumentError("this page link is not valid any more: open the inbox again")
-    if len(cursor) > 64:
-        raise problem
+    """The shared keyset cursor (webapp/services/keyset.py); a bad one is this list's 400, never a 500."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        micros_text, id_text = raw.split(".")
-        if not (micros_text.lstrip("-").isdigit() and id_text.isdigit()):
-            raise ValueError(raw)
-        micros, conversation_id = int(micros_text), int(id_text)
-        if not 0 < conversation_id <= DB_INT_MAX:
-            raise ValueError(raw)
-        return _EPOCH + timedelta(microseconds=micros), conversation_id
-    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError):
-        raise problem from None
+        return keyset.decode_cursor(cursor)
+    except ValueError:
+        raise InboxArgumentError("this page link is not valid any more: open the inbox again") from None
 
 
 # -- the page ------------------------------------------------------------------------------------------
@@ -143,7 +122,7 @@ def page(tenant_id: int, filter_name: str = "all", channel_id: int | None = None
                      contact=r[9] or r[10] or r[11]) for r in found[:size]]
     _add_previews(tenant_id, rows)
     more = len(found) > size
-    return InboxPage(rows, encode_cursor(rows[-1].updated_at, rows[-1].id) if more and rows else None)
+    return InboxPage(rows, keyset.encode_cursor(rows[-1].updated_at, rows[-1].id) if more and rows else None)
 
 
 def _add_previews(tenant_id: int, rows: list[InboxRow]) -> None:

@@ -18,8 +18,6 @@ download holds one batch in memory, never every lead. Every query goes through `
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -32,12 +30,12 @@ from ..extensions import db
 from ..inputs import DB_INT_MAX
 from ..models import LEAD_STATUSES, Contact, Conversation, Lead
 from ..tenancy import scoped
+from . import keyset
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000
 #: Longer search terms are cut: nobody types more, and a huge pattern only costs the database time.
 MAX_SEARCH = 100
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class LeadListError(ValueError):
@@ -92,29 +90,12 @@ def _date(value: str | None) -> date | None:
 
 
 # -- the cursor ----------------------------------------------------------------------------------------
-def encode_cursor(created_at: datetime, lead_id: int) -> str:
-    """The position after a row, opaque to clients: microseconds since the epoch and the id (the tie-break
-    when several leads were created in the same microsecond)."""
-    micros = (created_at.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
-    return base64.urlsafe_b64encode(f"{micros}.{lead_id}".encode()).decode().rstrip("=")
-
-
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """Back to (created_at, id); anything that is not a cursor we made is a LeadListError, never a 500."""
-    problem = LeadListError("cursor")
-    if len(cursor) > 64:
-        raise problem
+    """The shared keyset cursor (webapp/services/keyset.py); a bad one is this list's 400, never a 500."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        micros_text, id_text = raw.split(".")
-        if not (micros_text.lstrip("-").isdigit() and id_text.isdigit()):
-            raise ValueError(raw)
-        micros, lead_id = int(micros_text), int(id_text)
-        if not 0 < lead_id <= DB_INT_MAX:
-            raise ValueError(raw)
-        return _EPOCH + timedelta(microseconds=micros), lead_id
-    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError):
-        raise problem from None
+        return keyset.decode_cursor(cursor)
+    except ValueError:
+        raise LeadListError("cursor") from None
 
 
 # -- the query -----------------------------------------------------------------------------------------
@@ -208,7 +189,7 @@ def page(tenant_id: int, filters: LeadFilters, after: str | None = None, size: i
                     fields=r.fields if isinstance(r.fields, dict) else {}, contact_name=r.contact_name or "",
                     contact_phone=r.contact_phone or "") for r in found[:size]]
     more = len(found) > size
-    return LeadPage(rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None)
+    return LeadPage(rows, keyset.encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None)
 
 
 def iter_rows(tenant_id: int, filters: LeadFilters, batch: int = EXPORT_BATCH) -> Iterator[Row[Any]]:
