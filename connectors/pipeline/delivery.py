@@ -186,7 +186,7 @@ def _not_sendable(channel: ChannelLike, last_inbound_at: Any, claimed: Any) -> O
     if meta.get("human"):  # a person's reply: never swapped for a template; the tag as their tenant allowed it
         return _human_not_sendable(window, channel, as_utc(last_inbound_at), now, claimed, meta)
     decision = window.decide(as_utc(last_inbound_at), now, channel.settings)
-    if decision == "free" or (decision == "tag" and meta.get("human_agent")):  # the tag is for a person's reply
+    if decision == "free":  # a bot's reply: the tag is a person's (_human_not_sendable), never the bot's
         return None
     if decision == "template":
         template = (channel.settings or {})[window.template_setting or ""]

@@ -76,7 +76,7 @@ def sweep(*, grace_seconds: int = 30, limit: int = 500) -> dict[str, int]:
     fired = _enqueue("connectors.runtime.jobs.fire_follow_up", list(due))
     notifying = _enqueue("connectors.runtime.jobs.deliver_notification", due_deliveries(now, limit))  # lost jobs
     try:  # customers waiting for a person past their tenant's time (waiting.py); never stops the sweep
-        notices = send_waiting_notices(now, limit=limit)
+        notices = send_waiting_notices(now, batch=limit)
     except Exception:
         db.session.rollback()
         log.exception("waiting notices failed; tried again next sweep")

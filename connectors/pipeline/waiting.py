@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, literal, select, tuple_, update
 
 from connectors.runtime.queue import QueueUnavailable, get_queue
 from webapp.extensions import db
@@ -45,31 +45,42 @@ def customer_waiting(tenant_id: int, conversation_id: int, text: str, now: datet
            conversation_id=conversation_id, human_owner=owner)
 
 
-def send_waiting_notices(now: datetime, *, limit: int = 200) -> int:
+def send_waiting_notices(now: datetime, *, batch: int = 200) -> int:
     """The sweeper's part: each wait older than its tenant's setting gets the notice once; returns how many
-    were stored (their delivery is enqueued; the sweeper's own delivery pass covers a lost job)."""
-    rows = db.session.execute(
-        select(_V.c.id, _V.c.tenant_id, _V.c.waiting_since)
-        .where(_V.c.waiting_since.isnot(None), _V.c.waiting_since <= now - MIN_WAIT,
-               _V.c.auto_reply_sent_at.is_(None), _V.c.status == "open", _V.c.bot_paused.is_(True))
-        .order_by(_V.c.waiting_since).limit(limit)).all()
-    if not rows:
-        db.session.commit()
-        return 0
-    tenants = {t.id: t for t in db.session.execute(
-        select(Tenant.id, Tenant.status, Tenant.settings, Tenant.language)
-        .where(Tenant.id.in_({r.tenant_id for r in rows})))}
+    were stored (their delivery is enqueued; the sweeper's own delivery pass covers a lost job).
+
+    The waits are read oldest first in keyset batches until none is left: a batch of waits that are not due
+    (a tenant with a long wait, or the notice switched off) must not hide the due ones behind it."""
     stored: list[int] = []
-    for row in rows:
-        tenant = tenants.get(row.tenant_id)
-        if tenant is None or tenant.status != "active":
-            continue
-        wanted = handoff_settings(tenant.settings, tenant.language)
-        if not wanted.wait_minutes or _as_utc(row.waiting_since) > now - timedelta(minutes=wanted.wait_minutes):
-            continue
-        if _store_notice(row, wanted.wait_text, now):
-            stored.append(row.id)
-        db.session.commit()
+    after: tuple[datetime, int] | None = None
+    while True:
+        query = (select(_V.c.id, _V.c.tenant_id, _V.c.waiting_since)
+                 .where(_V.c.waiting_since.isnot(None), _V.c.waiting_since <= now - MIN_WAIT,
+                        _V.c.auto_reply_sent_at.is_(None), _V.c.status == "open", _V.c.bot_paused.is_(True))
+                 .order_by(_V.c.waiting_since, _V.c.id).limit(batch))
+        if after is not None:
+            query = query.where(tuple_(_V.c.waiting_since, _V.c.id) > after)
+        rows = db.session.execute(query).all()
+        if not rows:
+            db.session.commit()
+            break
+        after = (rows[-1].waiting_since, rows[-1].id)
+        tenants = {t.id: t for t in db.session.execute(
+            select(Tenant.id, Tenant.status, Tenant.settings, Tenant.language)
+            .where(Tenant.id.in_({r.tenant_id for r in rows})))}
+        for row in rows:
+            tenant = tenants.get(row.tenant_id)
+            if tenant is None or tenant.status != "active":
+                continue
+            wanted = handoff_settings(tenant.settings, tenant.language)
+            if not wanted.wait_minutes or as_utc(row.waiting_since) > now - timedelta(minutes=wanted.wait_minutes):
+                continue
+            if _store_notice(row, wanted.wait_text, now):
+                stored.append(row.id)
+            db.session.commit()
+        if len(rows) < batch:
+            db.session.commit()
+            break
     for conversation_id in stored:
         try:
             get_queue().enqueue("connectors.runtime.jobs.deliver_conversation", conversation_id)
@@ -88,10 +99,7 @@ def _store_notice(row: Any, text: str, now: datetime) -> bool:
     if conv is None or channel is None:
         db.session.rollback()
         return False
-    key = f"wait:{row.id}:{int(_as_utc(row.waiting_since).timestamp() * 1_000_000)}"  # this wait's start
+    key = f"wait:{row.id}:{int(as_utc(row.waiting_since).timestamp() * 1_000_000)}"  # this wait's start
     return record_once(row.tenant_id, channel, conv, kind="message", text=text, key=key,
                        meta={"auto": "waiting"}) is not None
 
-
-def _as_utc(value: datetime) -> datetime:
-    return as_utc(value) or value

@@ -90,3 +90,15 @@ def statements(engine: Any) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def aim_connectors(app: Any, monkeypatch: Any, graph_api: Any, telegram_api: Any) -> None:
+    """Every connector base URL at the loopback fakes, fast retries, fresh in-memory rate-limit windows."""
+    from connectors.channels import ratelimit
+
+    for key, value in {"META_GRAPH_URL": graph_api.url, "INSTAGRAM_GRAPH_URL": graph_api.url,
+                       "TELEGRAM_API_URL": telegram_api.url, "CONNECTOR_BACKOFF_BASE": 0.01,
+                       "CONNECTOR_BACKOFF_MAX": 0.05, "CONNECTOR_TIMEOUT": 5.0,
+                       "RATELIMIT_STORAGE_URI": "memory://"}.items():
+        monkeypatch.setitem(app.config, key, value)
+    ratelimit.reset("memory://")

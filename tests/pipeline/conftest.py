@@ -6,20 +6,22 @@ from types import SimpleNamespace
 
 import pytest
 
-from connectors.channels import ratelimit
 from tests.fakes.documents import llm_answer_flow
-from tests.helpers.pipeline import AI_ACCOUNT, IG_ACCOUNT, IG_TOKEN, WA_PHONE_ID, WA_TOKEN, publish_templates
+from tests.helpers.pipeline import (
+    AI_ACCOUNT,
+    IG_ACCOUNT,
+    IG_TOKEN,
+    WA_PHONE_ID,
+    WA_TOKEN,
+    aim_connectors,
+    publish_templates,
+)
 
 
 @pytest.fixture()
 def wired(app, db, queue, graph_api, telegram_api, monkeypatch):
     """Connector base URLs at the fakes with fast retries; returns a helper namespace."""
-    for key, value in {"META_GRAPH_URL": graph_api.url, "INSTAGRAM_GRAPH_URL": graph_api.url,
-                       "TELEGRAM_API_URL": telegram_api.url, "CONNECTOR_BACKOFF_BASE": 0.01,
-                       "CONNECTOR_BACKOFF_MAX": 0.05, "CONNECTOR_TIMEOUT": 5.0,
-                       "RATELIMIT_STORAGE_URI": "memory://"}.items():
-        monkeypatch.setitem(app.config, key, value)
-    ratelimit.reset("memory://")
+    aim_connectors(app, monkeypatch, graph_api, telegram_api)
     return SimpleNamespace(app=app, db=db, queue=queue, graph=graph_api, telegram=telegram_api)
 
 

@@ -13,9 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from connectors.channels import ratelimit
 from tests.fakes.graph_api import WA_WABA_ID
-from tests.helpers.pipeline import IG_ACCOUNT, IG_TOKEN, WA_PHONE_ID, WA_TOKEN
+from tests.helpers.pipeline import IG_ACCOUNT, IG_TOKEN, WA_PHONE_ID, WA_TOKEN, aim_connectors
 from tests.helpers.web import login
 from tests.helpers.webhooks import webchat_send
 
@@ -29,12 +28,7 @@ def desk(app, db, queue, graph_api, telegram_api, monkeypatch, tenant, client):
     makes a conversation on a channel of that type whose customer last wrote `hours` ago."""
     from webapp.services.channels import add_channel
 
-    for key, value in {"META_GRAPH_URL": graph_api.url, "INSTAGRAM_GRAPH_URL": graph_api.url,
-                       "TELEGRAM_API_URL": telegram_api.url, "CONNECTOR_BACKOFF_BASE": 0.01,
-                       "CONNECTOR_BACKOFF_MAX": 0.05, "CONNECTOR_TIMEOUT": 5.0,
-                       "RATELIMIT_STORAGE_URI": "memory://"}.items():
-        monkeypatch.setitem(app.config, key, value)
-    ratelimit.reset("memory://")
+    aim_connectors(app, monkeypatch, graph_api, telegram_api)
     assert login(client, tenant.owner_email, tenant.owner_password).status_code == 302
     made = {
         "instagram": lambda: add_channel(tenant, "instagram", external_id=IG_ACCOUNT, token=IG_TOKEN),
@@ -355,3 +349,34 @@ def test_the_settings_page_saves_the_handoff_settings(desk):
     assert saved.wait_text == "Back soon!" and saved.human_agent_tag
     bad = desk.client.post("/settings/handoff", data={"csrf_token": csrf, "keywords": "", "wait_minutes": "-1"})
     assert bad.status_code == 400
+
+
+
+def test_waits_that_are_not_due_do_not_hide_a_due_one(desk, make_tenant):
+    """Older waits of a tenant that turned the notice off fill whole batches; the due wait behind them still
+    gets its notice (the sweeper reads the waits in keyset batches until none is left)."""
+    from connectors.pipeline.waiting import send_waiting_notices
+    from webapp.models import Contact, Conversation
+    from webapp.models.base import utcnow
+    from webapp.services.channels import add_channel
+
+    now = utcnow()
+    quiet = make_tenant("Quiet shop")
+    quiet.settings = {"handoff_wait_minutes": 0}
+    chat = add_channel(quiet, "webchat")
+    for n in range(3):
+        contact = Contact(tenant_id=quiet.id, channel_id=chat.id, external_user_id=f"quiet-{n}")
+        desk.db.session.add(contact)
+        desk.db.session.flush()
+        desk.db.session.add(Conversation(tenant_id=quiet.id, contact_id=contact.id, channel_id=chat.id, state={},
+                                         bot_paused=True, waiting_since=now - timedelta(hours=1, minutes=n)))
+    desk.tenant.settings = {**(desk.tenant.settings or {}), "handoff_wait_minutes": 5,
+                            "handoff_wait_text": "Soon."}
+    conv = desk.conversation("webchat", hours=1, user="visitor-due")
+    due = desk.db.session.get(Conversation, conv.id)
+    due.bot_paused, due.human_owner, due.waiting_since = True, OWNER, now - timedelta(minutes=10)
+    desk.db.session.commit()
+
+    assert send_waiting_notices(now, batch=2) == 1
+    desk.db.session.expire_all()
+    assert desk.db.session.get(Conversation, conv.id).auto_reply_sent_at is not None
