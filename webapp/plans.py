@@ -13,7 +13,7 @@ from sqlalchemy import select
 from .extensions import db
 from .models import Plan, Tenant
 
-FEATURES = ("comment_replies", "follow_ups", "analytics", "integrations", "llm")
+FEATURES = ("comment_replies", "follow_ups", "analytics", "integrations", "llm", "custom_fields")
 LIMITS = ("channels", "monthly_messages", "crm_history_days", "analytics_days", "flows", "llm_tokens_monthly")
 
 DEFAULT_PLANS: list[dict[str, Any]] = [
@@ -21,11 +21,11 @@ DEFAULT_PLANS: list[dict[str, Any]] = [
      "limits": {"channels": 1, "monthly_messages": 1000, "crm_history_days": 30, "analytics_days": 0,
                 "flows": 3, "llm_tokens_monthly": 200_000}},
     {"code": "BUSINESS", "name": "Business", "priority": "default",
-     "features": ["llm", "comment_replies", "follow_ups", "analytics"],
+     "features": ["llm", "comment_replies", "follow_ups", "analytics", "custom_fields"],
      "limits": {"channels": 3, "monthly_messages": 10_000, "crm_history_days": 365, "analytics_days": 90,
                 "flows": 20, "llm_tokens_monthly": 2_000_000}},
     {"code": "PRO", "name": "Pro", "priority": "high",
-     "features": ["llm", "comment_replies", "follow_ups", "analytics", "integrations"],
+     "features": ["llm", "comment_replies", "follow_ups", "analytics", "integrations", "custom_fields"],
      "limits": {"channels": 10, "monthly_messages": 100_000, "crm_history_days": None,
                 "analytics_days": 730, "flows": 100, "llm_tokens_monthly": 20_000_000}},
 ]

@@ -18,9 +18,13 @@ OUTBOUND_STATES = ("pending", "claimed", "sending", "retrying", "sent", "deliver
 
 class Contact(TenantOwned, db.Model):
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("channel_id", "external_user_id", name="uq_contact_channel_user"),)
+    __table_args__ = (UniqueConstraint("channel_id", "external_user_id", name="uq_contact_channel_user"),
+                      Index("ix_contact_tenant_id", "tenant_id", "id"),
+                      Index("ix_contact_person", "person_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    # The person this contact is one channel identity of (webapp/services/people.py); NULL until linked.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     external_user_id: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(200), default="")
     username: Mapped[str] = mapped_column(String(200), default="")

@@ -27,15 +27,36 @@ class Lead(TenantOwned, db.Model):
     fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="new")
     note: Mapped[str] = mapped_column(Text, default="")
+    # The tenant's own fields (plan feature `custom_fields`; their definitions in tenant.settings).
+    custom: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     contact: Mapped[Contact | None] = relationship()
+
+
+#: What a lead's timeline records.
+LEAD_EVENT_KINDS = ("created", "status", "note", "field")
+
+
+class LeadEvent(TenantOwned, db.Model):
+    """One line of a lead's timeline: a status change (`data`: from, to), a note (`data`: text), a custom
+    field change (`data`: key, from, to). Notes are never overwritten: each is its own event."""
+
+    __tablename__ = "lead_events"
+    __table_args__ = (Index("ix_lead_event_lead_id", "lead_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str] = mapped_column(String(255), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Notification(TenantOwned, db.Model):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notification_tenant_created", "tenant_id", "created_at"),
                       Index("ix_notification_tenant_kind", "tenant_id", "kind"),
+                      Index("ix_notification_tenant_id", "tenant_id", "id"),
                       UniqueConstraint("tenant_id", "event_key", name="uq_notification_event"))
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))

@@ -38,6 +38,7 @@ class InboundEvent(TenantOwned, db.Model):
         Index("ix_inbound_status_created", "status", "created_at"),
         Index("ix_inbound_channel_user_status", "channel_id", "user_id", "status"),
         Index("ix_inbound_tenant_status_id", "tenant_id", "status", "id"),
+        Index("ix_inbound_tenant_id", "tenant_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
