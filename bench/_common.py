@@ -152,8 +152,8 @@ def _pg_args(base_url: str) -> list[str]:
 
 
 @contextmanager
-def scratch_database(base_url: str, name: str) -> Iterator[str]:
-    """createdb NAME, migrate it, yield its URL, dropdb NAME (also on errors)."""
+def scratch_database(base_url: str, name: str, keep: bool = False) -> Iterator[str]:
+    """createdb NAME, migrate it, yield its URL, dropdb NAME (also on errors) unless `keep`."""
     args = _pg_args(base_url)
     subprocess.run(["dropdb", "--if-exists", "--force", *args, name], check=False, capture_output=True)
     subprocess.run(["createdb", *args, name], check=True, capture_output=True)
@@ -168,8 +168,9 @@ def scratch_database(base_url: str, name: str) -> Iterator[str]:
             raise RuntimeError("flask db upgrade failed:\n" + done.stdout[-2000:] + done.stderr[-2000:])
         yield url
     finally:
-        subprocess.run(["dropdb", "--if-exists", "--force", *args, name], check=False, capture_output=True)
-        say(f"scratch database {name} dropped")
+        if not keep:
+            subprocess.run(["dropdb", "--if-exists", "--force", *args, name], check=False, capture_output=True)
+            say(f"scratch database {name} dropped")
 
 
 # --- Redis -----------------------------------------------------------------------------------------

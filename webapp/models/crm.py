@@ -18,8 +18,11 @@ LEAD_STATUSES = ("new", "contacted", "won", "lost")
 class Lead(TenantOwned, db.Model):
     __tablename__ = "leads"
     # ix_lead_tenant_created_id: the leads list's keyset walk (created_at DESC, id DESC) and its export.
+    # On PostgreSQL migration 0008 adds trigram indexes for the search (ix_lead_values_trgm here,
+    # ix_contact_search_trgm on contacts) where the extensions may be created; they are not declared here.
     __table_args__ = (Index("ix_lead_tenant_created", "tenant_id", "created_at"),
-                      Index("ix_lead_tenant_created_id", "tenant_id", "created_at", "id"))
+                      Index("ix_lead_tenant_created_id", "tenant_id", "created_at", "id"),
+                      Index("ix_lead_contact", "contact_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))

@@ -140,15 +140,16 @@ def _tested(channels: list[Channel], tenant_id: int) -> bool:
                          .limit(1)) is not None:
         return True
     for channel in channels:
-        if _receives_without_setup(channel):
-            contacts = scoped(Contact, tenant_id).where(Contact.channel_id == channel.id)
-        else:
+        # Any conversation on the website chat: one row of ix_conversation_channel_id (a "contact of the
+        # channel IN (...)" subquery read every contact of a big tenant's chat).
+        conversations = scoped(Conversation, tenant_id).where(Conversation.channel_id == channel.id)
+        if not _receives_without_setup(channel):
             contacts = _contact_on(channel, tenant_id, test_account=True)
             if contacts is None:
                 continue
-        own = contacts.with_only_columns(Contact.id).subquery()
-        if db.session.scalar(scoped(Conversation, tenant_id).where(Conversation.contact_id.in_(select(own.c.id)))
-                             .with_only_columns(Conversation.id).limit(1)) is not None:
+            own = contacts.with_only_columns(Contact.id).subquery()
+            conversations = conversations.where(Conversation.contact_id.in_(select(own.c.id)))
+        if db.session.scalar(conversations.with_only_columns(Conversation.id).limit(1)) is not None:
             return True
     return False
 
