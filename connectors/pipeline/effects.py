@@ -19,6 +19,7 @@ from webapp.extensions import db
 from webapp.models import Contact, FollowUp, Lead, Notification, month_key
 from webapp.models.base import utcnow
 from webapp.plans import has_feature, queue_priority
+from webapp.services import people
 from webapp.services.notifications import add_text, notify_event, recall, remember, take_back
 
 from . import store, usage
@@ -49,6 +50,8 @@ def _lead(tenant: TenantRow, channel: ChannelRow, conv: ConversationRow, payload
         if fields.get(attr) and contact is not None:
             setattr(contact, attr, str(fields[attr])[:200])
     db.session.flush()
+    if contact is not None:  # a typed phone/email matching someone else is only offered for merge
+        people.offer_from_form(contact, fields)
     summary = "\n".join(f"{k}: {v}" for k, v in sorted(fields.items()))
     who = str(fields.get("name") or fields.get("phone") or "")[:100]
     note_id = notify_event(tenant.id, "lead", key=f"lead:{lead.id}", lead_id=lead.id, conversation_id=conv.id,

@@ -34,6 +34,7 @@ from webapp.models import FollowUp, Message
 from webapp.models import InboundEvent as EventRow
 from webapp.models.base import utcnow
 from webapp.plans import has_feature
+from webapp.services import people
 
 from . import effects, store, usage
 from .context import build_services
@@ -269,6 +270,7 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
         raise Skip("comment replies are not in the tenant's plan (feature comment_replies)")
     now = utcnow()
     contact, created = _contact(loaded.contact, channel, event, now)
+    people.on_inbound(tenant.id, channel.type, contact.id, created, event.user_id, event.meta)  # vouched phones
     inbound = 0 if stored_inbound else 1
     conv = _conversation(loaded, contact, created, now, unread=inbound)
     if inbound:

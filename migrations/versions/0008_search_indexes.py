@@ -6,6 +6,8 @@ Create Date: 2026-12-03 18:40:00
 
 - `ix_lead_contact (contact_id)`: the leads of a contact (the person page, the leads search by a contact's
   name, phone or email).
+- `ix_contact_tenant_phone`, `ix_contact_tenant_email`: a phone or email typed into a form matched against the
+  tenant's other contacts (the merge offers of webapp/services/people.py), once per lead captured.
 - PostgreSQL only, where the extensions pg_trgm and btree_gin can be created (both are "trusted": the
   database's owner may create them; a role that may not is told in the log and the search works unindexed):
   `ix_lead_values_trgm`, a GIN index on (tenant_id, the lead's field values as text) and
@@ -44,6 +46,8 @@ def _extensions_ready(bind) -> bool:
 
 def upgrade():
     op.create_index('ix_lead_contact', 'leads', ['contact_id'])
+    op.create_index('ix_contact_tenant_phone', 'contacts', ['tenant_id', 'phone'])
+    op.create_index('ix_contact_tenant_email', 'contacts', ['tenant_id', 'email'])
     bind = op.get_bind()
     if bind.dialect.name != 'postgresql' or not _extensions_ready(bind):
         return
@@ -56,4 +60,6 @@ def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP INDEX IF EXISTS ix_contact_search_trgm')
         op.execute('DROP INDEX IF EXISTS ix_lead_values_trgm')
+    op.drop_index('ix_contact_tenant_email', table_name='contacts')
+    op.drop_index('ix_contact_tenant_phone', table_name='contacts')
     op.drop_index('ix_lead_contact', table_name='leads')

@@ -20,7 +20,10 @@ class Contact(TenantOwned, db.Model):
     __tablename__ = "contacts"
     __table_args__ = (UniqueConstraint("channel_id", "external_user_id", name="uq_contact_channel_user"),
                       Index("ix_contact_tenant_id", "tenant_id", "id"),
-                      Index("ix_contact_person", "person_id"))
+                      Index("ix_contact_person", "person_id"),
+                      # a phone or email typed into a form, matched against the tenant's other contacts
+                      Index("ix_contact_tenant_phone", "tenant_id", "phone"),
+                      Index("ix_contact_tenant_email", "tenant_id", "email"))
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     # The person this contact is one channel identity of (webapp/services/people.py); NULL until linked.
