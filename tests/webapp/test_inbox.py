@@ -179,6 +179,29 @@ def test_paging_keeps_the_filter(member_client, db, tenant, web):
     assert rest["next"] is None
 
 
+def test_assigned_to_me_pages_only_the_members_own(member_client, db, tenant, web):
+    """"Assigned to me": the conversations the signed-in member took over (open or closed), keyset-paged
+    like the other views; another member's and unassigned ones never appear."""
+    from webapp.dashboard.inbox import PAGE_SIZE
+
+    me = tenant.owner_email
+    mine = [_conversation(db, tenant, web, f"m{i}", paused=True, owner=me, at=T0 + timedelta(seconds=i))
+            for i in range(PAGE_SIZE + 3)]
+    mine.append(_conversation(db, tenant, web, "closed-mine", status="closed", owner=me,
+                              at=T0 + timedelta(seconds=PAGE_SIZE + 10)))
+    _conversation(db, tenant, web, "theirs", paused=True, owner="op@shop.example", at=T0 + timedelta(hours=1))
+    _conversation(db, tenant, web, "nobody", at=T0 + timedelta(hours=1))
+    data = member_client.get("/inbox.json?filter=mine").get_json()
+    rest = member_client.get(f"/inbox.json?filter=mine&after={data['next']}").get_json()
+    assert [r["id"] for r in data["rows"] + rest["rows"]] == [c.id for c in reversed(mine)]
+    assert rest["next"] is None and len(data["rows"]) == PAGE_SIZE
+    page = member_client.get("/inbox?filter=mine")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'data-testid="filter-mine"' in html and "Assigned to me" in html
+    assert "theirs" not in html and "nobody" not in html
+    assert 'data-poll-url="/inbox.json?filter=mine"' in html
+
+
 @pytest.mark.parametrize("cursor", [
     "garbage!", "abc", base64.urlsafe_b64encode(b"x.y").decode(), base64.urlsafe_b64encode(b"1.0").decode(),
     base64.urlsafe_b64encode(b"1.99999999999").decode(), base64.urlsafe_b64encode(b"99999999999999999999.1").decode(),

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, literal, select, tuple_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from webapp.services import keyset
+from webapp.services import crm_depth, keyset
 from webapp.services.channels import REMOVED
 
 from ..extensions import db
@@ -28,17 +28,22 @@ PAGE_SIZE = 50
 PREVIEW_CHARS = 140
 #: Badges show "99+" beyond this: counting further would read every conversation of a large tenant.
 BADGE_CAP = 99
-FILTERS = ("all", "needs_human", "bot", "closed")
+FILTERS = ("all", "mine", "needs_human", "bot", "closed")
 
 
 class InboxArgumentError(ValueError):
     """A filter or cursor the inbox cannot use: the routes answer 400 with this message."""
 
 
-def filter_condition(name: str) -> ColumnElement[bool] | None:
+def filter_condition(name: str, member_email: str | None = None) -> ColumnElement[bool] | None:
     """A filter tab's condition. "Needs a human" is every open conversation whose bot is paused: a human was
-    asked for (a handoff node or keyword) or took it over; "bot" is the open ones the bot still answers.
+    asked for (a handoff node or keyword) or took it over; "bot" is the open ones the bot still answers;
+    "mine" ("Assigned to me") the ones `member_email` took over (`human_owner`), open or closed.
     `== True` (not `IS TRUE`) so that PostgreSQL can match a partial index on `bot_paused`."""
+    if name == "mine":
+        if not member_email:
+            raise InboxArgumentError("the filter mine needs a signed-in member")
+        return Conversation.human_owner == member_email[:255]
     if name == "needs_human":
         return and_(Conversation.bot_paused == True, Conversation.status == "open")  # noqa: E712
     if name == "bot":
@@ -96,9 +101,10 @@ class InboxPage:
 
 
 def page(tenant_id: int, filter_name: str = "all", channel_id: int | None = None, after: str | None = None,
-         size: int = PAGE_SIZE) -> InboxPage:
-    """One page of the inbox newest first, then the previews of its conversations (two queries)."""
-    condition = filter_condition(filter_name)
+         size: int = PAGE_SIZE, member_email: str | None = None) -> InboxPage:
+    """One page of the inbox newest first, then the previews of its conversations (two queries);
+    `member_email` is whose "Assigned to me" the filter "mine" means."""
+    condition = filter_condition(filter_name, member_email)
     query = (scoped(Conversation, tenant_id).with_only_columns(
         Conversation.id, Conversation.status, Conversation.bot_paused, Conversation.human_owner,
         Conversation.unread_count, Conversation.updated_at, Conversation.channel_id, Channel.name, Channel.type,
@@ -108,6 +114,7 @@ def page(tenant_id: int, filter_name: str = "all", channel_id: int | None = None
         .join(Channel, Channel.id == Conversation.channel_id)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
         .limit(size + 1))
+    query = crm_depth.only_visible(query, Conversation.updated_at, tenant_id)  # the plan's CRM history depth
     if condition is not None:
         query = query.where(condition)
     if channel_id is not None:
@@ -156,6 +163,7 @@ def counts(tenant_id: int, channel_id: int | None = None) -> dict[str, int]:
     def bounded(column: Any, condition: ColumnElement[bool]) -> Any:
         inner = (scoped(Conversation, tenant_id).with_only_columns(column.label("v")).where(condition)
                  .order_by(Conversation.updated_at.desc(), Conversation.id.desc()))
+        inner = crm_depth.only_visible(inner, Conversation.updated_at, tenant_id)  # as the list shows
         if channel_id is not None:
             inner = inner.where(Conversation.channel_id == channel_id)
         sub = inner.limit(BADGE_CAP + 1).subquery()

@@ -1,8 +1,8 @@
 """The operator inbox: `/inbox` (the page) and `/inbox.json` (the same page for the poller in inbox.js).
 
-Both take the same query arguments: `filter` (all, needs_human, bot, closed), `channel` (one of the tenant's
-channel ids; another tenant's is a 404, like any id of theirs) and `after` (the opaque cursor of the "Older"
-link). A filter or cursor we cannot use is a 400 that says so, never a 500.
+Both take the same query arguments: `filter` (all, mine = "Assigned to me", needs_human, bot, closed),
+`channel` (one of the tenant's channel ids; another tenant's is a 404, like any id of theirs) and `after`
+(the opaque cursor of the "Older" link). A filter or cursor we cannot use is a 400 that says so, never a 500.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from flask import abort, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from ..inputs import DB_INT_MAX
@@ -23,8 +24,8 @@ from .access import tenant_member_required
 from .blueprint import bp
 
 STATE_LABELS = {"needs_human": _l("needs a human"), "bot": _l("bot"), "closed": _l("closed")}
-FILTER_LABELS = {"all": _l("All"), "needs_human": _l("Needs a human"), "bot": _l("Bot active"),
-                 "closed": _l("Closed")}
+FILTER_LABELS = {"all": _l("All"), "mine": _l("Assigned to me"), "needs_human": _l("Needs a human"),
+                 "bot": _l("Bot active"), "closed": _l("Closed")}
 
 
 class _Args:
@@ -56,7 +57,7 @@ class _Args:
 
 def _load(tenant_id: int, args: _Args) -> tuple[inbox.InboxPage, dict[str, int]]:
     try:
-        result = inbox.page(tenant_id, args.filter, args.channel, args.after)
+        result = inbox.page(tenant_id, args.filter, args.channel, args.after, member_email=current_user.email)
     except inbox.InboxArgumentError as exc:
         abort(400, _("This page link is not valid any more: open the inbox again.") if args.after else str(exc))
     return result, inbox.counts(tenant_id, args.channel)

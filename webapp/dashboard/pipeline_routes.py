@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 from connectors.runtime.jobs import retry_events
 from connectors.runtime.queue import QueueUnavailable, get_queue
 from webapp.connect.registry import offers, reconnect_url, reconnects
+from webapp.services import id_pages
 from webapp.services.channels import (
     COLOR_SETTING,
     DEFAULT_COLOR,
@@ -43,7 +44,7 @@ from webapp.services.channels import (
 from ..extensions import db
 from ..models import Channel, ChannelChange, InboundEvent, Message
 from ..tenancy import current_tenant, get_scoped_or_404, scoped
-from .access import tenant_member_required
+from .access import conversation_worker_required, owner_required
 from .blueprint import bp
 
 
@@ -104,17 +105,31 @@ def _refusal(form: FlaskForm, exc: ChannelSetupError) -> None:
 
 
 @bp.get("/events")
-@tenant_member_required
+@owner_required
 def events():  # type: ignore[no-untyped-def]
+    """Events of one status newest first, in keyset pages of `ix_inbound_tenant_id (tenant_id, id)`: every
+    event can be reached with "Older" (the old list stopped at the newest 200)."""
     status = request.args.get("status", "failed")
-    query = scoped(InboundEvent).order_by(InboundEvent.id.desc()).limit(200)
-    if status in ("failed", "skipped", "done", "received", "queued", "processing"):
+    query = scoped(InboundEvent)
+    if status in EVENT_STATUSES:
         query = query.where(InboundEvent.status == status)
-    return render_template("dashboard/events.html", events=db.session.scalars(query).all(), status=status)
+    after = request.args.get("after") or None
+    try:
+        result = id_pages.page(query, InboundEvent, after, EVENTS_PAGE)
+    except ValueError:
+        abort(400, _("This page link is not valid any more: open the events again."))
+    return render_template(
+        "dashboard/events.html", events=result.rows, status=status,
+        older_url=url_for(".events", status=status, after=result.next_cursor) if result.next_cursor else None,
+        first_page_url=url_for(".events", status=status) if after else None)
+
+
+EVENTS_PAGE = 50
+EVENT_STATUSES = ("failed", "skipped", "done", "received", "queued", "processing")
 
 
 @bp.post("/events/<int:event_id>/retry")
-@tenant_member_required
+@owner_required
 def retry_event(event_id: int):  # type: ignore[no-untyped-def]
 
     event = get_scoped_or_404(InboundEvent, event_id)
@@ -128,7 +143,7 @@ def retry_event(event_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/conversations/<int:conversation_id>/messages/<int:message_id>/send-again")
-@tenant_member_required
+@conversation_worker_required
 def send_again(conversation_id: int, message_id: int):  # type: ignore[no-untyped-def]
     """A person's explicit "send again" of a reply whose delivery is unknown or failed: the page warned that
     the customer may get it twice (the pipeline never re-sends an unknown one on its own)."""
@@ -158,7 +173,7 @@ offers("webchat", "dashboard.new_webchat", lambda: _("Add a website chat"))
 
 
 @bp.route("/channels/telegram", methods=["GET", "POST"])
-@tenant_member_required
+@owner_required
 def connect_telegram():  # type: ignore[no-untyped-def]
 
     """Connect a bot by its token; with ``?channel=`` give the channel's own bot a new token (reconnect)."""
@@ -191,7 +206,7 @@ def _telegram(channel: Channel) -> str | None:
 
 
 @bp.route("/channels/webchat", methods=["GET", "POST"])
-@tenant_member_required
+@owner_required
 def new_webchat():  # type: ignore[no-untyped-def]
     """Add a website chat: the widget's sites, colour and greeting; then the channel page shows the snippet."""
     form = WebchatForm()
@@ -212,7 +227,7 @@ def new_webchat():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/channels/<int:channel_id>/webchat")
-@tenant_member_required
+@owner_required
 def update_webchat_settings(channel_id: int):  # type: ignore[no-untyped-def]
     """Save a website chat's name, allowed sites, colour and greeting."""
     channel = get_scoped_or_404(Channel, channel_id)
@@ -235,7 +250,7 @@ def update_webchat_settings(channel_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/channels/<int:channel_id>/groups")
-@tenant_member_required
+@owner_required
 def set_channel_groups(channel_id: int):  # type: ignore[no-untyped-def]
     """Telegram: whether the bot answers in group chats and channels (off by default)."""
     channel = get_scoped_or_404(Channel, channel_id)
@@ -255,7 +270,7 @@ def set_channel_groups(channel_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/channels/<int:channel_id>/test-recipient")
-@tenant_member_required
+@owner_required
 def set_test_recipient(channel_id: int):  # type: ignore[no-untyped-def]
     """The tenant's own account on this channel: the editor's "Send test" can send real messages to it."""
     import re
@@ -273,7 +288,7 @@ def set_test_recipient(channel_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/channels/<int:channel_id>/remove")
-@tenant_member_required
+@owner_required
 def remove_channel_page(channel_id: int):  # type: ignore[no-untyped-def]
     """Disconnect a channel (its conversations and history stay); the page asks first."""
     channel = get_scoped_or_404(Channel, channel_id)

@@ -6,14 +6,18 @@ OFFSET would read every skipped row again, and the old "newest 500" cap left old
 selects only the columns the list shows, as Core rows (no ORM objects, no identity map).
 
 Search is a case-insensitive substring match (ILIKE on PostgreSQL, `lower() LIKE` on SQLite) over the lead's
-field values and its contact's name, phone and email. It has no index of its own: the database walks the
-tenant's rows in index order and stops once a page is full, so a search reads at most the tenant's leads and
-usually far fewer. pg_trgm would make a rare term in a huge tenant faster, but it needs `CREATE EXTENSION`
-(not every deployment's role may run it) and an index over an expression of the JSON values; left for when
-the benchmark asks for it.
+field values and its contact's name, phone and email. Each of the two ways to match is its own query for the
+page's newest ids (`_limited`), so PostgreSQL serves each from an index: the trigram indexes of migration
+0008 (`ix_lead_values_trgm`, `ix_contact_search_trgm`; pg_trgm and btree_gin, created where the role may) for
+a rare term, a short walk of the list's index for a common one. Without the extensions (and on SQLite) the
+same queries walk the tenant's rows in index order and stop once a page is full. On PostgreSQL the values are
+matched as the JSON text of the values array, so a term with a double quote or a backslash may also match
+its JSON quoting.
 
 The export reuses the same query in batches of `EXPORT_BATCH` rows (again a keyset walk), so a streamed
-download holds one batch in memory, never every lead. Every query goes through `webapp.tenancy.scoped`.
+download holds one batch in memory, never every lead. Every query goes through `webapp.tenancy.scoped`, and
+every one is cut to the plan's CRM history depth (webapp/services/crm_depth.py): a lower bound on
+`created_at`, the column the walk runs on.
 """
 
 from __future__ import annotations
@@ -23,14 +27,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, literal_column, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, Text, and_, func, literal, literal_column, or_, select, tuple_, union_all
 from sqlalchemy.engine import Row
 
 from ..extensions import db
 from ..inputs import DB_INT_MAX
 from ..models import LEAD_STATUSES, Contact, Conversation, Lead
 from ..tenancy import scoped
-from . import keyset
+from . import crm_depth, keyset
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000
@@ -104,29 +108,37 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _field_values_match(pattern: str) -> ColumnElement[bool]:
-    """Some value of the lead's `fields` object contains the term: values only, so that searching "phone"
-    does not match every lead that has a phone. PostgreSQL's jsonb_each_text refuses a non-object, hence
-    the CASE; SQLite's json_each reads the stored JSON (decoding `\\u` escapes, so non-ASCII text matches)."""
+def _search_branches(tenant_id: int, pattern: str) -> list[ColumnElement[bool]]:
+    """The ways a lead matches a search, each a condition an index can serve on its own: some value of the
+    lead's `fields` contains the term (values only, so that searching "phone" does not match every lead that
+    has a phone), or its contact's name, phone or email does. On PostgreSQL the values are read as the text of
+    `jsonb_path_query_array(fields, '$.*')`, the expression `ix_lead_values_trgm` indexes (migration 0008), and
+    the contacts through `ix_contact_search_trgm`; SQLite's json_each reads the stored JSON (decoding `\\u`
+    escapes, so non-ASCII text matches)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        obj = case((func.jsonb_typeof(Lead.fields) == "object", Lead.fields),
-                   else_=literal_column("'{}'::jsonb"))
-        values = func.jsonb_each_text(obj).table_valued("key", "value")
+        values_text = func.jsonb_path_query_array(Lead.fields, literal_column("'$.*'::jsonpath")).cast(Text)
+        in_values: ColumnElement[bool] = values_text.ilike(pattern, escape="\\")
     else:
         values = func.json_each(Lead.fields).table_valued("value")
-    return select(literal(1)).select_from(values).where(
-        values.c.value.ilike(pattern, escape="\\")).exists()
+        in_values = select(literal(1)).select_from(values).where(
+            values.c.value.ilike(pattern, escape="\\")).exists()
+    contacts = scoped(Contact, tenant_id).with_only_columns(Contact.id).where(or_(
+        Contact.name.ilike(pattern, escape="\\"), Contact.phone.ilike(pattern, escape="\\"),
+        Contact.email.ilike(pattern, escape="\\")))
+    return [in_values, Lead.contact_id.in_(contacts)]
 
 
-def _query(tenant_id: int, filters: LeadFilters) -> Select[Any]:
-    """The filtered list newest first, as the columns the list and the export need."""
+def _query(tenant_id: int, filters: LeadFilters, export: bool = False) -> Select[Any]:
+    """The filtered list newest first, as the columns the list (and with `export`, the export) needs."""
     query = (scoped(Lead, tenant_id).with_only_columns(
         Lead.id, Lead.created_at, Lead.status, Lead.source_channel, Lead.fields,
+        *((Lead.custom,) if export else ()),
         Contact.name.label("contact_name"), Contact.phone.label("contact_phone"),
         Contact.email.label("contact_email"), maintain_column_froms=False)
         .select_from(Lead)
         .outerjoin(Contact, and_(Contact.id == Lead.contact_id, Contact.tenant_id == Lead.tenant_id))
         .order_by(Lead.created_at.desc(), Lead.id.desc()))
+    query = crm_depth.only_visible(query, Lead.created_at, tenant_id)
     if filters.status:
         query = query.where(Lead.status == filters.status)
     if filters.channel:
@@ -140,16 +152,33 @@ def _query(tenant_id: int, filters: LeadFilters) -> Select[Any]:
         # A lead records its conversation; the conversation records the flow that ran it.
         query = query.where(scoped(Conversation, tenant_id).with_only_columns(literal(1)).where(
             Conversation.id == Lead.conversation_id, Conversation.flow_id == filters.flow_id).exists())
-    if filters.q:
-        pattern = _like_pattern(filters.q)
-        query = query.where(or_(Contact.name.ilike(pattern, escape="\\"), Contact.phone.ilike(pattern, escape="\\"),
-                                Contact.email.ilike(pattern, escape="\\"), _field_values_match(pattern)))
     return query
 
 
 def _after(query: Select[Any], created_at: datetime, lead_id: int) -> Select[Any]:
     # A row value comparison: PostgreSQL turns it into a bound on the index (tenant_id, created_at, id).
     return query.where(tuple_(Lead.created_at, Lead.id) < (created_at, lead_id))
+
+
+def _limited(tenant_id: int, filters: LeadFilters, limit: int, after: tuple[datetime, int] | None = None,
+             export: bool = False) -> Select[Any]:
+    """The next `limit` rows of the filtered list after `after`. With a search, each way of matching
+    (`_search_branches`) picks its own newest `limit` ids first, and the page is the newest of those: a
+    single OR across the lead and its contact can only be checked lead by lead (a search for one phone
+    number read all 6,000 leads of bench/scale.py's largest tenant), while each branch alone is a few
+    index pages for a rare term and a short walk of the list's index for a common one."""
+    query = _query(tenant_id, filters, export)
+    if after:
+        query = _after(query, *after)
+    if filters.q:
+        pattern = _like_pattern(filters.q)
+        branches = []
+        for condition in _search_branches(tenant_id, pattern):
+            ids = _query(tenant_id, filters).with_only_columns(Lead.id, Lead.created_at, maintain_column_froms=False)
+            ids = (_after(ids, *after) if after else ids).where(condition).limit(limit)
+            branches.append(select(ids.subquery().c.id))
+        query = query.where(Lead.id.in_(union_all(*branches)))
+    return query.limit(limit)
 
 
 # -- the page ------------------------------------------------------------------------------------------
@@ -181,10 +210,8 @@ class LeadPage:
 
 def page(tenant_id: int, filters: LeadFilters, after: str | None = None, size: int = PAGE_SIZE) -> LeadPage:
     """One page of the filtered list (one query: `size + 1` rows tell whether there is a next page)."""
-    query = _query(tenant_id, filters)
-    if after:
-        query = _after(query, *decode_cursor(after))
-    found = db.session.execute(query.limit(size + 1)).all()
+    found = db.session.execute(_limited(tenant_id, filters, size + 1,
+                                        decode_cursor(after) if after else None)).all()
     rows = [LeadRow(id=r.id, created_at=r.created_at, status=r.status, source_channel=r.source_channel or "",
                     fields=r.fields if isinstance(r.fields, dict) else {}, contact_name=r.contact_name or "",
                     contact_phone=r.contact_phone or "") for r in found[:size]]
@@ -195,11 +222,10 @@ def page(tenant_id: int, filters: LeadFilters, after: str | None = None, size: i
 def iter_rows(tenant_id: int, filters: LeadFilters, batch: int = EXPORT_BATCH) -> Iterator[Row[Any]]:
     """Every row of the filtered list, newest first, fetched `batch` rows at a time (a keyset walk): what
     the streamed export reads. The rows have the attributes `exporting.lead_rows` reads."""
-    base = _query(tenant_id, filters)
-    query = base
+    after: tuple[datetime, int] | None = None
     while True:
-        rows = db.session.execute(query.limit(batch)).all()
+        rows = db.session.execute(_limited(tenant_id, filters, batch, after, export=True)).all()
         yield from rows
         if len(rows) < batch:
             return
-        query = _after(base, rows[-1].created_at, rows[-1].id)
+        after = (rows[-1].created_at, rows[-1].id)
