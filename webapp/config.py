@@ -178,6 +178,7 @@ class Config:
         self.SIGNUP_PLAN = (_env("SIGNUP_PLAN", "START") or "START").upper()
         self.CONFIRM_LINK_HOURS = _number("CONFIRM_LINK_HOURS", "48", float, minimum=0.01)
         self.RESET_LINK_MINUTES = _number("RESET_LINK_MINUTES", "60", float, minimum=1)
+        self.INVITE_LINK_HOURS = _number("INVITE_LINK_HOURS", "72", float, minimum=0.01)  # team invitations
         # Mails with a link that one recipient may be sent, and that one client address may cause (sign-ups,
         # resets, "send the link again"): more are not sent, and the answer does not say so for resets.
         self.MAIL_RECIPIENT_LIMIT = _rate_limit("MAIL_RECIPIENT_LIMIT", "1 per minute;5 per hour;20 per day")

@@ -45,6 +45,7 @@ from flows.turn import OutboundMessage
 from webapp.extensions import db
 from webapp.models import Contact, Conversation, Message
 from webapp.models.base import as_utc, utcnow
+from webapp.services import audit
 
 from . import store, usage
 from .effects import notify
@@ -530,6 +531,9 @@ def flag_reconnect(channel_id: int, tenant_id: int, name: str, reason: str) -> b
     flagged = store.mark_needs_reconnect(channel_id, reason)
     if flagged:
         notify(tenant_id, "token_invalid", f"Reconnect {name}", reason[:500], channel_id=channel_id, name=name)
+        # Once per flagging, in the same transaction: the tenant's audit log shows the token error.
+        audit.record("token_error", tenant_id=tenant_id, actor="system", target=f"#{channel_id} {name}",
+                     details={"channel_id": channel_id, "reason": reason[:500]})
     db.session.commit()
     return flagged
 

@@ -7,9 +7,10 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from ..extensions import db
+from ..models import AuditEntry, FlowTemplate, InboundEvent, Lead, Plan, PromptLayer, Tenant, User
 from ..models import Channel as ChannelModel
-from ..models import FlowTemplate, InboundEvent, Lead, Plan, PromptLayer, Tenant, User
 from .views import (
+    AuditView,
     ChannelView,
     EventView,
     LeadView,
@@ -33,4 +34,5 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(PromptLayerView(PromptLayer, db.session, name="Prompt layers", category="Library"))
     admin.add_view(EventView(InboundEvent, db.session, name="Inbound events", category="Pipeline"))
     admin.add_view(LeadView(Lead, db.session, name="Leads", category="Pipeline"))
+    admin.add_view(AuditView(AuditEntry, db.session, name="Audit log"))
     return admin

@@ -7,9 +7,10 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask_login import current_user
 
+from ..dashboard.access import owner_only
 from .payload import ApiError
 
-bp = Blueprint("api", __name__, url_prefix="/api")
+bp = owner_only(Blueprint("api", __name__, url_prefix="/api"))  # operators: 403 (dashboard/access.py)
 
 
 @bp.before_request

@@ -18,6 +18,7 @@ from ..extensions import db, login_manager
 from ..models import User
 from ..models.base import utcnow
 from ..security import client_address
+from ..services.audit import record, record_now
 from .blueprint import bp
 from .forms import LanguageForm, LoginForm
 from .throttle import throttle
@@ -75,6 +76,9 @@ def login():  # type: ignore[no-untyped-def]
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if user is None or not user.check_password(form.password.data) or not user.active:
             guard.failed(email, address)
+            # Committed on its own: this request ends in an error. The email typed, never the password.
+            record_now("login_failed", tenant_id=user.tenant_id if user else None, actor="anonymous",
+                       target=email[:255], details={"email": email[:254]})
             flash(_("Wrong email or password."), "danger")
             return render_template("auth/login.html", form=form), 401
         guard.succeeded(email, address)
@@ -84,6 +88,7 @@ def login():  # type: ignore[no-untyped-def]
         session.permanent = bool(form.remember.data)
         session[SESSION_VERSION_KEY] = user.session_version
         user.last_login_at = utcnow()
+        record("login", tenant_id=user.tenant_id, actor=user.email, target=user.email)
         db.session.commit()
         return redirect(safe_next(request.args.get("next")) or home_for(user))
     status = 400 if request.method == "POST" else 200
@@ -96,6 +101,7 @@ def logout():  # type: ignore[no-untyped-def]
     """Signs this user out everywhere: the version bump refuses every session cookie issued so far."""
     db.session.execute(update(User).where(User.id == current_user.id)
                        .values(session_version=User.session_version + 1))
+    record("logout", tenant_id=current_user.tenant_id, target=current_user.email)
     db.session.commit()
     logout_user()
     session.pop(SESSION_VERSION_KEY, None)

@@ -33,6 +33,7 @@ from ..extensions import db
 from ..models import Tenant, User
 from ..models.base import utcnow
 from ..security import client_address
+from ..services.audit import record
 from ..services.errors import Refused
 from ..services.mail import Mail, mail_configured
 from ..services.tenants import create_tenant, create_user
@@ -263,8 +264,12 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
     user.set_password(form.password.data)  # a new hash: this link dies, and the version bump ends sessions
     if user.email_confirmed_at is None:  # the link reached the mailbox: that proves the address too
         user.email_confirmed_at = utcnow()
+    record("password_changed", tenant_id=user.tenant_id, actor=user.email, target=user.email,
+           details={"via": "reset link"})
     db.session.commit()
     _sign_in(user)
+    record("login", tenant_id=user.tenant_id, actor=user.email, target=user.email,
+           details={"via": "reset link"})
     db.session.commit()
     flash(_("Your password is changed. Other sessions were signed out."), "success")
     return redirect(home_for(user))

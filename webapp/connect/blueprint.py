@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-bp = Blueprint("connect", __name__, url_prefix="/connect")
+from ..dashboard.access import owner_only
+
+bp = owner_only(Blueprint("connect", __name__, url_prefix="/connect"))  # operators: 403 (dashboard/access.py)

@@ -20,7 +20,7 @@ from webapp.services.errors import Refused
 from ..extensions import db
 from ..models import Conversation, Message
 from ..tenancy import get_scoped_or_404, scoped
-from .access import tenant_member_required
+from .access import conversation_worker_required
 from .blueprint import bp
 
 DELIVERY_LABELS: dict[str, Callable[[], str]] = {
@@ -59,26 +59,26 @@ def _act(conversation_id: int, action: Callable[[Conversation], Any], done: str)
 
 
 @bp.post("/conversations/<int:conversation_id>/take-over")
-@tenant_member_required
+@conversation_worker_required
 def take_over(conversation_id: int) -> Any:
     return _act(conversation_id, lambda c: handoff.take_over(c, current_user.email),
                 _("You took over: the bot is paused in this conversation."))
 
 
 @bp.post("/conversations/<int:conversation_id>/hand-back")
-@tenant_member_required
+@conversation_worker_required
 def hand_back(conversation_id: int) -> Any:
     return _act(conversation_id, handoff.hand_back, _("Handed back: the bot answers again."))
 
 
 @bp.post("/conversations/<int:conversation_id>/close")
-@tenant_member_required
+@conversation_worker_required
 def close_conversation(conversation_id: int) -> Any:
     return _act(conversation_id, handoff.close, _("Conversation closed."))
 
 
 @bp.post("/conversations/<int:conversation_id>/reply")
-@tenant_member_required
+@conversation_worker_required
 def reply(conversation_id: int) -> Any:
     conv = get_scoped_or_404(Conversation, conversation_id)
     try:

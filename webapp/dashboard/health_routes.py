@@ -14,7 +14,7 @@ from webapp.services.channel_health import check_channel
 from ..extensions import limiter
 from ..models import Channel
 from ..tenancy import get_scoped_or_404
-from .access import tenant_member_required
+from .access import owner_required
 from .blueprint import bp
 
 
@@ -40,7 +40,7 @@ def summary(result: dict[str, Any], label: str) -> tuple[str, str]:
 
 @bp.post("/channels/<int:channel_id>/check")
 @limiter.limit("12 per minute", key_func=_user_key)
-@tenant_member_required
+@owner_required
 def check_channel_health(channel_id: int):  # type: ignore[no-untyped-def]
     """Run the check (it calls the channel's API with the tenant's token: rate-limited per user)."""
     channel = get_scoped_or_404(Channel, channel_id)

@@ -2,4 +2,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("editor", __name__)
+from ..dashboard.access import owner_only
+
+bp = owner_only(Blueprint("editor", __name__))  # operators: 403 (dashboard/access.py)

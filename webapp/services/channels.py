@@ -36,6 +36,7 @@ from webapp.models import Channel, ChannelChange, Tenant
 from webapp.models.base import utcnow
 from webapp.plans import limit_of, within_limit
 
+from . import audit
 from .errors import Refused
 
 log = logging.getLogger(__name__)
@@ -94,9 +95,15 @@ def _check_room(tenant: Tenant) -> None:
 
 
 def record_change(channel: Channel, action: str, actor: str, detail: str = "") -> None:
-    """Note who connected, reconnected or removed the channel (the caller commits)."""
+    """Note who connected, reconnected or removed the channel (the caller commits), in the channel's history
+    and, in the same transaction, in the tenant's audit log ("staff:<email>" is staff in /admin)."""
     db.session.add(ChannelChange(tenant_id=channel.tenant_id, channel_id=channel.id, action=action,
                                  actor=(actor or "")[:255], detail=detail[:255]))
+    staff = (actor or "").startswith("staff:")
+    audit.record(f"channel_{action}", tenant_id=channel.tenant_id,
+                 actor=(actor or "").removeprefix("staff:") or None, staff=staff,
+                 target=f"{channel.type} #{channel.id} {channel.name or ''}".strip(),
+                 details={"channel_id": channel.id, "type": channel.type, **({"detail": detail} if detail else {})})
 
 
 def add_channel(tenant: Tenant, channel_type: str, *, external_id: str | None = None, token: str | None = None,

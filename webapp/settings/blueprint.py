@@ -2,4 +2,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("settings", __name__, url_prefix="/settings")
+from ..dashboard.access import owner_only
+
+bp = owner_only(Blueprint("settings", __name__, url_prefix="/settings"))  # operators: 403 (dashboard/access.py)
