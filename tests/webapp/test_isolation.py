@@ -11,28 +11,50 @@ from __future__ import annotations
 import pytest
 
 SCOPED_PREFIXES = ("/channels", "/conversations", "/leads", "/notifications", "/flows", "/api/", "/editor",
-                   "/events", "/settings", "/inbox", "/connect")
+                   "/events", "/settings", "/inbox", "/connect", "/contacts", "/people")
 
 
 @pytest.fixture()
 def other_tenant_objects(db, make_tenant):
+    from datetime import timedelta
+
     from webapp.models import (
+        AuditEntry,
         Contact,
         Conversation,
         InboundEvent,
+        Invitation,
         Lead,
         Message,
         Notification,
+        Person,
+        PersonLink,
         PromptLayer,
         TestConversation,
+        User,
     )
+    from webapp.models.base import utcnow
     from webapp.services.channels import add_channel
     from webapp.services.flows import create_flow
 
     b = make_tenant("Tenant B")
     channel = add_channel(b, "webchat")
     contact = Contact(tenant_id=b.id, channel_id=channel.id, external_user_id="visitor-b", name="Secret Bob")
-    db.session.add(contact)
+    person = Person(tenant_id=b.id, name="Secret Bob")
+    db.session.add_all([contact, person])
+    db.session.flush()
+    contact.person_id = person.id
+    other = Contact(tenant_id=b.id, channel_id=channel.id, external_user_id="visitor-b2", name="Secret Bob 2",
+                    person_id=person.id)
+    db.session.add(other)
+    db.session.flush()
+    link = PersonLink(tenant_id=b.id, contact_id=other.id, person_id=person.id, rule="phone", value="79001234567",
+                      status="offered")
+    member = User(email="operator@tenant-b.example.com", password_hash="x", tenant_id=b.id, role="operator")
+    invitation = Invitation(tenant_id=b.id, email="invitee@tenant-b.example.com", role="operator",
+                            token_hash="b" * 64, expires_at=utcnow() + timedelta(days=1))
+    entry = AuditEntry(tenant_id=b.id, actor="owner@tenant-b.example.com", action="login", target="B's")
+    db.session.add_all([link, member, invitation, entry])
     db.session.flush()
     conv = Conversation(tenant_id=b.id, contact_id=contact.id, channel_id=channel.id)
     db.session.add(conv)
@@ -56,7 +78,8 @@ def other_tenant_objects(db, make_tenant):
     return {"channel_id": channel.id, "conversation_id": conv.id, "lead_id": lead.id,
             "notification_id": note.id, "flow_id": flow.id, "version": 1, "number": 1,
             "test_id": saved_test.id, "case_id": 1, "event_id": event.id, "index": 0,
-            "layer_id": layer.id, "message_id": reply.id}
+            "layer_id": layer.id, "message_id": reply.id, "contact_id": contact.id, "person_id": person.id,
+            "link_id": link.id, "member_id": member.id, "invitation_id": invitation.id, "entry_id": entry.id}
 
 
 def scoped_rules(app):
