@@ -136,6 +136,13 @@ def upgrade():
 
 
 def downgrade():
+    plans = sa.table('plans', sa.column('id', sa.Integer()), sa.column('features', sa.JSON()))
+    bind = op.get_bind()
+    for row in bind.execute(sa.select(plans.c.id, plans.c.features)).all():
+        features = row.features if isinstance(row.features, list) else json.loads(row.features or '[]')
+        if 'custom_fields' in features:
+            bind.execute(plans.update().where(plans.c.id == row.id)
+                         .values(features=[f for f in features if f != 'custom_fields']))
     op.drop_index('ix_inbound_tenant_id', table_name='inbound_events')
     op.drop_index('ix_notification_tenant_id', table_name='notifications')
     op.drop_index('ix_audit_tenant_id', table_name='audit_entries')

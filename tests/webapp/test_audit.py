@@ -74,6 +74,15 @@ def test_sign_in_sign_out_and_failed_sign_ins_are_recorded(app, client, db, tena
     assert wrong not in text and tenant.owner_password not in text
 
 
+def test_lead_exports_are_recorded_with_their_filters(app, member_client, db, tenant):
+    assert member_client.get("/leads.csv?status=won").status_code == 200
+    entry = _one(db, "export", tenant_id=tenant.id)
+    assert (entry.actor, entry.target, entry.details) == (tenant.owner_email, "leads.csv", {"status": "won"})
+    result = app.test_cli_runner().invoke(args=["leads", "export", "--tenant", str(tenant.id)])
+    assert result.exit_code == 0, result.output
+    assert [(e.actor, e.target) for e in _entries(db, "export")][-1] == ("cli", "leads.json")
+
+
 def test_a_password_reset_is_recorded_without_the_password(client, db, tenant):
     from webapp.auth.tokens import RESET, make_token
     from webapp.models import User

@@ -90,3 +90,8 @@ def test_cli_and_admin_are_recorded(app, db, tenant, staff_user, client):
     assert _changes(db, wa.id)[-1] == ("reconnected", "staff:staff@platform.example.com")
     db.session.expire_all()
     assert db.session.get(Channel, wa.id).credentials["token"] == "wa-token-2"
+    # The owner reads that staff did it, not which member of staff.
+    owner = app.test_client()
+    login(owner, tenant.owner_email, tenant.owner_password)
+    page = owner.get(f"/channels/{wa.id}").get_data(as_text=True)
+    assert "by TemoWeb staff" in page and "staff@platform.example.com" not in page

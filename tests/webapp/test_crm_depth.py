@@ -149,3 +149,26 @@ def test_visible_since_follows_the_plan(db, world):
     assert not crm_depth.is_visible(tenant, utcnow() - timedelta(days=31))
     _set_plan(db, tenant.id, "PRO")
     assert crm_depth.visible_since(world["tenant"].id) is None
+
+
+def test_the_person_page_and_notifications_stay_within_the_history(client, db, world):
+    """A hidden lead's values are not shown through its notification or its contact's person page."""
+    from webapp.models import Conversation, Lead, Notification
+    from webapp.models.base import utcnow
+
+    old_conv = db.session.get(Conversation, world["old_conv"])
+    lead = db.session.get(Lead, world["old"])
+    lead.contact_id, lead.conversation_id = old_conv.contact_id, old_conv.id
+    db.session.add(Notification(tenant_id=world["tenant"].id, kind="lead", title="New lead: Old Oskar",
+                                body="phone +49 1111", created_at=utcnow() - timedelta(days=40)))
+    db.session.add(Notification(tenant_id=world["tenant"].id, kind="lead", title="New lead: Recent Rita"))
+    db.session.commit()
+    notes = client.get("/notifications").get_data(as_text=True)
+    assert "Recent Rita" in notes and "Old Oskar" not in notes and "Your plan shows the last 30 days." in notes
+    person = client.get(f"/contacts/{old_conv.contact_id}").get_data(as_text=True)
+    assert f"/leads/{world['old']}" not in person and f"/conversations/{world['old_conv']}" not in person
+    _set_plan(db, world["tenant"].id, "PRO")
+    assert "Old Oskar" in client.get("/notifications").get_data(as_text=True)
+    person = client.get(f"/contacts/{old_conv.contact_id}").get_data(as_text=True)
+    assert f"/leads/{world['old']}" in person and f"/conversations/{world['old_conv']}" in person
+

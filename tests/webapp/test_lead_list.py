@@ -99,6 +99,8 @@ def test_search_by_each_field(member_client, seeded, query, expected):
     ({"flow": "b_flow"}, []),                                      # B's flow id shows none of B's leads
     ({"q": "anna", "channel": "whatsapp"}, []),
     ({"status": "new", "channel": "telegram", "q": "+371"}, ["anna"]),
+    ({"to": "9999-12-31"}, ["anna", "boris", "text", "contact", "cyrillic"]),  # the last day: no bound
+    ({"from": "0001-01-01", "to": "9999-12-31"}, ["anna", "boris", "text", "contact", "cyrillic"]),
 ])
 def test_each_filter(member_client, seeded, args, expected):
     args = {k: str(seeded[v]) if k == "flow" else v for k, v in args.items()}

@@ -347,3 +347,32 @@ def test_a_bad_cursor_is_400(member_client, world, cursor):
 def test_pages_need_a_member(client, world):
     assert client.get("/contacts").status_code == 302
     assert client.get(f"/contacts/{world.b_contact.id}").status_code == 302
+
+
+def test_a_merge_closes_the_offers_it_makes_moot(member_client, db, world):
+    """An offer between two contacts a member then merged by hand is closed, not left with an Accept button
+    that would record a merge nothing did (and that could never be undone)."""
+    from webapp.services import people
+
+    wa = _contact(db, world.a.wa, "37120000001", name="Ann WhatsApp")
+    people.ensure_person(wa)
+    web = _contact(db, world.a.web, "visitor-1", name="Ann web")
+    [offer] = people.offer_from_form(web, {"phone": "+37120000001"})
+    db.session.commit()
+    assert _post(member_client, f"/contacts/{wa.id}/merge", other_contact_id=str(web.id)).status_code == 303
+    [closed] = _links(db, id=offer.id)
+    assert closed.status == "dismissed"
+    assert f'data-testid="person_link_accept-{offer.id}"' not in _person_page(member_client, wa.id)
+
+
+def test_accepting_an_offer_already_fulfilled_records_no_merge(db, world):
+    from webapp.services import people
+
+    wa = _contact(db, world.a.wa, "37120000001")
+    target = people.ensure_person(wa)
+    web = _contact(db, world.a.web, "visitor-1")
+    [offer] = people.offer_from_form(web, {"phone": "+37120000001"})
+    web.person_id = target.id  # joined by some other way meanwhile
+    db.session.commit()
+    people.accept(offer, "owner@x")
+    assert offer.status == "dismissed" and offer.from_person_id is None

@@ -13,7 +13,7 @@ import click
 from connectors.channels.registry import connector_types
 from webapp.extensions import db
 from webapp.models import LEAD_STATUSES, Flow
-from webapp.services import lead_list
+from webapp.services import audit, lead_list
 from webapp.services.exporting import FORMATS, export_chunks
 from webapp.services.tenants import get_tenant
 
@@ -62,5 +62,7 @@ def register(cli: click.Group) -> None:
         """The tenant's leads (newest first, within its plan's CRM history), filtered like the leads page."""
         tenant = get_tenant(tenant_id)
         filters = _filters(tenant_id, status, channel, date_from, date_to, flow_id, q)
+        audit.record_now("export", tenant_id=tenant_id, actor="cli", target=f"leads.{fmt}",
+                         details=filters.as_args())
         for chunk in export_chunks(tenant, filters, fmt):
             click.echo(chunk, nl=False)

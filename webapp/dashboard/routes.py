@@ -11,7 +11,7 @@ from sqlalchemy import func
 
 from connectors.channels.registry import connector_types
 from webapp.connect.registry import connect_pages
-from webapp.services import crm_depth, id_pages, lead_fields, lead_list
+from webapp.services import audit, crm_depth, id_pages, lead_fields, lead_list
 from webapp.services import lead_detail as lead_service
 from webapp.services.channels import REMOVED, channel_room
 from webapp.services.errors import Refused
@@ -178,6 +178,7 @@ def leads_csv():  # type: ignore[no-untyped-def]
     except lead_list.LeadListError:
         abort(400, _("Unknown filter: check the dates (YYYY-MM-DD) and the flow."))
     chunks = export_chunks(current_tenant(), filters, fmt)  # with the custom field columns, cut to the CRM depth
+    audit.record_now("export", tenant_id=current_tenant_id(), target=f"leads.{fmt}", details=filters.as_args())
     return Response(stream_with_context(chunks),
                     mimetype="application/json" if fmt == "json" else "text/csv",
                     headers={"Content-Disposition": f"attachment; filename=leads.{fmt}"})
@@ -280,7 +281,9 @@ def notifications():  # type: ignore[no-untyped-def]
     be reached with "Older" (the old list stopped at the newest 200)."""
     after = request.args.get("after") or None
     try:
-        result = id_pages.page(scoped(Notification), Notification, after, NOTIFICATIONS_PAGE)
+        # Within the plan's CRM history: a lead's notification carries the lead's values.
+        visible = crm_depth.only_visible(scoped(Notification), Notification.created_at, current_tenant_id())
+        result = id_pages.page(visible, Notification, after, NOTIFICATIONS_PAGE)
     except ValueError:
         abort(400, _("This page link is not valid any more: open the notifications again."))
     return render_template(

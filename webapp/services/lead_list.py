@@ -143,7 +143,7 @@ def _query(tenant_id: int, filters: LeadFilters, export: bool = False) -> Select
         query = query.where(Lead.source_channel == filters.channel)
     if filters.date_from:
         query = query.where(Lead.created_at >= datetime.combine(filters.date_from, datetime.min.time(), UTC))
-    if filters.date_to:
+    if filters.date_to and filters.date_to < date.max:  # the last day there is bounds nothing
         end = datetime.combine(filters.date_to, datetime.min.time(), UTC) + timedelta(days=1)
         query = query.where(Lead.created_at < end)
     if filters.flow_id:

@@ -36,6 +36,7 @@ from ..inputs import DB_INT_MAX
 from ..models import Channel, Contact, Conversation, Lead, Person, PersonLink
 from ..models.base import utcnow
 from ..tenancy import scoped
+from . import crm_depth
 from .errors import Refused
 
 #: A phone shorter than this is no identity (a typo, an extension); E.164 allows at most 15 digits.
@@ -157,6 +158,13 @@ def _move(source: Person, target: Person, rule: str, value: str, actor: str,
             links.append(trigger)
         else:
             links.append(_link(member, target, rule, value, "merged", actor, source.id))
+    # Offers between the two are moot now: closed, so no Accept button joins what is already joined.
+    joined = scoped(Contact, source.tenant_id).with_only_columns(Contact.id).where(Contact.person_id == target.id)
+    for offer in db.session.scalars(scoped(PersonLink, source.tenant_id).where(
+            PersonLink.status == "offered", PersonLink.contact_id.in_(joined),
+            PersonLink.person_id.in_((source.id, target.id)))):
+        if offer is not trigger:
+            offer.status, offer.actor, offer.decided_at = "dismissed", actor[:255], utcnow()
     if not target.name:
         target.name = source.name
     db.session.flush()
@@ -283,9 +291,8 @@ def accept(link: PersonLink, actor: str) -> Person:
         raise Refused(_("This person no longer exists."), status=404)
     target = resolve(target)
     source = ensure_person(contact)
-    if source.id == target.id:
-        link.status, link.from_person_id, link.person_id = "merged", source.id, target.id
-        link.actor, link.decided_at = actor[:255], utcnow()
+    if source.id == target.id:  # already one person (a later merge did it): nothing to join, nothing to undo
+        link.status, link.actor, link.decided_at = "dismissed", actor[:255], utcnow()
         return target
     _move(source, target, link.rule, link.value, actor, trigger=link)
     return target
@@ -446,10 +453,13 @@ def person_view(contact: Contact) -> PersonView:
     contacts = [ContactRow(*row) for row in db.session.execute(
         contacts_query(tenant_id).where(Contact.person_id == person.id).limit(PAGE_LIMIT)).all()]
     ids = [c.id for c in contacts]
-    conversations = list(db.session.scalars(scoped(Conversation, tenant_id).where(Conversation.contact_id.in_(ids))
-                                            .order_by(Conversation.id.desc()).limit(PAGE_LIMIT)))
-    leads = list(db.session.scalars(scoped(Lead, tenant_id).where(Lead.contact_id.in_(ids))
-                                    .order_by(Lead.id.desc()).limit(PAGE_LIMIT)))
+    # Within the plan's CRM history, like the inbox and the leads list they link to.
+    conversations = list(db.session.scalars(crm_depth.only_visible(
+        scoped(Conversation, tenant_id).where(Conversation.contact_id.in_(ids)), Conversation.updated_at, tenant_id)
+        .order_by(Conversation.id.desc()).limit(PAGE_LIMIT)))
+    leads = list(db.session.scalars(crm_depth.only_visible(
+        scoped(Lead, tenant_id).where(Lead.contact_id.in_(ids)), Lead.created_at, tenant_id)
+        .order_by(Lead.id.desc()).limit(PAGE_LIMIT)))
     concerns = or_(PersonLink.contact_id.in_(ids), PersonLink.person_id == person.id)
     offers = list(db.session.scalars(scoped(PersonLink, tenant_id).where(concerns, PersonLink.status == "offered")
                                      .order_by(PersonLink.id.desc()).limit(PAGE_LIMIT)))

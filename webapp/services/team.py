@@ -102,6 +102,9 @@ def is_expired(invitation: Invitation, now: datetime | None = None) -> bool:
 
 
 def _owners(tenant_id: int) -> int:
+    """Active owners, counted under a lock of the tenant's row: two owners demoting or removing each other at
+    the same moment take turns, so the second sees the first's change and the tenant keeps an owner."""
+    db.session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
     return int(db.session.scalar(
         select(func.count()).select_from(User).where(User.tenant_id == tenant_id, User.role == "owner",
                                                      User.active == True)) or 0)  # noqa: E712
