@@ -38,6 +38,9 @@ class Flow:
     schema_version: int = SCHEMA_VERSION
     #: The triggers a comment may start a run at (see `entries`).
     comment_triggers: tuple[str, ...] = ()
+    #: After a run of this flow that asked questions has ended, a message starts it again only once this
+    #: many minutes have passed (None: never by itself; 0: always). See `engine.step`.
+    restart_after_minutes: int | None = None
 
     @property
     def uses(self) -> frozenset[str]:
@@ -271,5 +274,6 @@ def compile_document(
         comment_triggers=_comment_triggers(triggers, nodes, successors),
         warnings=tuple(problems),
         fingerprint=hashlib.sha256(canonical.encode()).hexdigest()[:16],
+        restart_after_minutes=doc.get("restart_after_minutes"),
     )
     return flow, problems

@@ -8,14 +8,16 @@ runaway loop, a node failing) come back as `StepResult.error` and a trace entry,
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from flows import i18n
+from flows import faq, grounding, i18n, media
 from flows.compiler import Flow
 from flows.handoff import asks_for_human
 from flows.nodes.base import Node, Result, Runtime
 from flows.services import Services
 from flows.state import HISTORY_LIMIT, new_state, upgrade_state
+from flows.text_limits import fit_text
 from flows.turn import Effect, OutboundMessage, StepResult, TurnEvent
 
 __all__ = ["MAX_STEPS", "Effect", "OutboundMessage", "StepResult", "TurnEvent", "step"]
@@ -67,6 +69,11 @@ def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: S
     any node runs, even while a question waits for its answer (the question stays pending). A `handback`
     event (a person gave the conversation back) asks the pending question again, or goes on after the
     `handoff` node that paused the bot.
+
+    Then keyword triggers: one that matches starts a new run even while a question waits (unless it is the
+    trigger the running form started at). After a run ended, a message no keyword trigger takes gets a
+    confident FAQ answer, else a completed form is not restarted until the flow's `restart_after_minutes`
+    (`_after_end`); every decision is a trace note.
     """
     if event.text is None or event.meta is None or event.contact is None:  # media-only messages etc.
         event = replace(event, text=event.text or "", meta=event.meta or {}, contact=event.contact or {})
@@ -86,6 +93,8 @@ def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: S
     phrase = asks_for_human(event.text, services.context.handoff_keywords) if event.kind != "timeout" else None
     if phrase is not None:
         return _asked_for_human(flow, st, event, services, phrase, trace)
+    if media.unanswerable(flow, st, event):  # a photo, voice note...: never an empty answer (flows/media.py)
+        return media.text_only_reply(st, event, services, trace)
     if event.kind == "timeout":
         token = event.meta.get("token")
         pending = waiting.get("token") if waiting else None
@@ -94,23 +103,112 @@ def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: S
             return StepResult([], st, [], trace, st["finished"], state_kept=True)
     if st["flow"] and st["flow"] != flow.fingerprint:
         trace.append(_note("state was saved by a different flow version; continuing on this one"))
+    keyword = keyword_entry(flow, event)
+    resume = bool(waiting) and waiting.get("node") in flow.nodes
+    if resume and keyword is not None and _entry_key(flow, keyword[0]) != st.get("entry"):
+        trace.append(_note(f"a keyword trigger comes before the pending question {waiting['node']!r}: "
+                           f"{keyword[1]}; starting there"))
+        resume = False
+    elif st["finished"] and not waiting and keyword is None and event.kind in MESSAGE_KINDS:
+        answered = _after_end(flow, st, event, services, trace)
+        if answered is not None:
+            return answered
     st["flow"] = flow.fingerprint
     st["turn"] += 1
     start_note: str | None = None
-    resume = bool(waiting) and waiting.get("node") in flow.nodes
-    if waiting and not resume:
+    if waiting and not resume and waiting.get("node") not in flow.nodes:
         trace.append(_note(f"waiting node {waiting.get('node')!r} is not in this flow; starting over"))
     if resume:
         node = flow.nodes[waiting["node"]]
     else:
-        if st["finished"] or waiting:
+        interrupted = st["finished"] or waiting  # a new conversation keeps `_entry`'s document order
+        if interrupted:
             st.update(vars={}, retries={}, finished=False)
-        entry, reason = _entry(flow, event)
+        entry, reason = keyword if keyword is not None and interrupted else _entry(flow, event)
         if entry is None:
             return StepResult([], st, [], [_note(reason)], True, reason)
         node = flow.nodes[entry]
+        st["entry"] = _entry_key(flow, entry)
         start_note = f"started here: {reason}"
     return _run_from(flow, st, node, resume, start_note, event, services, trace)
+
+
+#: Events a customer typed: the ones keyword triggers and the FAQ answer after a flow ended apply to.
+MESSAGE_KINDS = frozenset({"dm", "message", "webchat"})
+
+
+def _entry_key(flow: Flow, trigger_id: str) -> str:
+    """Which trigger of which flow version a run started at (kept in the state as `entry`)."""
+    return f"{flow.fingerprint}:{trigger_id}"
+
+
+def keyword_entry(flow: Flow, event: TurnEvent) -> tuple[str, str] | None:
+    """The first trigger with keywords that matches a typed message, with the reason. Precedence, the same
+    everywhere: a request for a person, then keyword triggers (also over a pending question, unless it is
+    the trigger the running form started at), then an FAQ answer inside a form, then the form's own
+    validation and re-ask (flows/nodes/ask.py)."""
+    if event.kind not in MESSAGE_KINDS:
+        return None
+    for trigger_id in flow.entries(event.kind):
+        trigger = flow.nodes[trigger_id]
+        if trigger.has_keywords:  # type: ignore[attr-defined]
+            ok, reason = trigger.matches(event)  # type: ignore[attr-defined]
+            if ok:
+                return trigger_id, reason
+    return None
+
+
+def _after_end(flow: Flow, st: dict[str, Any], event: TurnEvent, services: Services,
+               trace: list[dict[str, Any]]) -> StepResult | None:
+    """The first message after a run ended, with no keyword trigger matched: a confident FAQ answer; else,
+    when the ended run was this flow's and it asked questions (a completed form), not a restart unless
+    `restart_after_minutes` have passed, but a short "we have your request" with the offer of a person.
+    None: the flow starts (again) as usual. The conversation stays where it was (`state_kept`)."""
+    hit = faq.best_answer(event.text, services.faq_entries())
+    if hit is not None:
+        entry, score = hit
+        trace.append(_note(f"after the flow ended: no keyword trigger matched; answered from the FAQ "
+                           f"('{entry.get('q', '')}', score {score:.0f})"))
+        outbound = [OutboundMessage(fit_text(str(entry.get("a") or ""), services.context.text_limit))]
+        return _kept(st, event, outbound, trace)
+    ended = st.get("ended") or {}
+    same = ended.get("flow") == flow.fingerprint or bool(ended.get("name") and ended.get("name") == flow.name)
+    if not (same and ended.get("form")):
+        trace.append(_note("after the flow ended: no keyword trigger or FAQ answer matched; starting the flow"))
+        return None
+    minutes = flow.restart_after_minutes
+    waited = _minutes_since(ended.get("at"), event)
+    if minutes is not None and waited is not None and waited >= minutes:
+        trace.append(_note(f"after the flow ended: {waited:.0f} min passed (restart_after_minutes "
+                           f"{minutes}); starting the flow again"))
+        return None
+    why = ("the flow does not restart by itself (restart_after_minutes not set)" if minutes is None
+           else f"restart_after_minutes is {minutes}, {waited or 0:.0f} min passed")
+    trace.append(_note(f"after the flow ended: no keyword trigger or FAQ answer matched; the completed form "
+                       f"is not restarted: {why}"))
+    language = services.context.language
+    text = services.context.fallback_text or i18n.text("after_end", language)
+    button = grounding.offer_button(language, services.context.handoff_keywords)
+    return _kept(st, event, [OutboundMessage(fit_text(text, services.context.text_limit), [button])], trace)
+
+
+def _kept(st: dict[str, Any], event: TurnEvent, outbound: list[OutboundMessage],
+          trace: list[dict[str, Any]]) -> StepResult:
+    """A reply that runs no node: the conversation stays on its ended run (the caller keeps its flow)."""
+    st["turn"] += 1
+    _remember(st, event, outbound)
+    return StepResult(outbound, st, [], trace, True, state_kept=True)
+
+
+def _minutes_since(at: Any, event: TurnEvent) -> float | None:
+    try:
+        ended = datetime.fromisoformat(str(at))
+    except ValueError:
+        return None
+    now = event.at
+    if (ended.tzinfo is None) != (now.tzinfo is None):
+        ended, now = ended.replace(tzinfo=None), now.replace(tzinfo=None)
+    return (now - ended).total_seconds() / 60
 
 
 def _asked_for_human(flow: Flow, st: dict[str, Any], event: TurnEvent, services: Services, phrase: str,
@@ -146,6 +244,7 @@ def _hand_back(flow: Flow, st: dict[str, Any], event: TurnEvent, services: Servi
                          services, trace)
     trace.append(_note("handed back with nothing pending: the next message starts the flow"))
     st.update(waiting=None, finished=True)
+    st.pop("ended", None)
     return StepResult([], st, [], trace, True)
 
 
@@ -162,7 +261,8 @@ def _comment_run(
         asked = pending["waiting"].get("node")
         trace.append(_note(f"a comment never answers the pending question (node {asked!r}): "
                            "it stays pending unless this run waits"))
-    st.update(vars={}, retries={}, waiting=None, finished=False, flow=flow.fingerprint, turn=st["turn"] + 1)
+    st.update(vars={}, retries={}, waiting=None, finished=False, flow=flow.fingerprint, turn=st["turn"] + 1,
+              entry=_entry_key(flow, entry))
     result = _run_from(flow, st, flow.nodes[entry], False, f"started here: {reason}", event, services, trace)
     if pending is None or result.state["waiting"] or result.state["paused"]:
         return result
@@ -246,6 +346,11 @@ def _run_from(
             break
         node = flow.nodes[next_id]
     st["finished"] = finished
+    if finished and error is None:  # what the next message is routed by (`_after_end`)
+        st["ended"] = {"at": event.at.isoformat(), "flow": flow.fingerprint, "name": flow.name,
+                       "form": any(n.waits for n in flow.nodes.values())}
+    else:
+        st.pop("ended", None)
     _remember(st, event, outbound)
     return StepResult(outbound, st, effects, trace, finished, error)
 

@@ -49,6 +49,12 @@ class DocumentSchema(Schema):
 
     schema_version = fields.Integer(required=True)
     name = fields.String(load_default="")
+    #: A flow-level setting: after a run that asked questions has ended, the next message starts the flow
+    #: again only after this many minutes (None: never by itself, the conversation is answered from the FAQ
+    #: or offered a person instead; 0: at once, as before). See `engine.step`.
+    restart_after_minutes = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=0, max=60 * 24 * 365)
+    )
     nodes = fields.List(fields.Nested(NodeSchema), required=True)
     edges = fields.List(fields.Nested(EdgeSchema), load_default=list)
 

@@ -6,6 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from flows.nodes.base import DataSchema, Node, Result, Runtime
 from flows.nodes.form import N_, form
+from flows.questions import answer_in_form
 from flows.turn import OutboundMessage
 from flows.validators import KINDS, PHONE_REGIONS, check, compile_pattern
 
@@ -55,6 +56,14 @@ class AskSchema(DataSchema):
     buttons = fields.List(
         fields.String(validate=validate.Length(min=1)), load_default=list, metadata=form(N_("Quick-reply buttons"))
     )
+    answer_questions = fields.Boolean(
+        load_default=True,
+        metadata=form(
+            N_("Answer questions in between"),
+            help=N_("A question the FAQ (or the AI) can answer gets its answer and this question is asked "
+                    "again; it does not count as a failed attempt."),
+        ),
+    )
 
     @validates_schema
     def _check(self, data: dict, **_: object) -> None:
@@ -71,6 +80,11 @@ class AskSchema(DataSchema):
 
 class Ask(Node):
     """Waits for the user's reply. Invalid answers are re-asked `max_retries` times, then `failed`.
+
+    An invalid answer that is a question the business can answer (`answer_questions`, on by default:
+    flows/questions.py) gets its answer and the question again, and is not counted as a failed attempt:
+    the precedence is a request for a person, keyword triggers (both in `engine.step`), then such an
+    answer, then this node's validation and re-ask.
 
     An empty question just waits for the next message (useful to loop a FAQ/LLM conversation).
     """
@@ -113,10 +127,22 @@ class Ask(Node):
         if ok:
             rt.retries.pop(self.id, None)
             return Result(port="ok", set_vars={self.data["variable"]: value})
+        if self.data.get("answer_questions", True):
+            asked = rt.render(self.data.get("text") or "")
+            judged = answer_in_form(rt, self.id, asked)
+            if judged.answer is not None:
+                replies = [judged.answer, *([self._question(rt, asked)] if asked else [])]
+                return Result(replies=replies, wait=True, effects=judged.effects, prompt=judged.prompt,
+                              warnings=[*judged.warnings, f"{judged.note}; question asked again, "
+                                        "not counted as a failed attempt"])
+            question_effects, question_warnings, prompt = judged.effects, judged.warnings, judged.prompt
+        else:
+            question_effects, question_warnings, prompt = [], [], None
         tries = rt.retries.get(self.id, 0) + 1
         if tries > self.data.get("max_retries", 2):
             rt.retries.pop(self.id, None)
-            return Result(port="failed", warnings=[f"answer invalid as {kind}; retries exhausted"])
+            return Result(port="failed", effects=question_effects, prompt=prompt,
+                          warnings=[*question_warnings, f"answer invalid as {kind}; retries exhausted"])
         rt.retries[self.id] = tries
         custom = self.data.get("retry_text")
         text = (
@@ -125,5 +151,8 @@ class Ask(Node):
         return Result(
             replies=[self._question(rt, text)],
             wait=True,
-            warnings=[f"answer invalid as {kind}; re-asked ({tries}/{self.data.get('max_retries', 2)})"],
+            effects=question_effects,
+            prompt=prompt,
+            warnings=[*question_warnings,
+                      f"answer invalid as {kind}; re-asked ({tries}/{self.data.get('max_retries', 2)})"],
         )

@@ -1,6 +1,8 @@
 """`llm`: a reply written by the tenant's LLM from prompt layers + this node's prompt + history.
 
-Optionally extracts structured fields (name, phone...) validated exactly like `ask`. Without a provider
+Optionally extracts structured fields (name, phone...) validated exactly like `ask`. A reply that states a
+price, time, address or number the prompt did not contain is replaced by "I don't know, shall I call a
+person?" (flows/grounding.py). Without a provider
 (offline mode) or when the call fails, it answers from the FAQ, the tenant's fallback text or a system
 "a manager will reply soon" text, and leaves through `fallback` so the scenario can hand off.
 """
@@ -12,6 +14,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates
 
 from flows import faq
+from flows.grounding import grounded_reply, system_sources
 from flows.nodes.ask import VARIABLE
 from flows.nodes.base import DataSchema, Node, Result, Runtime
 from flows.nodes.form import N_, form
@@ -131,7 +134,7 @@ class LLMNode(Node):
         self._extract(data, rt, out)
         text = fit_text(text, rt.services.context.text_limit)
         if text.strip():
-            out.replies.append(OutboundMessage(text))
+            out.replies.append(grounded_reply(text, system_sources(messages), rt.services.context, out.warnings))
         else:
             out.warnings.append("the LLM returned an empty reply")
         return out
