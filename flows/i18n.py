@@ -19,8 +19,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "reask.choice": "Please choose one of: {choices}.",
         "reask.regex": "That doesn't match the expected format. Please try again.",
         "fallback": "Thanks for your message! A manager will reply soon.",
+        "media.text_only": "I can read text only — please type your question.",
         "handoff": "I'm passing you to a manager — they will reply here soon.",
         "handoff.waiting": "Thanks for waiting! We'll get back to you as soon as we can.",
+        "grounding.unknown": "I don't know that for sure and don't want to guess. Shall I call a person? "
+        "They will reply here.",
+        "grounding.button": "Talk to a person",
+        "after_end": "Thanks for your message! We have your request and will get back to you soon. "
+        "If you need a person now, tap the button.",
     },
     "ru": {
         "reask.text": "Извините, я не понял. Ответьте, пожалуйста, ещё раз.",
@@ -32,8 +38,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "reask.choice": "Пожалуйста, выберите один из вариантов: {choices}.",
         "reask.regex": "Ответ не подходит по формату. Попробуйте ещё раз.",
         "fallback": "Спасибо за сообщение! Менеджер скоро ответит.",
+        "media.text_only": "Я понимаю только текст — пожалуйста, напишите ваш вопрос.",
         "handoff": "Передаю вас менеджеру — он скоро ответит здесь.",
         "handoff.waiting": "Спасибо за ожидание! Мы ответим вам, как только сможем.",
+        "grounding.unknown": "Точно не знаю и не хочу гадать. Позвать человека? Он ответит здесь.",
+        "grounding.button": "Позовите человека",
+        "after_end": "Спасибо за сообщение! Ваша заявка у нас, мы скоро свяжемся с вами. "
+        "Если нужен человек прямо сейчас, нажмите кнопку.",
     },
 }
 

@@ -72,6 +72,9 @@ class Context:
     #: Phrases with which a customer asks for a person (the tenant's, else the language's defaults:
     #: flows/handoff.py); a message containing one hands the conversation off before any flow runs.
     handoff_keywords: tuple[str, ...] = ()
+    #: The tenant's answer to a photo, voice note or other message without text that the flow does not
+    #: handle (None: the built-in text in the tenant's language; flows/media.py).
+    media_text: str | None = None
 
 
 class SystemClock:

@@ -39,6 +39,45 @@ def clean_json(value: Any) -> Any:
 EVENT_KINDS: frozenset[str] = frozenset({"dm", "comment", "message", "edit", "status", "webchat"})
 OUTBOUND_KINDS: frozenset[str] = frozenset({"message", "comment_reply", "private_reply", "template"})
 
+#: What a customer's message is besides text, one word for every channel ("other": a shared post, a
+#: contact card, content the platform could not show us). flows/media.py keeps the same list (``flows``
+#: imports nothing of ours; a test keeps the two equal).
+MEDIA_KINDS: tuple[str, ...] = ("image", "audio", "video", "sticker", "file", "location", "other")
+#: The keys a normalised media item may carry besides ``kind`` (absent when the platform gave none).
+MEDIA_FIELDS = ("type", "id", "url", "mime_type", "caption", "file_name", "size", "duration", "latitude",
+                "longitude", "title", "address")
+
+
+def media_item(kind: str, **values: Any) -> dict[str, Any]:
+    """One attachment in the shape every channel gives the pipeline: ``kind`` (MEDIA_KINDS), ``type`` (the
+    platform's own word: "photo", "voice", "document"...), ``id`` (the platform's media or file id, to fetch
+    it later), ``url``, ``mime_type``, ``caption``, ``file_name``, ``size``, ``duration``, ``latitude`` /
+    ``longitude`` / ``title`` / ``address`` for a location. Values the platform did not give (None, "")
+    are left out; numbers are kept only when they are numbers (payloads carry placeholders)."""
+    if kind not in MEDIA_KINDS:
+        kind = "other"
+    item: dict[str, Any] = {"kind": kind}
+    for key in MEDIA_FIELDS:
+        value = values.get(key)
+        if key in ("latitude", "longitude", "size", "duration"):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                item[key] = value
+        elif isinstance(value, int) and not isinstance(value, bool) and key == "id":
+            item[key] = str(value)
+        elif isinstance(value, str) and value:
+            item[key] = value
+    return item
+
+
+def content_kind(media: list[dict[str, Any]]) -> str:
+    """What a message is: "text" without media, else its first attachment's kind (a message with two
+    photos is one image message: it gets one answer, never one per attachment)."""
+    for item in media:
+        kind = item.get("kind") if isinstance(item, dict) else None
+        if kind in MEDIA_KINDS:
+            return str(kind)
+    return "other" if media else "text"
+
 
 @dataclass(frozen=True)
 class InboundEvent:

@@ -31,7 +31,7 @@ from connectors.channels.base import (
     truncate,
     untruncate,
 )
-from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult, media_item
 from connectors.channels.http import HttpResult, mask_secrets, request
 
 log = logging.getLogger(__name__)
@@ -275,14 +275,28 @@ MAX_QUICK_REPLIES = 13
 QUICK_REPLY_TITLE_MAX = 20
 
 
+#: Messenger Platform attachment types → the shared media kinds (events.MEDIA_KINDS); anything else (a
+#: shared post or reel, a story mention, a link preview "fallback", "unsupported_type") is "other".
+MEDIA_KIND = {"image": "image", "animated_image": "image", "video": "video", "audio": "audio", "file": "file",
+              "location": "location"}
+
+
 def _media(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The message's attachments in the shared shape (events.media_item): the CDN ``url`` Meta gives (it
+    expires after a while), a sticker (an image with a ``sticker_id``) as "sticker", a location's
+    coordinates. Some payloads put ``title``/``url`` beside a ``payload`` that is a plain string."""
     media = []
     for att in items(message, "attachments"):
         payload = att.get("payload") if isinstance(att.get("payload"), dict) else {}
-        item = {"type": as_text(att.get("type")), "url": as_text(payload.get("url")) or None}
-        if as_text(payload.get("title")):
-            item["title"] = payload["title"]
-        media.append(item)
+        kind_of = as_text(att.get("type"))
+        kind = MEDIA_KIND.get(kind_of, "other")
+        if kind == "image" and as_id(payload.get("sticker_id")):
+            kind = "sticker"
+        coordinates = payload.get("coordinates") if isinstance(payload.get("coordinates"), dict) else {}
+        media.append(media_item(kind, type=kind_of, url=as_text(payload.get("url")) or as_text(att.get("url")),
+                                id=as_id(payload.get("sticker_id")) or as_id(payload.get("attachment_id")),
+                                title=as_text(payload.get("title")) or as_text(att.get("title")),
+                                latitude=coordinates.get("lat"), longitude=coordinates.get("long")))
     return media
 
 

@@ -38,7 +38,7 @@ from connectors.channels.base import (
     to_seconds,
     truncate,
 )
-from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult, media_item
 from connectors.channels.http import HttpResult, header_retry_after, mask_secrets, request
 from connectors.channels.registry import register
 
@@ -90,18 +90,35 @@ def _display_name(user: dict[str, Any]) -> str | None:
     return name or None
 
 
+#: Telegram's attachment fields → the shared media kinds (events.MEDIA_KINDS).
+MEDIA_KIND = {"photo": "image", "document": "file", "voice": "audio", "audio": "audio", "video": "video",
+              "video_note": "video", "sticker": "sticker", "animation": "video"}
+
+
 def _media(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The message's attachments in the shared shape (events.media_item): the largest photo size, the
+    file id to fetch it with (getFile), the caption on the first; an animation is sent with a copy as
+    ``document``, which is left out; a venue or a location is a ``location`` item."""
     media = []
+    caption = as_text(message.get("caption")) or None
     for key in MEDIA_KEYS:
         value = message.get(key)
         if isinstance(value, list) and value:  # photo: sizes, smallest first
             value = value[-1]
+        if key == "document" and isinstance(message.get("animation"), dict):
+            continue
         if isinstance(value, dict) and as_id(value.get("file_id")):
-            item = {"type": key, "file_id": value["file_id"]}
-            for extra in ("file_unique_id", "mime_type", "file_name", "file_size", "duration"):
-                if extra in value:
-                    item[extra] = value[extra]
-            media.append(item)
+            media.append(media_item(MEDIA_KIND[key], type=key, id=as_id(value["file_id"]),
+                                    mime_type=value.get("mime_type"), file_name=value.get("file_name"),
+                                    size=value.get("file_size"), duration=value.get("duration"),
+                                    caption=caption if not media else None,
+                                    title=value.get("emoji") if key == "sticker" else None))
+    venue = message.get("venue") if isinstance(message.get("venue"), dict) else {}
+    place = venue.get("location") if isinstance(venue.get("location"), dict) else message.get("location")
+    if isinstance(place, dict):
+        media.append(media_item("location", type="venue" if venue else "location", latitude=place.get("latitude"),
+                                longitude=place.get("longitude"), title=venue.get("title"),
+                                address=venue.get("address")))
     return media
 
 

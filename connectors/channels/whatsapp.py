@@ -30,12 +30,17 @@ from connectors.channels.base import (
     truncate,
     untruncate,
 )
-from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult
+from connectors.channels.events import ConnectorConfig, InboundEvent, Outbound, SendResult, media_item
 from connectors.channels.registry import register
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
+#: WhatsApp's media types → the shared media kinds (events.MEDIA_KINDS).
+MEDIA_KIND = {"image": "image", "audio": "audio", "video": "video", "document": "file", "sticker": "sticker"}
+#: Customer messages the bot cannot read: a contact card, a type this API version does not support (WhatsApp
+#: sends "unsupported", older versions "unknown" with errors[131051]). Stored and answered as media "other".
+UNREADABLE_TYPES = frozenset({"contacts", "unsupported", "unknown"})
 # Not the customer talking to the bot: a reaction, a system notice (number changed...), a view-once
 # placeholder, a deleted message ("revoke").
 IGNORED_TYPES = frozenset({"reaction", "system", "ephemeral", "revoke"})
@@ -92,25 +97,31 @@ def _message_content(msg: dict[str, Any]) -> tuple[str, list[dict[str, Any]], di
         if isinstance(inter.get("nfm_reply"), dict):
             extra["nfm_reply"] = inter["nfm_reply"]
             return as_text(inter["nfm_reply"].get("body")), [], extra
-        return "", [], extra
+        return "", [media_item("other", type=mtype)], extra  # an interactive message with nothing we can read
     if mtype == "button":
         button = as_dict(msg.get("button"), "button")
         extra["button_payload"] = button.get("payload")
         return as_text(button.get("text")), [], extra
     if mtype in MEDIA_TYPES:
         body = as_dict(msg.get(mtype), mtype)
-        item = {"type": mtype, **{k: body[k] for k in ("id", "mime_type", "sha256", "url", "filename",
-                                                       "caption", "animated", "voice") if k in body}}
+        platform_type = "voice" if mtype == "audio" and body.get("voice") is True else mtype
+        item = media_item(MEDIA_KIND[mtype], type=platform_type, id=as_id(body.get("id")), url=body.get("url"),
+                          mime_type=body.get("mime_type"), caption=body.get("caption"),
+                          file_name=body.get("filename"))
         return as_text(body.get("caption")), [item], extra
     if mtype == "location":
-        extra["location"] = as_dict(msg.get("location"), "location")
-        return "", [], extra
+        place = extra["location"] = as_dict(msg.get("location"), "location")
+        item = media_item("location", type=mtype, latitude=place.get("latitude"), longitude=place.get("longitude"),
+                          title=place.get("name"), address=place.get("address"), url=place.get("url"))
+        return "", [item], extra
     if mtype == "order":
         order = as_dict(msg.get("order"), "order")
         extra["order"] = order
         return as_text(order.get("text")), [], extra
     if mtype and isinstance(msg.get(mtype), dict | list):
         extra[mtype] = msg[mtype]
+    if mtype in UNREADABLE_TYPES:
+        return "", [media_item("other", type=mtype)], extra
     return "", [], extra
 
 

@@ -22,10 +22,11 @@ from typing import Any
 from sqlalchemy import bindparam, literal_column, select, update
 
 from connectors.channels.base import GROUPS_SETTING
-from connectors.channels.events import InboundEvent
+from connectors.channels.events import InboundEvent, content_kind
 from connectors.channels.whatsapp import is_status_upgrade
 from connectors.runtime import liveness
 from connectors.runtime.run_slots import waiting
+from flows import media
 from flows.engine import step
 from flows.state import resume_bot
 from flows.turn import StepResult, TurnEvent
@@ -250,8 +251,20 @@ def contact_dict(contact: ContactRow, channel: ChannelRow) -> dict[str, Any]:
 
 
 def turn_event(event: InboundEvent, channel: ChannelRow, contact: ContactRow) -> TurnEvent:
+    """The engine's input; a message with attachments says what it is (`meta["content"]`: "image",
+    "audio"..., flows/media.py), so a `condition` rule can branch on it and a photo is never an empty answer."""
+    meta = dict(event.meta or {})
+    if event.media:
+        meta[media.CONTENT_KEY] = content_kind(event.media)
     return TurnEvent(kind=event.kind, channel=channel.type, text=event.text,  # type: ignore[arg-type]
-                     meta=dict(event.meta or {}), contact=contact_dict(contact, channel), at=utcnow())
+                     meta=meta, contact=contact_dict(contact, channel), at=utcnow())
+
+
+def inbound_payload(event: InboundEvent) -> dict[str, Any]:
+    """What a customer's message stores beside its text (the caption, for media): its attachments in the
+    channels' shared shape (connectors/channels/events.media_item: kind, the platform's media id or URL, mime
+    type, file name, coordinates) and what it is ("content": "text", "image"...; the conversation page)."""
+    return {"media": event.media, "meta": event.meta, "content": content_kind(event.media)}
 
 
 def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> Outcome:
@@ -276,12 +289,13 @@ def handle_conversation_turn(row: Any, loaded: Loaded, event: InboundEvent) -> O
     if inbound:
         store.insert_message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=channel.id,
                              event_id=event_id, direction="in", kind=event.kind, text=event.text,
-                             external_id=event.external_id, payload={"media": event.media, "meta": event.meta},
+                             external_id=event.external_id, payload=inbound_payload(event),
                              delivery_status="received")
         usage.add(tenant.id, messages_in=1)  # written with this transaction's commit
     if conv.bot_paused:
         if inbound:  # once per message, not again when a retried event finds it stored
-            customer_waiting(tenant.id, conv.id, event.text, now)
+            preview = event.text or (f"[{content_kind(event.media)}]" if event.media else "")  # a photo: "[image]"
+            customer_waiting(tenant.id, conv.id, preview, now)
         db.session.commit()
         return "done", "bot paused in this conversation (handed off to a human)", None
     if not usage.has_room_for_reply(tenant, loaded.totals, uncounted=inbound):

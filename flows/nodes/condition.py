@@ -1,4 +1,5 @@
-"""`condition`: branch on variables, message keywords, channel or time of day; first matching rule wins."""
+"""`condition`: branch on variables, message keywords, the kind of message (text, photo, voice note...), the
+channel or time of day; first matching rule wins."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from flows.media import CONTENT_KINDS, content_of
 from flows.nodes.base import DataSchema, Node, Result, Runtime
 from flows.nodes.form import N_, ChannelName, form
 from flows.templating import Missing, to_text
 from flows.validators import MAX_REGEX_INPUT, compile_pattern
 
-RULE_KINDS = ["variable", "keywords", "channel", "time"]
+RULE_KINDS = ["variable", "keywords", "content", "channel", "time"]
 OPS = ["equals", "not_equals", "contains", "regex", "empty", "not_empty", "greater", "less"]
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="must be HH:MM")
 PORT_ID = validate.Regexp(r"^[A-Za-z0-9_\-]+$", error="must use letters, digits, _ or -")
@@ -33,6 +35,12 @@ class RuleSchema(DataSchema):
     keywords = fields.List(
         fields.String(validate=validate.Length(min=1)), load_default=list, metadata=form(N_("Keywords"))
     )
+    contents = fields.List(
+        fields.String(validate=validate.OneOf(CONTENT_KINDS)),
+        load_default=list,
+        metadata=form(N_("Message kinds"), help=N_("For 'content': text, image, audio, video, sticker, file, "
+                                                   "location or other (a shared post, a contact card...).")),
+    )
     channels = fields.List(ChannelName(), load_default=list, metadata=form(N_("Channels")))
     start = fields.String(load_default="09:00", validate=HHMM, metadata=form(N_("From (HH:MM)")))
     end = fields.String(load_default="18:00", validate=HHMM, metadata=form(N_("To (HH:MM)")))
@@ -49,6 +57,8 @@ class RuleSchema(DataSchema):
             raise ValidationError("a variable rule needs a variable name", "variable")
         if kind == "keywords" and not data.get("keywords"):
             raise ValidationError("a keywords rule needs keywords", "keywords")
+        if kind == "content" and not data.get("contents"):
+            raise ValidationError("a content rule needs message kinds", "contents")
         if kind == "channel" and not data.get("channels"):
             raise ValidationError("a channel rule needs channels", "channels")
         if kind == "variable" and data.get("op") == "regex":
@@ -89,7 +99,8 @@ class Condition(Node):
 
     type = "condition"
     label = N_("Condition")
-    description = N_("Branch on a variable, keywords in the message, the channel or the time of day.")
+    description = N_("Branch on a variable, keywords in the message, the kind of message (text, photo, voice "
+                     "note...), the channel or the time of day.")
     category = "logic"
     ports = ("else",)
     dynamic_ports = {"field": "rules", "key": "id"}
@@ -106,6 +117,11 @@ class Condition(Node):
                 compiled["_re"] = re.compile(rule.get("value", ""), re.IGNORECASE)
             rules.append(compiled)
         self._rules = tuple(rules)
+
+    @property
+    def reads_content(self) -> bool:
+        """A rule on the message kind: this flow answers photos, voice notes... itself (flows/media.py)."""
+        return any(r.get("kind") == "content" for r in self._rules)
 
     def output_ports(self) -> tuple[str, ...]:
         return tuple(r["id"] for r in self.data["rules"]) + ("else",)
@@ -126,6 +142,8 @@ class Condition(Node):
         if kind == "keywords":
             text = rt.event.text.casefold()
             return any(k in text for k in rule["keywords"])
+        if kind == "content":
+            return content_of(rt.event) in rule["contents"]
         if kind == "channel":
             return rt.channel in rule["channels"]
         if kind == "time":

@@ -68,7 +68,7 @@ def test_attachments_quick_reply_and_postback():
     qr, img, postback = ig.parse(encode(instagram_payload(entry)))
     assert qr.meta["quick_reply_payload"] == "YES" and qr.text == "Yes"
     assert postback.text == "Book" and postback.meta["postback_payload"] == "BOOK"
-    assert img.media == [{"type": "image", "url": "https://cdn/x"}]
+    assert img.media == [{"kind": "image", "type": "image", "url": "https://cdn/x"}]
 
 
 def test_standby_is_left_to_the_app_that_owns_the_thread():

@@ -229,7 +229,8 @@ def test_shared_contact_and_photo():
     update["message"].pop("contact")
     update["message"].update({"photo": [{"file_id": "small"}, {"file_id": "big", "file_size": 9}], "caption": "this"})
     [event] = tg.parse(json.dumps(update).encode())
-    assert event.text == "this" and event.media == [{"type": "photo", "file_id": "big", "file_size": 9}]
+    assert event.text == "this"
+    assert event.media == [{"kind": "image", "type": "photo", "id": "big", "caption": "this", "size": 9}]
 
 
 def test_messages_from_bots_are_ignored():

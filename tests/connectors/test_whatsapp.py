@@ -71,7 +71,8 @@ def test_interactive_button_media_and_ignored_types():
     assert lst.text == "Manicure"
     assert (tbtn.text, tbtn.meta["button_payload"]) == ("Stop", "STOP")
     assert img.text == "this one"
-    assert img.media == [{"type": "image", "id": "MEDIA1", "mime_type": "image/jpeg", "caption": "this one"}]
+    assert img.media == [{"kind": "image", "type": "image", "id": "MEDIA1", "mime_type": "image/jpeg",
+                          "caption": "this one"}]
 
 
 def test_an_edit_updates_the_original_and_a_deleted_message_is_not_a_message():

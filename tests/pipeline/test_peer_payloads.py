@@ -4,9 +4,10 @@ through the real webhook routes, signed as the platform signs them, then run the
 Each file gets a fresh database and a tenant with one channel of the file's type (ids mapped to it as
 INDEX.md says), a published flow that answers any message (``lead_capture``) and one that answers any
 comment. What is counted at the fake APIs must match the file's expected behaviour: "reply" (at least
-one reply), "no reply" (nothing sent), "reply or polite fallback" (media or unreadable content: any
-outcome); nothing answers 5xx and no stored event ends ``failed``. A channel type the registry does not
-have yet (Messenger) is skipped with the reason and joins by itself once a connector registers it.
+one reply), "no reply" (nothing sent), "reply or polite fallback" (media or unreadable content: stored as
+a non-text message, and answered once: by the flow where it has a caption, else with the tenant's "I can
+read text only" text, issue #19); nothing answers 5xx and no stored event ends ``failed``. A channel type
+the registry does not have yet is skipped with the reason and joins by itself once a connector registers it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 
 from connectors.channels.registry import connector_types, get_connector
+from flows import i18n
 from tests.fakes import meta_payloads as mp
 from tests.helpers.pipeline import events, publish_templates
 
@@ -57,7 +59,7 @@ PLATFORMS = {"ig": Platform("instagram", "instagram", "17841400000000777"),
 class Case:
     file: str
     platform: Platform
-    expected: str  # "reply" | "none" | "any"
+    expected: str  # "reply" | "none" | "fallback"
     once: bool  # "reply once" / "once, not per attachment": at most one message of the file is answered
     routable: bool  # False: the file's account id is a placeholder nobody can own ("REDACTED")
 
@@ -69,7 +71,7 @@ class Case:
 def _expected(text: str) -> str:
     text = text.strip().lower()
     if text.startswith("reply or polite fallback"):
-        return "any"
+        return "fallback"
     if text.startswith("no reply"):
         return "none"
     if text.startswith("reply"):
@@ -256,5 +258,25 @@ def test_peer_payload(case: Case, replay_channel, wired, db):
                       f"{[(e.kind, e.status, e.reason) for e in stored]})"
     elif case.expected == "none":
         assert sends == [], f"{case.file}: expected no reply, sent {[r.json for r in sends]}"
+    elif case.expected == "fallback":
+        _answered_once_as_media(case, db, sent)
     if case.once:
         assert len(answered) <= 1, f"{case.file}: {len(answered)} messages answered, expected one"
+
+
+def _answered_once_as_media(case: Case, db: Any, sent: list[Any]) -> None:
+    """A media or unreadable message is stored as one (its kind in the payload, never "text") and gets one
+    answer: the flow's to a caption, the tenant's text-only reply (English here) to a message without text."""
+    from webapp.models import Message
+
+    fallback = i18n.text("media.text_only", "en")
+    received = db.session.query(Message).filter_by(direction="in").all()
+    assert received, f"{case.file}: the message was not stored"
+    for message in received:
+        assert (message.payload or {}).get("content") not in (None, "text"), \
+            f"{case.file}: stored as {(message.payload or {}).get('content')!r}, media {message.payload.get('media')}"
+        replies = [m.text for m in sent if m.event_id == message.event_id]
+        if (message.text or "").strip():
+            assert replies and fallback not in replies, f"{case.file}: a caption is answered by the flow: {replies}"
+        else:
+            assert replies == [fallback], f"{case.file}: expected the text-only reply once, got {replies}"

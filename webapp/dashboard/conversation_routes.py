@@ -30,6 +30,43 @@ DELIVERY_LABELS: dict[str, Callable[[], str]] = {
     "skipped": lambda: _("not sent")}
 
 
+#: How the transcript shows a customer's attachment (connectors/channels/events.media_item's kinds): an icon
+#: and a label; the media itself is never fetched (Meta's and WhatsApp's links need the channel's token
+#: and expire), only a link where the platform gave one.
+MEDIA_LABELS: dict[str, tuple[str, Callable[[], str]]] = {
+    "image": ("\U0001f5bc", lambda: _("Photo")), "audio": ("\U0001f3a4", lambda: _("Voice or audio")),
+    "video": ("\U0001f3ac", lambda: _("Video")), "sticker": ("\U0001f642", lambda: _("Sticker")),
+    "file": ("\U0001f4ce", lambda: _("File")), "location": ("\U0001f4cd", lambda: _("Location")),
+    "other": ("\u2709", lambda: _("Message the bot cannot read"))}
+
+
+def _coordinate(value: Any, limit: float) -> float | None:
+    """A latitude or longitude as stored (a number within ±limit), else None: no map link from junk."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -limit <= value <= limit:
+        return None
+    return float(value)
+
+
+def media_entries(payload: Any) -> list[dict[str, Any]]:
+    """A stored message's attachments as the page shows them: icon, label, file name or title, a link only
+    where the platform gave an http(s) URL, a map link for a location's coordinates."""
+    media = payload.get("media") if isinstance(payload, dict) else None
+    entries = []
+    for item in media if isinstance(media, list) else []:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("kind") if item.get("kind") in MEDIA_LABELS else "other"
+        icon, label = MEDIA_LABELS[kind]
+        url = item.get("url") if isinstance(item.get("url"), str) else ""
+        lat, lon = _coordinate(item.get("latitude"), 90), _coordinate(item.get("longitude"), 180)
+        map_url = (f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
+                   if lat is not None and lon is not None else None)
+        entries.append({"kind": kind, "icon": icon, "label": label(),
+                        "name": item.get("file_name") or item.get("title") or item.get("address") or "",
+                        "url": url if url.startswith(("https://", "http://")) else None, "map_url": map_url})
+    return entries
+
+
 def render_conversation(conv: Conversation) -> Any:
     """The transcript with each reply's delivery status, who owns the conversation, and the reply form with
     the channel's window rules shown before sending (a fresh one-time token per page: a form sent twice
@@ -38,7 +75,7 @@ def render_conversation(conv: Conversation) -> Any:
         scoped(Message).where(Message.conversation_id == conv.id).order_by(Message.id)).all()
     rules = handoff.window_rules_for(conv) if conv.status == "open" else None
     return render_template("dashboard/conversation.html", conv=conv, messages=messages, rules=rules,
-                           reply_token=uuid.uuid4().hex,
+                           reply_token=uuid.uuid4().hex, media={m.id: media_entries(m.payload) for m in messages},
                            delivery_labels={k: label() for k, label in DELIVERY_LABELS.items()})
 
 

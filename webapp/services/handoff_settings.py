@@ -8,7 +8,9 @@ Stored in `tenant.settings` (JSON) so they need no migration:
   message goes out (0: never);
 - `handoff_wait_text`: that message (empty: the built-in text in the tenant's language);
 - `human_agent_tag`: Meta's Human Agent permission: a person may answer Instagram and Messenger
-  conversations for 7 days after the customer's last message (tagged HUMAN_AGENT), not only 24 hours.
+  conversations for 7 days after the customer's last message (tagged HUMAN_AGENT), not only 24 hours;
+- `media_reply_text`: the answer to a photo, voice note or other message without text that the flow does
+  not handle (empty: the built-in "I can read text only" in the tenant's language, flows/media.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from flows.handoff import default_keywords, parse_keywords
 
 KEYWORDS, WAIT_MINUTES, WAIT_TEXT, HUMAN_AGENT = (
     "handoff_keywords", "handoff_wait_minutes", "handoff_wait_text", "human_agent_tag")
+MEDIA_TEXT = "media_reply_text"
 DEFAULT_WAIT_MINUTES = 15
 MAX_WAIT_MINUTES = 7 * 24 * 60
 
@@ -34,6 +37,8 @@ class HandoffSettings:
     wait_text: str
     custom_wait_text: bool
     human_agent_tag: bool
+    media_text: str = ""
+    custom_media_text: bool = False
 
 
 def handoff_settings(settings: Mapping[str, Any] | None, language: str | None) -> HandoffSettings:
@@ -47,10 +52,13 @@ def handoff_settings(settings: Mapping[str, Any] | None, language: str | None) -
     except (TypeError, ValueError):
         minutes = DEFAULT_WAIT_MINUTES
     text = str(settings.get(WAIT_TEXT) or "").strip()
+    media_text = str(settings.get(MEDIA_TEXT) or "").strip()
     return HandoffSettings(keywords=keywords, custom_keywords=custom,
                            wait_minutes=max(0, min(minutes, MAX_WAIT_MINUTES)),
                            wait_text=text or i18n.text("handoff.waiting", language),
-                           custom_wait_text=bool(text), human_agent_tag=bool(settings.get(HUMAN_AGENT)))
+                           custom_wait_text=bool(text), human_agent_tag=bool(settings.get(HUMAN_AGENT)),
+                           media_text=media_text or i18n.text("media.text_only", language),
+                           custom_media_text=bool(media_text))
 
 
 def of_tenant(tenant: Any) -> HandoffSettings:

@@ -14,11 +14,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from flows import i18n
 from flows.handoff import default_keywords, parse_keywords
 from webapp.services.handoff_settings import (
     HUMAN_AGENT,
     KEYWORDS,
     MAX_WAIT_MINUTES,
+    MEDIA_TEXT,
     WAIT_MINUTES,
     WAIT_TEXT,
     of_tenant,
@@ -37,6 +39,8 @@ class HandoffForm(FlaskForm):
                                 validators=[InputRequired(), NumberRange(min=0, max=MAX_WAIT_MINUTES)])
     wait_text = TextAreaField(_l("Automatic notice (empty: the built-in text)"),
                               validators=[Optional(), Length(max=1000)])
+    media_text = TextAreaField(_l("Answer to photos, voice notes and other messages without text (empty: the "
+                                  "built-in text)"), validators=[Optional(), Length(max=1000)])
     human_agent = BooleanField(_l("Answer Instagram and Messenger customers for 7 days (Meta's Human Agent "
                                   "permission, tag HUMAN_AGENT)"))
 
@@ -48,7 +52,8 @@ def handoff() -> Any:
     current = of_tenant(tenant)
     form = HandoffForm(data={"keywords": "\n".join(current.keywords), "wait_minutes": current.wait_minutes,
                              "wait_text": current.wait_text if current.custom_wait_text else "",
-                             "human_agent": current.human_agent_tag})
+                             "human_agent": current.human_agent_tag,
+                             "media_text": current.media_text if current.custom_media_text else ""})
     if form.validate_on_submit():
         settings = dict(tenant.settings or {})
         phrases = parse_keywords(form.keywords.data or "")
@@ -59,9 +64,11 @@ def handoff() -> Any:
         settings[WAIT_MINUTES] = int(form.wait_minutes.data or 0)
         settings[WAIT_TEXT] = (form.wait_text.data or "").strip()
         settings[HUMAN_AGENT] = bool(form.human_agent.data)
+        settings[MEDIA_TEXT] = (form.media_text.data or "").strip()
         tenant.settings = settings  # a new dict: JSON columns are not mutation-tracked
         db.session.commit()
         flash(_("Handoff settings saved."), "success")
         return redirect(url_for(".handoff"))
     return (render_template("settings/handoff.html", form=form, default_text=current.wait_text,
+                            default_media_text=i18n.text("media.text_only", tenant.language),
                             defaults=default_keywords(tenant.language)), 400 if form.errors else 200)
