@@ -43,7 +43,7 @@ def test_templates_include_builtins_and_active_staff_rows(api, db):
     assert "staff_off" not in keys
     yoga = next(t for t in templates if t["key"] == "staff_yoga")
     assert yoga == {"key": "staff_yoga", "name": "Yoga studio", "description": "d", "niche": "fitness",
-                    "kind": "scenario"}
+                    "language": "en", "kind": "scenario"}
     created = api.post("/flows", {"template": "staff_yoga"})
     assert created.status_code == 201 and created.get_json()["name"] == "Yoga studio"
 

@@ -96,8 +96,8 @@ def _run_retries(db: Any) -> None:
         deliver_notification(delivery_id)
 
 
-def _capture_lead(client: Any, key: str, queue: Any) -> None:
-    for n, text in enumerate(["hello", "Anna", "+4915112345678", "Yes"]):
+def _capture_lead(client: Any, key: str, queue: Any, yes: str = "Yes") -> None:
+    for n, text in enumerate(["hello", "Anna", "+4915112345678", yes]):
         assert webchat_send(client, key, text, f"c{n}").status_code == 202
         queue.drain()
 
@@ -110,15 +110,15 @@ def test_a_lead_makes_one_notification_linked_and_in_the_tenants_language(env, c
 
     tenant = make_tenant("Салон", language="ru")
     web = add_channel(tenant, "webchat")
-    publish_templates(tenant, "lead_capture")
-    _capture_lead(client, web.public_key, env.queue)
+    publish_templates(tenant, "lead_capture")  # seeded in the tenant's language: lead_capture_ru asks "Да"/"Нет"
+    _capture_lead(client, web.public_key, env.queue, yes="Да")
     [lead] = db.session.scalars(select(Lead).where(Lead.tenant_id == tenant.id)).all()
     [note] = _notes(db, tenant.id)  # the flow's `notify_team` step went into the lead's notification
     assert (note.kind, note.lead_id, note.conversation_id, note.event_key) == (
         "lead", lead.id, lead.conversation_id, f"lead:{lead.id}")
     assert note.title == "Новый лид из webchat: Anna"
     assert note.title != note.body
-    assert note.body.startswith("New lead: Anna, +4915112345678 (webchat)") and "phone: +4915112345678" in note.body
+    assert note.body.startswith("Новая заявка: Anna, +4915112345678 (webchat)") and "phone: +4915112345678" in note.body
 
 
 def test_titles_are_written_in_the_tenants_language_outside_a_request(env, make_tenant, db):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, request
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -15,6 +15,7 @@ from webapp.services.flowops import (
     delete_flow,
     flow_detail,
     flow_summary,
+    gallery_language,
     iso,
     make_default,
     templates_catalogue,
@@ -35,7 +36,9 @@ def node_types() -> Any:
 
 @bp.get("/templates")
 def templates() -> Any:
-    return jsonify(templates=templates_catalogue())
+    """The gallery in the tenant's language unless `?language=en|ru|all` asks for another."""
+    language = gallery_language(request.args.get("language"), current_tenant())
+    return jsonify(templates=templates_catalogue(language), language=language or "all")
 
 
 @bp.get("/flows")

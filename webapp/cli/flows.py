@@ -17,13 +17,22 @@ from sqlalchemy import select
 import flows
 from connectors.channels.registry import message_kind
 from flows.simulator import simulate
+from flows.templates import is_template_file
 from webapp.extensions import db
 from webapp.inputs import parse_db_int
 from webapp.models import Flow, Tenant
 from webapp.services.errors import Refused as ApiError
 from webapp.services.flow_channels import flow_channel_names
-from webapp.services.flowops import document_at, flow_summary
-from webapp.services.flows import DocumentRefused, PublishRefused, check_document, create_flow, problems_of, publish
+from webapp.services.flowops import document_at, flow_summary, templates_catalogue
+from webapp.services.flows import (
+    DocumentRefused,
+    PublishRefused,
+    check_document,
+    create_flow,
+    problems_of,
+    publish,
+    template_document,
+)
 from webapp.services.simulation import tenant_services
 from webapp.services.tenants import get_tenant
 
@@ -82,12 +91,29 @@ def register(cli: click.Group) -> None:
     @click.option("--tenant", "tenant_id", type=int, required=True)
     @click.option("--publish", "publish_now", is_flag=True, help="publish it as version 1 right away")
     @click.option("--name", help="flow name (default: the document's name, else the file name)")
-    @click.argument("file", type=click.Path(dir_okay=False))
-    def flow_import(tenant_id: int, publish_now: bool, name: str | None, file: str) -> None:
-        """Import a flow document; refused (exit 1, problems listed) while it has errors."""
+    @click.option("--template", "template_key",
+                  help="import this template of the library instead of a FILE (e.g. lead_capture, lead_capture_ru)")
+    @click.argument("file", type=click.Path(dir_okay=False), required=False)
+    def flow_import(tenant_id: int, publish_now: bool, name: str | None, template_key: str | None,
+                    file: str | None) -> None:
+        """Import a flow document (FILE: a flow document, or a template file as shipped in flows/templates/,
+        whose document is imported), or the library's template --template KEY; refused (exit 1, problems
+        listed) while it has errors."""
 
+        if (file is None) == (template_key is None):
+            fail("give either a FILE or --template KEY")
         tenant = get_tenant(tenant_id)
-        document = _load_file(file)
+        if template_key is not None:
+            found = template_document(template_key)
+            if found is None:
+                keys = ", ".join(t["key"] for t in templates_catalogue())
+                fail(f"unknown template {template_key!r}; the library has: {keys}")
+            document, file = found, template_key
+        else:
+            file = str(file)
+            document = _load_file(file)
+            if is_template_file(document):  # the wrapper {"key", "name", "niche", "document"} of a shipped file
+                document = document["document"]
         if name is not None:
             if not name.strip():
                 fail("--name must not be empty")

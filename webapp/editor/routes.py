@@ -9,7 +9,13 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from webapp.services.flowops import create_for_tenant, delete_flow, make_default, templates_catalogue
+from webapp.services.flowops import (
+    create_for_tenant,
+    delete_flow,
+    gallery_language,
+    make_default,
+    templates_catalogue,
+)
 
 from ..dashboard.access import tenant_member_required
 from ..extensions import db
@@ -26,10 +32,34 @@ def bundle_built() -> bool:
     return os.path.isfile(os.path.join(current_app.static_folder or "", BUNDLE))
 
 
+TEMPLATE_LANGUAGE_ARG = "template_language"
+TEMPLATE_LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}  # each language named in itself
+
+
+def _picker_language() -> str:
+    """The gallery's language on the flows page: `?template_language=` if it names one, else the tenant's."""
+    tenant = current_tenant()
+    try:
+        asked = gallery_language(request.args.get(TEMPLATE_LANGUAGE_ARG), tenant)
+    except ApiError:  # a hand-edited link: show the tenant's language rather than an error page
+        asked = None
+    return asked or gallery_language(None, tenant) or "en"
+
+
 @bp.app_template_global()
 def flow_template_choices() -> list[dict[str, Any]]:
-    """For the "New flow" picker on the flows page (rendered by the dashboard blueprint)."""
-    return templates_catalogue()
+    """For the "New flow" picker on the flows page (rendered by the dashboard blueprint): the templates in
+    the language `flow_template_languages` marks current."""
+    return templates_catalogue(_picker_language())
+
+
+@bp.app_template_global()
+def flow_template_languages() -> list[dict[str, Any]]:
+    """The picker's language switch: each language with the flows-page link that shows its templates."""
+    current = _picker_language()
+    return [{"code": code, "name": name, "current": code == current,
+             "url": url_for("dashboard.flows", **{TEMPLATE_LANGUAGE_ARG: code})}
+            for code, name in TEMPLATE_LANGUAGE_NAMES.items()]
 
 
 @bp.get("/flows/<int:flow_id>/edit")

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from flows.templates import list_templates
+from flows.templates import DEFAULT_LANGUAGE, list_templates, split_key
+from flows.templates import LANGUAGES as TEMPLATE_LANGUAGES
 from webapp.extensions import db
 from webapp.inputs import int_of
 from webapp.models import Conversation, Flow, FlowTemplate, FlowVersion, Tenant, TestConversation
@@ -36,15 +37,29 @@ def flow_detail(flow: Flow, tenant: Tenant) -> dict[str, Any]:
             "published_version": published_number(flow), "problems": problems_of(flow.draft or {})}
 
 
-def templates_catalogue() -> list[dict[str, Any]]:
+def templates_catalogue(language: str | None = None) -> list[dict[str, Any]]:
     """Built-in scenario templates plus active staff rows; a staff row replaces a built-in one with the
-    same key (as `template_document` does), so the list never shows two entries for one key."""
+    same key (as `template_document` does), so the list never shows two entries for one key. `language`
+    keeps the templates written in it (a staff row's language is its key's: `…_ru` is Russian)."""
     items = {t["key"]: dict(t) for t in list_templates()}
     rows = db.session.scalars(select(FlowTemplate).where(FlowTemplate.active, FlowTemplate.kind == "scenario"))
     for row in rows:
         items[row.key] = {"key": row.key, "name": row.name, "description": row.description,
-                          "niche": row.niche, "kind": row.kind}
-    return sorted(items.values(), key=lambda t: (str(t.get("name") or t["key"]).lower(), t["key"]))
+                          "niche": row.niche, "language": split_key(row.key)[1], "kind": row.kind}
+    listed = [t for t in items.values() if language is None or t["language"] == language]
+    return sorted(listed, key=lambda t: (str(t.get("name") or t["key"]).lower(), t["key"]))
+
+
+def gallery_language(asked: str | None, tenant: Tenant) -> str | None:
+    """The language the template gallery shows: the tenant's by default (its bot speaks it), another one
+    when asked (`en`, `ru`), every language for `all` (None); an unknown one is bad input."""
+    if not asked:
+        return tenant.language if tenant.language in TEMPLATE_LANGUAGES else DEFAULT_LANGUAGE
+    if asked == "all":
+        return None
+    if asked not in TEMPLATE_LANGUAGES:
+        raise ApiError(f"`language` must be one of {', '.join(TEMPLATE_LANGUAGES)} or all.")
+    return asked
 
 
 def flow_count(tenant: Tenant) -> int:

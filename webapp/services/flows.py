@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 import flows
-from flows.templates import load_template
+from flows.templates import DEFAULT_LANGUAGE, load_template, localized_key, split_key
 from webapp.extensions import db
 from webapp.inputs import MAX_DEPTH, problem, too_deep, unstorable
 from webapp.models import Flow, FlowTemplate, FlowVersion, Tenant
@@ -110,10 +110,23 @@ def publish(flow: Flow, author_id: int | None = None, note: str = "") -> FlowVer
     return version
 
 
+def template_key_for(key: str, language: str | None) -> str:
+    """The key of template `key` in the tenant's `language` when the library has it there (`lead_capture`
+    → `lead_capture_ru` for a Russian tenant), else `key` itself: a flow is written in one language, and a
+    tenant's bot should greet its customers in the tenant's. A key that names a language already
+    (`lead_capture_ru`) is taken as given."""
+    if split_key(key)[1] != DEFAULT_LANGUAGE:
+        return key
+    wanted = localized_key(key, language)
+    return wanted if wanted != key and template_document(wanted) is not None else key
+
+
 def seed_templates_for(tenant: Tenant, keys: list[str], *, publish_now: bool) -> list[Flow]:
-    """Give a tenant its own copies of templates (skipping names it already has)."""
+    """Give a tenant its own copies of templates, each in the tenant's language where the library has it
+    (skipping names it already has)."""
     out = []
-    for key in keys:
+    for asked in keys:
+        key = template_key_for(asked, tenant.language)
         document = template_document(key)
         if document is None:
             raise KeyError(f"unknown template {key!r}")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from connectors.channels.registry import prompt_style
 from flows.prompt import build_messages, estimate_messages_tokens
+from flows.templates import split_key
 from webapp.services.flowops import templates_catalogue
 from webapp.services.prompts import layer_dicts
 
@@ -25,8 +26,8 @@ PROFILE_FIELDS = ("niche", "offer", "prices", "address", "hours", "tone")
 
 def known_niches() -> list[str]:
     """Suggestions for the niche field: a niche matching a library layer's key picks that layer up."""
-    keys = set(db.session.scalars(select(PromptLayer.key).where(PromptLayer.tenant_id.is_(None),
-                                                                 PromptLayer.kind == "niche")))
+    keys = {split_key(key)[0] for key in db.session.scalars(  # `beauty_ru` is the beauty niche in Russian
+        select(PromptLayer.key).where(PromptLayer.tenant_id.is_(None), PromptLayer.kind == "niche"))}
     keys |= {str(t.get("niche") or "") for t in templates_catalogue()}
     return sorted(k for k in keys if k and k != "general")
 
