@@ -80,10 +80,19 @@ def _value(raw: str) -> float | None:
         return None
 
 
+def _long_phone(match: re.Match[str]) -> str:
+    return " " if len(re.sub(r"\D", "", match.group(0))) >= 9 else match.group(0)
+
+
 def _numbers(text: str) -> set[float]:
-    """Every number written in `text`, as values (so "30 EUR" in the profile grounds "€30.00")."""
+    """Every number written in `text`, as values (so "30 EUR" in the profile grounds "€30.00"), except the
+    numbers of clock times, street addresses and phone numbers: "20:00" grounds no "20%", and the house number
+    of "12 Main Street" no "12 EUR"."""
+    for pattern in (_EN_STREET, _RU_STREET):
+        text = pattern.sub(" ", text)
+    text = _PHONE.sub(_long_phone, _COLON_TIME.sub(" ", text))
     found: set[float] = set()
-    for match in re.finditer(_NUMBER, _COLON_TIME.sub(" ", text)):  # "20:00" is a time: it grounds no "20%"
+    for match in re.finditer(_NUMBER, text):
         value = _value(match.group(0))
         if value is not None:
             found.add(value)

@@ -85,7 +85,10 @@ def test_in_russian_the_replacement_is_russian(openai_fake: FakeOpenAI) -> None:
     ("Get 20% off today!", ["20%"]),
     ("Call us: +1 202 555 0143.", ["+1 202 555 0143"]),
     ("Two people can come at once.", []),
+    ("A beard trim is 12 EUR.", ["12 EUR"]),       # 12 is the house number, not a price
+    ("A beard trim is 5550143 RUB.", ["5550143 RUB"]),
 ])
 def test_the_claims_checked(reply: str, unsupported: list[str]) -> None:
-    sources = ["Prices: Haircut from 30 EUR; colouring from 60 EUR\nAddress: 12 Main Street\nHours: 10:00–20:00"]
+    sources = ["Prices: Haircut from 30 EUR; colouring from 60 EUR\nAddress: 12 Main Street\nHours: 10:00–20:00\n"
+               "Phone: +7 900 555 0143"]
     assert check(reply, sources).unsupported == unsupported

@@ -21,7 +21,11 @@ def _demo(db):
     tenant = db.session.get(Tenant, result["tenant"]["id"])
     web = db.session.scalar(select(Channel).where(Channel.tenant_id == tenant.id, Channel.type == "webchat"))
     lead_form = db.session.scalar(select(Flow).where(Flow.tenant_id == tenant.id, Flow.name == "Lead capture"))
-    tenant.default_flow_id = lead_form.id  # the story is about the lead form, whichever flow the demo starts
+    # the story is about the lead form, whichever flow the demo starts: the default and first in the tenant's
+    # order (a new conversation starts at the first catch-all trigger; the demo's AI assistant has one too)
+    tenant.default_flow_id = lead_form.id
+    lead_form.position = min(f.position for f in db.session.scalars(
+        select(Flow).where(Flow.tenant_id == tenant.id))) - 1
     db.session.commit()
     return tenant, web
 

@@ -1,12 +1,17 @@
-"""The demo tenant `make run` shows: a beauty studio with a web chat, published flows, an owner and staff."""
+"""The demo tenant `make run` shows: a beauty studio with a web chat, published flows, an owner and staff.
+
+Its default flow is the "AI assistant" template (first in the tenant's order, so its catch-all trigger is the
+one a new conversation starts at): with no model configured it answers from the FAQ below, and it takes a
+booking when the customer asks for one. "Lead capture" and the Instagram comment flow are published beside it.
+"""
 
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Channel, Tenant, User
+from webapp.models import Channel, Flow, Tenant, User
 from webapp.plans import ensure_default_plans
 from webapp.services.channels import add_channel
 from webapp.services.flows import seed_templates_for
@@ -16,6 +21,8 @@ from webapp.services.tenants import create_tenant
 DEMO_TENANT = "Demo Beauty Studio"
 DEMO_OWNER = ("owner@demo.example.com", "demo-owner-123")
 DEMO_STAFF = ("staff@demo.example.com", "demo-staff-123")
+#: The templates the demo publishes; the first is its default flow.
+DEMO_FLOWS = ("ai_assistant", "lead_capture", "instagram_comment_to_dm")
 
 DEMO_PROFILE = {
     "niche": "beauty salon",
@@ -52,7 +59,15 @@ def seed_demo() -> dict[str, object]:
     webchat = db.session.scalar(select(Channel).where(Channel.tenant_id == tenant.id, Channel.type == "webchat"))
     if webchat is None:
         webchat = add_channel(tenant, "webchat", name="Website chat")
-    flows = seed_templates_for(tenant, ["lead_capture", "instagram_comment_to_dm"], publish_now=True)
+    had = set(db.session.scalars(select(Flow.id).where(Flow.tenant_id == tenant.id)))
+    flows = seed_templates_for(tenant, list(DEMO_FLOWS), publish_now=True)
+    assistant = flows[0]
+    if assistant.id not in had:  # a new demo, or one seeded before the assistant shipped: it answers now
+        lowest = db.session.scalar(select(func.min(Flow.position))
+                                   .where(Flow.tenant_id == tenant.id, Flow.id != assistant.id))
+        assistant.position = (lowest or 0) - 1  # new conversations start at the first catch-all
+        tenant.default_flow_id = assistant.id
+        db.session.commit()
     base = current_app.config["PUBLIC_BASE_URL"]
     return {"tenant": {"id": tenant.id, "name": tenant.name},
             "owner": {"email": DEMO_OWNER[0], "password": DEMO_OWNER[1], "login": f"{base}/login"},
