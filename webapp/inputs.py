@@ -213,3 +213,17 @@ def int_of(value: Any, what: str) -> int:
         if re.fullmatch(r"\s*[+-]?[0-9]+\s*", value):
             raise Refused(f"{what} is out of range.")
     raise Refused(f"{what} must be an integer.")
+
+
+def like_pattern(term: str) -> str:
+    """`%term%` for LIKE/ILIKE with the term's own `%`, `_` and `\\` escaped (use with escape="\\"): a search
+    for "50%" finds "50%", not everything that starts with "50"."""
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def parse_row_id(text: str | None) -> int | None:
+    """A row id as a form or query sends it: ASCII digits, within the column's range, above zero; else None."""
+    text = (text or "").strip()
+    found = parse_db_int(text) if text.isdigit() else None
+    return found if found is not None and found > 0 else None
+

@@ -20,6 +20,7 @@ from webapp.services import people
 from webapp.services.errors import Refused
 
 from ..extensions import db
+from ..inputs import parse_row_id
 from ..models import Contact, PersonLink
 from ..tenancy import current_tenant_id, get_scoped_or_404
 from .access import tenant_member_required
@@ -71,7 +72,7 @@ def contact_detail(contact_id: int) -> Any:
 def contact_merge(contact_id: int) -> Any:
     """A member's own merge: the chosen contact (with its person's other contacts) joins this person."""
     contact = get_scoped_or_404(Contact, contact_id)
-    other_id = people.parse_id(request.form.get("other_contact_id"))
+    other_id = parse_row_id(request.form.get("other_contact_id"))
     if other_id is None:
         abort(400, _("Choose the contact to merge with."))
     other = get_scoped_or_404(Contact, other_id)

@@ -7,17 +7,15 @@ failed sign-in). The actions are listed in ACTIONS so the pages can name them an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Select, select
 
 from ..extensions import db
 from ..models import AuditEntry
 from ..tenancy import scoped
-from . import keyset
+from . import id_pages
 
 PAGE_SIZE = 50
 
@@ -69,37 +67,8 @@ def changed_fields(model: Any, *, skip: tuple[str, ...] = ()) -> list[str]:
 
 
 # -- reading the log -------------------------------------------------------------------------------------
-class AuditCursorError(ValueError):
-    """A page cursor we did not make: the page answers 400."""
-
-
-@dataclass(slots=True)
-class AuditPage:
-    rows: list[AuditEntry]
-    next_cursor: str | None
-
-
-def _page(query: Select[Any], after: str | None, size: int) -> AuditPage:
-    """Newest first by id (ids only grow, so id order is time order): a keyset walk whose `id < cursor`
-    bound the index serves directly, however deep the page."""
-    if after:
-        try:
-            _at, last_id = keyset.decode_cursor(after)
-        except ValueError:
-            raise AuditCursorError("cursor") from None
-        query = query.where(AuditEntry.id < last_id)
-    found = list(db.session.scalars(query.order_by(AuditEntry.id.desc()).limit(size + 1)))
-    rows = found[:size]
-    more = len(found) > size and bool(rows)
-    return AuditPage(rows, keyset.encode_cursor(rows[-1].created_at, rows[-1].id) if more else None)
-
-
-def tenant_page(tenant_id: int, after: str | None = None, size: int = PAGE_SIZE) -> AuditPage:
+def tenant_page(tenant_id: int, after: str | None = None, size: int = PAGE_SIZE) -> id_pages.IdPage[AuditEntry]:
     """One page of a tenant's own entries (its security events and what staff did to it), newest first:
-    `ix_audit_tenant_id (tenant_id, id)` serves the filter, the order and the cursor."""
-    return _page(scoped(AuditEntry, tenant_id), after, size)
-
-
-def staff_page(after: str | None = None, size: int = PAGE_SIZE) -> AuditPage:
-    """One page of every entry, newest first, for staff (the primary key serves it)."""
-    return _page(select(AuditEntry), after, size)
+    `ix_audit_tenant_id (tenant_id, id)` serves the filter, the order and the cursor. A cursor we did not make
+    raises ValueError (the page answers 400)."""
+    return id_pages.page(scoped(AuditEntry, tenant_id), AuditEntry, after, size)

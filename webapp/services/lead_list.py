@@ -31,7 +31,7 @@ from sqlalchemy import ColumnElement, Select, Text, and_, func, literal, literal
 from sqlalchemy.engine import Row
 
 from ..extensions import db
-from ..inputs import DB_INT_MAX
+from ..inputs import like_pattern, parse_row_id
 from ..models import LEAD_STATUSES, Contact, Conversation, Lead
 from ..tenancy import scoped
 from . import crm_depth, keyset
@@ -65,13 +65,14 @@ class LeadFilters:
         a date or flow that is not one raises LeadListError."""
         status = args.get("status") or None
         flow_text = (args.get("flow") or "").strip()
-        if flow_text and not (flow_text.isdigit() and 0 < int(flow_text) <= DB_INT_MAX):
+        flow_id = parse_row_id(flow_text)
+        if flow_text and flow_id is None:
             raise LeadListError("flow")
         return cls(q=(args.get("q") or "").strip()[:MAX_SEARCH],
                    status=status if status in LEAD_STATUSES else None,
                    channel=(args.get("channel") or "").strip()[:16] or None,
                    date_from=_date(args.get("from")), date_to=_date(args.get("to")),
-                   flow_id=int(flow_text) if flow_text else None)
+                   flow_id=flow_id)
 
     def as_args(self) -> dict[str, str]:
         """Back to query arguments (for the next-page and export links), leaving out the empty ones."""
@@ -105,11 +106,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 # -- the query -----------------------------------------------------------------------------------------
-def _like_pattern(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _search_branches(tenant_id: int, pattern: str) -> list[ColumnElement[bool]]:
     """The ways a lead matches a search, each a condition an index can serve on its own: some value of the
     lead's `fields` contains the term (values only, so that searching "phone" does not match every lead that
@@ -172,7 +168,7 @@ def _limited(tenant_id: int, filters: LeadFilters, limit: int, after: tuple[date
     if after:
         query = _after(query, *after)
     if filters.q:
-        pattern = _like_pattern(filters.q)
+        pattern = like_pattern(filters.q)
         branches = []
         for condition in _search_branches(tenant_id, pattern):
             ids = _query(tenant_id, filters).with_only_columns(Lead.id, Lead.created_at)

@@ -32,7 +32,7 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import and_, exists, or_, select
 
 from ..extensions import db
-from ..inputs import DB_INT_MAX
+from ..inputs import like_pattern, parse_row_id
 from ..models import Channel, Contact, Conversation, Lead, Person, PersonLink
 from ..models.base import utcnow
 from ..tenancy import scoped
@@ -367,22 +367,10 @@ def decode_after(value: str | None) -> int | None:
     total order and `ix_contact_tenant_id (tenant_id, id)` walks it); anything else is ContactListError."""
     if not value:
         return None
-    found = parse_id(value)
+    found = parse_row_id(value)
     if found is None:
         raise ContactListError("cursor")
     return found
-
-
-def parse_id(value: str | None) -> int | None:
-    """A row id as a form or query sends it (ASCII digits within the column's range), else None."""
-    text = (value or "").strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= DB_INT_MAX):
-        return None
-    return int(text)
-
-
-def _like(term: str) -> str:
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 @dataclass(slots=True)
@@ -414,7 +402,7 @@ def contacts_query(tenant_id: int, q: str = "", channel: str | None = None) -> A
     if channel:
         query = query.where(Channel.type == channel)
     if q:
-        pattern = _like(q)
+        pattern = like_pattern(q)
         query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
             Contact.name, Contact.username, Contact.phone, Contact.email, Contact.external_user_id))))
     return query

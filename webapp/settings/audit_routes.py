@@ -24,7 +24,7 @@ def audit_log() -> Any:
     after = request.args.get("after") or None
     try:
         page = audit.tenant_page(current_tenant_id(), after)
-    except audit.AuditCursorError:
+    except ValueError:
         abort(400, _("This page link is not valid any more: open the audit log again."))
     return render_template(
         "settings/audit.html", entries=page.rows,
