@@ -140,3 +140,13 @@ def test_flow_format_doc_example_is_valid_and_covers_every_node_type():
     assert [e["type"] for e in result["effects"]] == ["lead", "notify"]
     documented = set(re.findall(r"^#### `(\w+)`", text, re.MULTILINE))
     assert documented == {t["type"] for t in node_types()}
+
+
+def test_the_default_flow_answers_first_among_catch_all_flows():
+    candidates = [("lead", flow_with_trigger()), ("assistant", flow_with_trigger()),
+                  ("promo", flow_with_trigger(keywords=["sale"]))]
+    key, reason = choose_flow(candidates, event("hello"), "assistant")
+    assert key == "assistant" and "accepts any text" in reason
+    assert choose_flow(candidates, event("hello"), "gone")[0] == "lead"
+    assert choose_flow(candidates, event("hello"), None)[0] == "lead"
+    assert choose_flow(candidates, event("any sale?"), "assistant")[0] == "promo"
