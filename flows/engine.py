@@ -186,9 +186,8 @@ def _after_end(flow: Flow, st: dict[str, Any], event: TurnEvent, services: Servi
            else f"restart_after_minutes is {minutes}, {waited or 0:.0f} min passed")
     trace.append(_note(f"after the flow ended: no keyword trigger or FAQ answer matched; the completed form "
                        f"is not restarted: {why}"))
-    language = services.context.language
-    text = services.context.fallback_text or i18n.text("after_end", language)
-    button = grounding.offer_button(language, services.context.handoff_keywords)
+    text = services.context.fallback_text or i18n.text("after_end", services.context.translate)
+    button = grounding.offer_button(services.context)
     return _kept(st, event, [OutboundMessage(fit_text(text, services.context.text_limit), [button])], trace)
 
 
@@ -219,7 +218,7 @@ def _asked_for_human(flow: Flow, st: dict[str, Any], event: TurnEvent, services:
     trace.append(_note(f"the customer asked for a person ({phrase!r}); handed off"
                        + (f", question {asked!r} stays pending" if asked else "")))
     st.update(flow=flow.fingerprint, turn=st["turn"] + 1, paused=True)
-    outbound = [OutboundMessage(i18n.text("handoff", services.context.language))]
+    outbound = [OutboundMessage(i18n.text("handoff", services.context.translate))]
     effect = Effect("handoff", {"reason": f"the customer asked for a person ({phrase})", "keyword": phrase,
                                 "last_message": event.text})
     _remember(st, event, outbound)

@@ -166,20 +166,20 @@ def system_sources(messages: Sequence[dict]) -> list[str]:
     return [str(m.get("content") or "") for m in messages if m.get("role") == "system"]
 
 
-def offer_button(language: str | None, keywords: Sequence[str]) -> str:
+def offer_button(context: Context) -> str:
     """A quick reply that asks for a person: the built-in label if it contains one of the tenant's handoff
     phrases, else the first phrase itself (so pressing it always hands off)."""
-    phrases = tuple(keywords) or default_keywords(language)
-    label = i18n.text("grounding.button", language)
+    phrases = tuple(context.handoff_keywords) or default_keywords(context.language)
+    label = i18n.text("grounding.button", context.translate)
     if asks_for_human(label, phrases):
         return label
     first = str(phrases[0]).strip() if phrases else label
     return first[:1].upper() + first[1:]
 
 
-def unknown_text(language: str | None) -> str:
+def unknown_text(context: Context) -> str:
     """What the bot says instead of a reply it could not back with the business's own facts."""
-    return i18n.text("grounding.unknown", language)
+    return i18n.text("grounding.unknown", context.translate)
 
 
 def grounded_reply(text: str, sources: Sequence[str], context: Context, warnings: list[str]) -> OutboundMessage:
@@ -190,5 +190,4 @@ def grounded_reply(text: str, sources: Sequence[str], context: Context, warnings
         return OutboundMessage(text)
     warnings.append("the model's reply was replaced: not in the business profile, prices or FAQ: "
                     + ", ".join(repr(c) for c in result.unsupported))
-    language = context.language
-    return OutboundMessage(unknown_text(language), [offer_button(language, context.handoff_keywords)])
+    return OutboundMessage(unknown_text(context), [offer_button(context)])

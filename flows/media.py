@@ -55,7 +55,7 @@ def unanswerable(flow: Flow, state: dict[str, Any], event: TurnEvent) -> bool:
 def text_only_reply(state: dict[str, Any], event: TurnEvent, services: Services,
                     trace: list[dict[str, Any]]) -> StepResult:
     """One polite reply, nothing else changes (the state is the conversation's as it was)."""
-    text = (services.context.media_text or "").strip() or i18n.text("media.text_only", services.context.language)
+    text = (services.context.media_text or "").strip() or i18n.text("media.text_only", services.context.translate)
     asked = (state.get("waiting") or {}).get("node")
     trace.append({"node_id": None, "type": "engine", "port": None, "vars_changed": {},
                   "warnings": [f"a {content_of(event)} message without text: answered with the text-only reply"

@@ -75,6 +75,9 @@ class Context:
     #: The tenant's answer to a photo, voice note or other message without text that the flow does not
     #: handle (None: the built-in text in the tenant's language; flows/media.py).
     media_text: str | None = None
+    #: The tenant language's gettext over the Babel catalogs, for the engine's own texts (flows/i18n.py);
+    #: None: the English texts.
+    translate: Callable[[str], str] | None = None
 
 
 class SystemClock:
@@ -181,12 +184,14 @@ def offline_services(
     features: set[str] | None = None,
     llm: LLM | None = None,
     text_limit: int | None = None,
+    translate: Callable[[str], str] | None = None,
 ) -> Services:
-    """Services for the simulator and tests: fixed clock, recording HTTP, optional fake LLM."""
+    """Services for the simulator and tests: fixed clock, recording HTTP, optional fake LLM, and the
+    language's gettext for the engine's own texts (None: English)."""
     return Services(
         context=Context(
             language=language, channel=channel, profile=dict(profile or {}), features=set(features or ()),
-            text_limit=text_limit,
+            text_limit=text_limit, translate=translate,
         ),
         clock=FixedClock(),
         llm=llm,

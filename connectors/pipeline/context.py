@@ -22,6 +22,7 @@ from connectors.runtime.run_slots import waiting
 from flows.services import Context, HttpResult, LLMResult, Services, SystemClock
 from webapp.models import PromptLayer, Tenant
 from webapp.plans import features_of, within_limit
+from webapp.services.bot_texts import translator
 from webapp.services.handoff_settings import MEDIA_TEXT, handoff_settings
 from webapp.services.prompts import layer_dicts
 
@@ -51,7 +52,7 @@ def tenant_context(tenant: Tenant, channel_type: str = "test", *, layers: bool =
                    phone_region=settings.get("phone_region"), text_limit=text_limit(channel_type),
                    channel_style=prompt_style(channel_type),
                    handoff_keywords=handoff_settings(settings, tenant.language).keywords,
-                   media_text=settings.get(MEDIA_TEXT) or None)
+                   media_text=settings.get(MEDIA_TEXT) or None, translate=translator(tenant.language))
 
 
 def tenant_llm(tenant: Tenant, tokens_used: int | None = None) -> Any:

@@ -123,7 +123,7 @@ class Runtime:
 
     def text(self, key: str, **values: str) -> str:
         """A system text in the tenant's language."""
-        return i18n.text(key, self.language, **values)
+        return i18n.text(key, self.services.context.translate, **values)
 
 
 class Node:

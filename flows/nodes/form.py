@@ -13,24 +13,21 @@ field offers and accepts whatever channel list the caller passes in.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypedDict
 
 from marshmallow import Schema, fields, missing, validate
 from marshmallow.experimental.context import Context
 
+from flows.i18n import N_ as N_  # re-exported: node modules mark their texts with it
+from flows.i18n import Translate as Translate
+
 #: The widget kinds the editor knows (webapp/editor/ui/src/lib/fields.js).
 KINDS = ("text", "textarea", "select", "multiselect", "number", "bool", "list", "keyvalue", "json")
 
-Translate = Callable[[str], str]
 #: (value, label) pairs, as the editor's selects take them.
 Choices = Sequence[tuple[str, str]]
-
-
-def N_(text: str) -> str:  # noqa: N802 (the gettext convention for "mark, translate later")
-    """Mark a UI text for extraction (`pybabel extract` knows `N_`); it is translated where it is shown."""
-    return text
 
 
 def form(

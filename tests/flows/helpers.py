@@ -10,6 +10,7 @@ from flows.compiler import Flow
 from flows.engine import step
 from flows.services import Services, offline_services
 from flows.turn import StepResult, TurnEvent
+from tests.helpers.catalog import gettext
 
 NodeSpec = tuple[str, str, dict[str, Any]]
 EdgeSpec = tuple[str, str | None, str]
@@ -44,6 +45,10 @@ def event(text: str = "", kind: str = "dm", channel: str = "test", **meta: Any) 
 
 
 def services(**kwargs: Any) -> Services:
+    """Offline services; with a `language`, the engine's texts come from that language's catalog as in a real
+    turn."""
+    if "language" in kwargs:
+        kwargs.setdefault("translate", gettext(kwargs["language"]))
     return offline_services(**kwargs)
 
 

@@ -11,6 +11,7 @@ from flows.engine import step
 from flows.services import offline_services
 from flows.turn import TurnEvent
 from tests.flows.helpers import doc, linear, talk, texts
+from tests.helpers.catalog import gettext
 
 FAQ = [{"q": "How much does a haircut cost?", "a": "A haircut starts at 30 EUR."}]
 AT = datetime(2026, 1, 5, 12, tzinfo=UTC)
@@ -55,7 +56,7 @@ def test_anything_else_is_not_a_restart_but_an_offer_of_a_person():
 
 
 def test_the_tenants_fallback_text_and_language_are_used():
-    services = offline_services(language="ru", profile={"faq": FAQ})
+    services = offline_services(language="ru", profile={"faq": FAQ}, translate=gettext("ru"))
     services.context.fallback_text = "Мы уже записали вас."
     results = talk(form(), ["hi", "Анна", "ладно"], services)
     assert texts(results[2]) == ["Мы уже записали вас."] and results[2].outbound[0].buttons == ["Позовите человека"]

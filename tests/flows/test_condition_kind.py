@@ -53,7 +53,7 @@ def test_without_a_content_rule_a_photo_gets_the_text_only_reply_once():
     flow = load_flow(linear(("hi", "message", {"text": "Hello!"}), ("name", "ask", {"text": "Your name?",
                                                                                      "variable": "name"})))
     result = run(flow, content="image")
-    assert texts(result) == [system_text("media.text_only", "en")] and result.state_kept
+    assert texts(result) == [system_text("media.text_only")] and result.state_kept
     assert not result.state.get("waiting")  # the flow did not start
     ru = run(flow, content="audio", svc=services(language="ru"))
     assert texts(ru) == ["Я понимаю только текст — пожалуйста, напишите ваш вопрос."]
@@ -70,7 +70,7 @@ def test_a_pending_question_stays_pending_and_counts_no_attempt():
     first = run(flow, "hi")
     state = json.loads(json.dumps(first.state))
     photo = run(flow, content="image", state=state)
-    assert texts(photo) == [system_text("media.text_only", "en")]
+    assert texts(photo) == [system_text("media.text_only")]
     assert photo.state["waiting"] == state["waiting"] and photo.state["retries"] == state["retries"]
     assert "stays pending" in photo.trace[-1]["warnings"][0]
     answer = run(flow, "Ann", state=json.loads(json.dumps(photo.state)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flows.services import FakeLLM, offline_services
 from tests.flows.helpers import linear, talk, texts
+from tests.helpers.catalog import gettext
 
 FAQ = [{"q": "How much does a haircut cost?", "a": "A haircut starts at 30 EUR."},
        {"q": "Сколько стоит стрижка?", "a": "Стрижка — от 30 евро."}]
@@ -31,7 +32,7 @@ def test_a_faq_question_is_answered_and_the_question_asked_again_without_countin
 
 
 def test_in_russian_too_and_a_wrong_answer_still_counts():
-    svc = offline_services(language="ru", profile=PROFILE)
+    svc = offline_services(language="ru", profile=PROFILE, translate=gettext("ru"))
     results = talk(form(), ["привет", "сколько стоит стрижка?", "12", "13"], svc)
     assert texts(results[1]) == ["Стрижка — от 30 евро.", "Your phone?"]
     assert results[2].state["retries"] == {"q_phone": 1} and "номер" in texts(results[2])[0]

@@ -21,6 +21,7 @@ from flows.templates import (
     localized_key,
     split_key,
 )
+from tests.helpers.catalog import gettext
 
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 TEXT_FIELDS = ("text", "public_text", "private_text", "prompt", "retry_text")
@@ -101,7 +102,7 @@ def test_keys_name_their_language():
 
 def test_russian_lead_capture_walks_through_in_russian_with_a_wrong_phone():
     result = simulate(load_template("lead_capture_ru"), channel="telegram", kind="message",
-                      services=offline_services(language="ru", profile=PROFILE, llm=FakeLLM()),
+                      services=offline_services(language="ru", profile=PROFILE, llm=FakeLLM(), translate=gettext("ru")),
                       messages=["Привет", "Анна", "12345", "+7 912 345 67 89", "да"])
     turns = result["turns"]
     assert replies(turns[0])[0].startswith("Здравствуйте!") and replies(turns[0])[1] == "Как вас зовут?"
@@ -116,7 +117,7 @@ def test_russian_lead_capture_walks_through_in_russian_with_a_wrong_phone():
 
 def test_russian_online_store_routes_by_the_russian_menu():
     result = simulate(load_template("online_store_lead_ru"),
-                      services=offline_services(language="ru", profile=PROFILE, llm=FakeLLM()),
+                      services=offline_services(language="ru", profile=PROFILE, llm=FakeLLM(), translate=gettext("ru")),
                       messages=["Здравствуйте", "оформить заказ", "Кроссовки, 42 размер", "+7 912 345 67 89",
                                 "anna@example.com"])
     assert replies(result["turns"][1]) == ["Какой товар вы хотите заказать? Напишите название или пришлите ссылку."]

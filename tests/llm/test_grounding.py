@@ -16,6 +16,7 @@ from flows.handoff import default_keywords
 from flows.services import offline_services
 from flows.turn import TurnEvent
 from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers.catalog import gettext
 
 PROFILE = {
     "prices": "Haircut from 30 EUR; colouring from 60 EUR",
@@ -36,7 +37,8 @@ def flow():
 
 def run(fake: FakeOpenAI, text: str, language: str = "en"):
     provider = OpenAIProvider(fake.url, "sk-test", "fake-gpt", timeout=2.0)
-    services = offline_services(language=language, channel="telegram", llm=provider, profile=PROFILE)
+    services = offline_services(language=language, channel="telegram", llm=provider, profile=PROFILE,
+                                translate=gettext(language))
     services.context.handoff_keywords = default_keywords(language)
     event = TurnEvent("message", "telegram", text, {}, {"username": "ann"}, datetime(2026, 1, 5, tzinfo=UTC))
     return step(flow(), None, event, services)

@@ -17,8 +17,8 @@ from tests.helpers.pipeline import IG_ACCOUNT, WA_PHONE_ID, events, outbound, pu
 from tests.helpers.web import login
 from tests.helpers.webhooks import IG_SECRET, META_SECRET, dm, post, telegram_channel
 
-EN = i18n.text("media.text_only", "en")
-RU = i18n.text("media.text_only", "ru")
+EN = i18n.text("media.text_only")
+RU = "Я понимаю только текст — пожалуйста, напишите ваш вопрос."  # the Russian catalog's
 PAGE = "100000000000777"
 
 

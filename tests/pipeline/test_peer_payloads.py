@@ -269,7 +269,7 @@ def _answered_once_as_media(case: Case, db: Any, sent: list[Any]) -> None:
     answer: the flow's to a caption, the tenant's text-only reply (English here) to a message without text."""
     from webapp.models import Message
 
-    fallback = i18n.text("media.text_only", "en")
+    fallback = i18n.text("media.text_only")
     received = db.session.query(Message).filter_by(direction="in").all()
     assert received, f"{case.file}: the message was not stored"
     for message in received:

@@ -105,3 +105,20 @@ def test_every_editor_text_is_extracted_and_translated():
     assert sorted(t for t in texts if not russian.get(t)) == [], "translate these editor texts in messages.po"
     braces = re.compile(r"\{\w+\}")
     assert [t for t in texts if sorted(braces.findall(t)) != sorted(braces.findall(russian[t]))] == []
+
+
+def test_the_bots_own_texts_come_from_the_catalogs_in_the_tenants_language(app):
+    """Re-asks, fallbacks and the handoff and media replies (flows/i18n.py) are extracted like every UI text
+    and said in the tenant's language; a language without a catalog, or not a language, says English."""
+    from flows import i18n
+    from webapp.services import bot_texts
+
+    catalog = _catalog()
+    assert all(catalog.get(msgid) for msgid in i18n.TEXTS.values())
+    with app.app_context():
+        assert bot_texts.text("reask.choice", "ru", choices="да, нет") == \
+            "Пожалуйста, выберите один из вариантов: да, нет."
+        assert bot_texts.text("handoff", "ru") == catalog[i18n.TEXTS["handoff"]]
+        for other in ("en", "de", "xx-not-a-language", "", None):
+            assert bot_texts.text("reask.number", other) == "Please send a number."
+    assert bot_texts.text("handoff", "ru") == i18n.TEXTS["handoff"]  # no app, no catalogs: English

@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flows import i18n
 from flows.handoff import default_keywords, parse_keywords
+
+from .bot_texts import text as bot_text
 
 KEYWORDS, WAIT_MINUTES, WAIT_TEXT, HUMAN_AGENT = (
     "handoff_keywords", "handoff_wait_minutes", "handoff_wait_text", "human_agent_tag")
@@ -55,9 +56,9 @@ def handoff_settings(settings: Mapping[str, Any] | None, language: str | None) -
     media_text = str(settings.get(MEDIA_TEXT) or "").strip()
     return HandoffSettings(keywords=keywords, custom_keywords=custom,
                            wait_minutes=max(0, min(minutes, MAX_WAIT_MINUTES)),
-                           wait_text=text or i18n.text("handoff.waiting", language),
+                           wait_text=text or bot_text("handoff.waiting", language),
                            custom_wait_text=bool(text), human_agent_tag=bool(settings.get(HUMAN_AGENT)),
-                           media_text=media_text or i18n.text("media.text_only", language),
+                           media_text=media_text or bot_text("media.text_only", language),
                            custom_media_text=bool(media_text))
 
 

@@ -14,8 +14,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from flows import i18n
 from flows.handoff import default_keywords, parse_keywords
+from webapp.services import bot_texts
 from webapp.services.handoff_settings import (
     HUMAN_AGENT,
     KEYWORDS,
@@ -70,5 +70,5 @@ def handoff() -> Any:
         flash(_("Handoff settings saved."), "success")
         return redirect(url_for(".handoff"))
     return (render_template("settings/handoff.html", form=form, default_text=current.wait_text,
-                            default_media_text=i18n.text("media.text_only", tenant.language),
+                            default_media_text=bot_texts.text("media.text_only", tenant.language),
                             defaults=default_keywords(tenant.language)), 400 if form.errors else 200)
