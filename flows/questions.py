@@ -5,10 +5,10 @@ invalid phone number (and counting it as a failed attempt) loses leads, so an `a
 fails validation asks this module whether the message is a question the business can answer:
 
 * offline, a confident FAQ match (flows/faq.py, the same threshold as the `faq` node) is the answer;
-* with a model (`services.llm`, present when the flow's turn has one) and a message that looks like a
-  question (`looks_like_question`: no model call for a mistyped phone number), the model judges: it says whether
-  the message is a question its facts answer and writes the answer, which must pass the grounding check
-  (flows/grounding.py) like every model reply.
+* with a model (`services.llm`: the tenant's, given to every flow with such an `ask` node) and a message
+  that looks like a question (`looks_like_question`: no model call for a mistyped phone number), the model
+  judges: it says whether the message is a question its facts answer and writes the answer, which must pass
+  the grounding check (flows/grounding.py) like every model reply.
 
 None means "not a question we can answer": the node's own validation and re-ask apply. Pure: every outside
 call goes through `rt.services`.

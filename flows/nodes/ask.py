@@ -103,6 +103,12 @@ class Ask(Node):
         pattern = self.data.get("pattern")
         self._pattern = compile_pattern(pattern) if pattern and self.data.get("validate") == "regex" else None
 
+    @property
+    def uses(self) -> frozenset[str]:  # type: ignore[override]
+        """The tenant's model, where it has one, judges whether a failed answer is a question its facts answer
+        (flows/questions.py), in any flow, not only in flows with an `llm` node."""
+        return frozenset({"llm"}) if self.data.get("answer_questions", True) else frozenset()
+
     def writes(self) -> set[str]:
         return {self.data["variable"]}
 

@@ -201,6 +201,27 @@ def test_the_demo_with_a_model_answers_with_it(client, wired, db, openai_fake, m
     assert "Haircut from 30 EUR" in request["messages"][0]["content"]  # the prices it answers from
 
 
+def test_with_a_model_a_form_without_an_llm_node_gets_its_judgement(client, wired, db, openai_fake, monkeypatch):
+    """A question in the middle of the Lead capture form (no `llm` node): the tenant's model judges it and
+    answers, and the form asks its question again, no attempt counted."""
+    from webapp.models import Flow
+
+    monkeypatch.setitem(wired.app.config, "OPENAI_API_KEY", "sk-test")
+    monkeypatch.setitem(wired.app.config, "OPENAI_BASE_URL", openai_fake.url)
+    tenant, say = _demo_chat(client, wired, db)
+    lead_capture = db.session.scalar(select(Flow).where(Flow.tenant_id == tenant.id, Flow.name == "Lead capture"))
+    tenant.default_flow_id = lead_capture.id  # "Make default": its catch-all trigger now answers first
+    db.session.commit()
+    assert say("hello")[-1] == "What's your name?"
+    assert say("Anna") == ["What's the best phone number to reach you?"]
+    openai_fake.reply_json = {"is_question": True, "reply": "Yes, there is free parking behind the salon."}
+    assert say("Do you have parking nearby?") == ["Yes, there is free parking behind the salon.",
+                                                  "What's the best phone number to reach you?"]
+    request = openai_fake.requests[-1]
+    assert request["response_format"]["json_schema"]["schema"]["required"] == ["is_question", "reply"]
+    assert say("+371 2012 3456")[-1].startswith("Anna, we'll call you at")
+
+
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_the_template_is_listed_in_both_languages(language):
     from flows.templates import list_templates
