@@ -249,3 +249,21 @@ def test_the_inbox_needs_a_member(client, db, staff_user):
     assert client.get("/inbox.json").status_code == 302  # to the sign-in page, never data
     login(client, staff_user.email, staff_user.raw_password)
     assert client.get("/inbox").status_code == 302  # staff work in /admin
+
+
+def test_a_message_without_text_is_previewed_by_its_kind(member_client, db, tenant, web):
+    """A photo or a voice note is the newest message: the inbox names it instead of an empty line."""
+    from webapp.models import Message
+
+    photo = _conversation(db, tenant, web, "Eve", messages=(("out", "Hi!"),))
+    voice = _conversation(db, tenant, web, "Fay", at=T0 + timedelta(minutes=1))
+    odd = _conversation(db, tenant, web, "Gus", at=T0 + timedelta(minutes=2))
+    for conv, content in ((photo, "image"), (voice, "audio"), (odd, "hologram")):
+        db.session.add(Message(tenant_id=tenant.id, conversation_id=conv.id, channel_id=web.id, direction="in",
+                               text="", payload={"content": content, "media": [{"kind": content}]}))
+    db.session.commit()
+    rows = {r["id"]: r for r in member_client.get("/inbox.json").get_json()["rows"]}
+    assert rows[photo.id]["preview"] == "\U0001f5bc Photo" and rows[photo.id]["preview_direction"] == "in"
+    assert rows[voice.id]["preview"] == "\U0001f3a4 Voice or audio"
+    assert rows[odd.id]["preview"] == "\u2709 Message the bot cannot read"
+    assert "\U0001f5bc Photo" in member_client.get("/inbox").get_data(as_text=True)

@@ -126,6 +126,20 @@ def test_the_whole_conversation_is_shown_in_order(member_client, talk):
     assert 'data-testid="earlier-messages"' not in body
 
 
+def test_a_photo_and_a_location_show_on_the_lead_page(member_client, db, talk):
+    from webapp.models import Conversation, Message
+
+    media = [{"kind": "image", "url": "https://cdn.example/p.jpg"}, {"kind": "location", "latitude": 56.95,
+                                                                     "longitude": 24.1, "title": "Salon"}]
+    db.session.add(Message(tenant_id=talk.tenant_id, conversation_id=talk.conversation_id,
+                           channel_id=db.session.get(Conversation, talk.conversation_id).channel_id,
+                           direction="in", text="", payload={"content": "image", "media": media}))
+    db.session.commit()
+    body = member_client.get(f"/leads/{talk.id}").get_data(as_text=True)
+    assert 'data-kind="image"' in body and "Photo" in body and 'href="https://cdn.example/p.jpg"' in body
+    assert 'data-kind="location"' in body and "Salon" in body and "openstreetmap.org/?mlat=56.95" in body
+
+
 def test_a_long_conversation_pages_back_with_earlier_messages(member_client, talk, monkeypatch):
     from webapp.services import lead_detail
 

@@ -23,6 +23,7 @@ from webapp.services.channels import REMOVED
 from ..extensions import db
 from ..models import Channel, Contact, Conversation, Message
 from ..tenancy import scoped
+from . import media
 
 PAGE_SIZE = 50
 PREVIEW_CHARS = 140
@@ -145,11 +146,12 @@ def _add_previews(tenant_id: int, rows: list[InboxRow]) -> None:
               .correlate(conv).scalar_subquery())
     query = (scoped(Message, tenant_id)
              .with_only_columns(Message.conversation_id, Message.direction,
-                                func.substr(Message.text, 1, PREVIEW_CHARS), maintain_column_froms=False)
+                                func.substr(Message.text, 1, PREVIEW_CHARS), Message.payload["content"].as_string(),
+                                maintain_column_froms=False)
              .select_from(conv).join(Message, Message.id == newest)
              .where(conv.c.id.in_([row.id for row in rows]), conv.c.tenant_id == tenant_id))
-    previews = {conversation_id: (direction, text or "") for conversation_id, direction, text
-                in db.session.execute(query)}
+    previews = {conversation_id: (direction, media.preview(text or "", content))
+                for conversation_id, direction, text, content in db.session.execute(query)}
     for row in rows:
         row.preview_direction, row.preview = previews.get(row.id, ("", ""))
 

@@ -38,6 +38,7 @@ from .access import conversation_worker_required, is_owner, owner_required, tena
 from .blueprint import bp
 from .conversation_routes import render_conversation
 from .inbox import mark_read
+from .media import media_entries
 from .pipeline_routes import render_channel
 
 NOTIFICATIONS_PAGE = 50
@@ -196,6 +197,7 @@ def _render_lead(lead: Lead, status: int = 200, field_errors: dict[str, str] | N
         abort(400, _("This page link is not valid any more: open the lead again."))
     return render_template(
         "dashboard/lead.html", lead=lead, statuses=LEAD_STATUSES, messages=messages, timeline=history,
+        media={m.id: media_entries(m.payload) for m in messages.messages},
         custom=lead_service.custom_values(tenant, lead), custom_allowed=lead_fields.allowed(tenant),
         field_errors=field_errors or {}, typed=typed or {},
         field_labels={d.key: d.label for d in lead_fields.definitions(tenant)},
