@@ -379,3 +379,40 @@ def test_keyboard_delete_undo_copy_paste_and_rename(signed_in_page: Page, tenant
 
     eventually(stored)
     assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
+
+
+def test_flow_settings_restart_after_minutes_saved_cleared_and_checked(signed_in_page: Page, tenant: Any,
+                                                                      flow_factory: Any) -> None:
+    """With nothing selected the inspector edits the flow itself: after how many minutes a finished flow
+    starts again (empty: never), saved in the document, checked by the server."""
+    page = signed_in_page
+    flow = flow_factory(tenant, "Greeting", GREETING)
+    open_editor(page, flow.id)
+    wait_saved(page)
+    field = page.get_by_test_id("flow-restart-after")
+    expect(page.get_by_test_id("flow-settings")).to_contain_text("Start again after (minutes)")
+    expect(field).to_have_value("")
+    field.fill("1440")
+    wait_saved(page)
+    def restart_after() -> Any:
+        draft = api_flow(page, flow.id)["draft"]
+        return draft.get("restart_after_minutes", "absent")
+
+    def stored_as(expected: Any) -> Callable[[], None]:
+        def check() -> None:
+            assert restart_after() == expected
+        return check
+
+    eventually(stored_as(1440))
+    page.reload()
+    expect(page.get_by_test_id("flow-editor-root")).to_have_attribute("data-ready", "true")
+    expect(page.get_by_test_id("flow-restart-after")).to_have_value("1440")
+
+    page.get_by_test_id("flow-restart-after").fill("-5")
+    expect(page.get_by_test_id("problem-item").filter(has_text="restart_after_minutes")).to_have_count(1)
+    expect(page.get_by_test_id("btn-publish")).to_be_disabled()
+    page.get_by_test_id("flow-restart-after").fill("")
+    expect(page.get_by_test_id("problem-item").filter(has_text="restart_after_minutes")).to_have_count(0)
+    wait_saved(page)
+    eventually(stored_as("absent"))
+    assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]

@@ -62,7 +62,7 @@ export default function App({ api, t, preload }) {
   const inspector = (
     <Inspector node={single} selectedCount={selected.length} meta={single ? typesByName[single.type] : null}
       problems={nodeProblems} onChange={selection.onFieldChange} onReplaceData={selection.onReplaceData}
-      onDelete={selection.deleteSelected} t={t} />
+      onDelete={selection.deleteSelected} flowMeta={flow.meta} onMetaChange={flow.setMeta} t={t} />
   );
 
   return (

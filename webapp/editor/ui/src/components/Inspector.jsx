@@ -200,11 +200,27 @@ function DraftLines({ value, onCommit, testId }) {
   );
 }
 
-function Inspector({ node, selectedCount, meta, problems, onChange, onReplaceData, onDelete, t }) {
+/** With nothing selected: the flow's own settings (top-level keys of the document). */
+function FlowSettings({ flowMeta, onMetaChange, t }) {
+  return (
+    <div className="fe-flow-settings" data-testid="flow-settings">
+      <div className="fe-inspector-type">{t('flow_settings')}</div>
+      <div className="fe-field">
+        <label className="fe-label" htmlFor="flow-restart-after">{t('restart_after')}</label>
+        <DraftText kind="number" inputType="number" value={flowMeta?.restart_after_minutes ?? null}
+          onCommit={(v) => onMetaChange('restart_after_minutes', v)} testId="flow-restart-after" t={t} />
+        <div className="fe-help">{t('restart_after_help')}</div>
+      </div>
+    </div>
+  );
+}
+
+function Inspector({ node, selectedCount, meta, problems, onChange, onReplaceData, onDelete, flowMeta, onMetaChange, t }) {
   if (!node) {
     return (
       <div className="fe-inspector fe-empty" data-testid="inspector">
-        {selectedCount > 1 ? t('multi_selection', { n: selectedCount }) : t('no_selection')}
+        <p>{selectedCount > 1 ? t('multi_selection', { n: selectedCount }) : t('no_selection')}</p>
+        {selectedCount === 0 && onMetaChange && <FlowSettings flowMeta={flowMeta} onMetaChange={onMetaChange} t={t} />}
       </div>
     );
   }

@@ -92,6 +92,19 @@ describe('Inspector', () => {
   it('says what to do without a single selection', () => {
     render(<Inspector node={null} meta={null} selectedCount={3} problems={[]} onChange={() => {}} onReplaceData={() => {}} onDelete={() => {}} t={t} />);
     expect($('inspector').textContent).toBe('3 nodes selected');
+    expect($('flow-settings')).toBeNull();
+  });
+
+  it('with nothing selected edits the flow settings: restart_after_minutes, empty for never', () => {
+    const calls = [];
+    render(<Inspector node={null} meta={null} selectedCount={0} problems={[]} onChange={() => {}} onReplaceData={() => {}}
+      onDelete={() => {}} flowMeta={{ name: 'Leads', restart_after_minutes: 1440 }}
+      onMetaChange={(k, v) => calls.push([k, v])} t={t} />);
+    expect($('flow-settings').textContent).toContain('Start again after (minutes)');
+    expect($('flow-restart-after').value).toBe('1440');
+    type($('flow-restart-after'), '60');
+    type($('flow-restart-after'), '');
+    expect(calls).toEqual([['restart_after_minutes', 60], ['restart_after_minutes', null]]);
   });
 });
 

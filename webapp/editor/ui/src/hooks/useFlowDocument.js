@@ -17,6 +17,7 @@ export function useFlowDocument() {
   const setEdges = useCallback((update) => dispatch({ type: 'edges', update }), []);
   const commit = useCallback((key = null) => dispatch({ type: 'commit', key }), []);
   const rename = useCallback((name) => dispatch({ type: 'renamed', name }), []);
+  const setMeta = useCallback((key, value) => dispatch({ type: 'metaSet', key, value }), []);
   const undo = useCallback(() => dispatch({ type: 'undo' }), []);
   const redo = useCallback(() => dispatch({ type: 'redo' }), []);
 
@@ -38,6 +39,6 @@ export function useFlowDocument() {
     name: meta.name || '',
     canUndo: canUndo(history),
     canRedo: canRedo(history),
-    dispatch, setNodes, setEdges, commit, commitSoon, rename, undo, redo, currentDocument,
-  }), [state, meta, history, setNodes, setEdges, commit, commitSoon, rename, undo, redo, currentDocument]);
+    dispatch, setNodes, setEdges, commit, commitSoon, rename, setMeta, undo, redo, currentDocument,
+  }), [state, meta, history, setNodes, setEdges, commit, commitSoon, rename, setMeta, undo, redo, currentDocument]);
 }

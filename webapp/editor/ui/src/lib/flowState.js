@@ -67,6 +67,11 @@ export function flowReducer(s, a) {
       return commit(s, a.key ?? null);
     case 'renamed':
       return commit({ ...s, meta: { ...s.meta, name: a.name } }, 'name');
+    case 'metaSet': { // a flow-level setting (e.g. restart_after_minutes); null or '' removes the key
+      const { [a.key]: _old, ...rest } = s.meta;
+      const meta = a.value === null || a.value === undefined || a.value === '' ? rest : { ...rest, [a.key]: a.value };
+      return commit({ ...s, meta }, `meta:${a.key}`);
+    }
     case 'pasted': {
       const out = pasteClipboard(a.clip, s.nodes, s.edges);
       return commit({ ...s, nodes: [...s.nodes.map(deselect), ...out.nodes], edges: [...s.edges, ...out.edges] });

@@ -63,6 +63,17 @@ describe('flow state', () => {
     expect(run(s, { type: 'undo' }).meta.name).toBe('Demo');
   });
 
+  it('sets and clears a flow setting as one undo step, keeping the other keys', () => {
+    const s = run(loaded(), { type: 'metaSet', key: 'restart_after_minutes', value: 6 },
+      { type: 'metaSet', key: 'restart_after_minutes', value: 60 });
+    expect(s.meta).toMatchObject({ name: 'Demo', restart_after_minutes: 60, extra: { keep: true } });
+    expect(s.history.past).toHaveLength(1);
+    expect(s.save.status).toBe('dirty');
+    const cleared = run(s, { type: 'metaSet', key: 'restart_after_minutes', value: null });
+    expect('restart_after_minutes' in cleared.meta).toBe(false);
+    expect(run(s, { type: 'undo' }).meta.restart_after_minutes).toBeUndefined();
+  });
+
   it('pastes with fresh ids, selected instead of what was, as one step', () => {
     const clip = { nodes: [DOC.nodes[1]], edges: [] };
     const s = run(loaded(), { type: 'nodes', update: (ns) => ns.map((n) => ({ ...n, selected: true })) }, { type: 'pasted', clip });
