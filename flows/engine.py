@@ -71,9 +71,9 @@ def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: S
     `handoff` node that paused the bot.
 
     Then keyword triggers: one that matches starts a new run even while a question waits (unless it is the
-    trigger the running form started at). After a run ended, a message no keyword trigger takes gets a
-    confident FAQ answer, else a completed form is not restarted until the flow's `restart_after_minutes`
-    (`_after_end`); every decision is a trace note.
+    trigger the running form started at), and comes before a catch-all trigger placed ahead of it. After a
+    run ended, a message no keyword trigger takes gets a confident FAQ answer, else a completed form is not
+    restarted until the flow's `restart_after_minutes` (`_after_end`); every decision is a trace note.
     """
     if event.text is None or event.meta is None or event.contact is None:  # media-only messages etc.
         event = replace(event, text=event.text or "", meta=event.meta or {}, contact=event.contact or {})
@@ -121,10 +121,10 @@ def step(flow: Flow, state: dict[str, Any] | None, event: TurnEvent, services: S
     if resume:
         node = flow.nodes[waiting["node"]]
     else:
-        interrupted = st["finished"] or waiting  # a new conversation keeps `_entry`'s document order
-        if interrupted:
+        if st["finished"] or waiting:
             st.update(vars={}, retries={}, finished=False)
-        entry, reason = keyword if keyword is not None and interrupted else _entry(flow, event)
+        st.pop("asked", None)  # a new run: it has asked nothing yet (what makes it a form, `_run_from`)
+        entry, reason = keyword if keyword is not None else _entry(flow, event)
         if entry is None:
             return StepResult([], st, [], [_note(reason)], True, reason)
         node = flow.nodes[entry]
@@ -262,6 +262,7 @@ def _comment_run(
                            "it stays pending unless this run waits"))
     st.update(vars={}, retries={}, waiting=None, finished=False, flow=flow.fingerprint, turn=st["turn"] + 1,
               entry=_entry_key(flow, entry))
+    st.pop("asked", None)
     result = _run_from(flow, st, flow.nodes[entry], False, f"started here: {reason}", event, services, trace)
     if pending is None or result.state["waiting"] or result.state["paused"]:
         return result
@@ -333,6 +334,7 @@ def _run_from(
             break
         if result.wait:
             st["waiting"] = {"node": node.id, "token": result.wait_token}
+            st["asked"] = True
             break
         next_id = result.jump or (flow.target(node.id, result.port) if result.port else None)
         if result.finish or next_id is None:
@@ -346,8 +348,10 @@ def _run_from(
         node = flow.nodes[next_id]
     st["finished"] = finished
     if finished and error is None:  # what the next message is routed by (`_after_end`)
+        # A completed form is a run that waited for the customer's answers, not a flow that merely has an
+        # ask node: a keyword branch that only replies does not hold the next message back.
         st["ended"] = {"at": event.at.isoformat(), "flow": flow.fingerprint, "name": flow.name,
-                       "form": any(n.waits for n in flow.nodes.values())}
+                       "form": bool(st.get("asked"))}
     else:
         st.pop("ended", None)
     _remember(st, event, outbound)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from flows import phrases
+
 #: Phrases with which a customer asks for a person, per tenant language. A phrase matches at the start of
 #: a word and may go on (so "оператор" also finds "оператора", "human" finds "humans"); kept specific, since
 #: a match interrupts whatever the bot was doing.
@@ -40,12 +42,11 @@ def parse_keywords(text: str) -> tuple[str, ...]:
 
 
 def asks_for_human(text: str, keywords: Iterable[str]) -> str | None:
-    """The first phrase `text` contains (case-insensitive, at a word start, any spacing), else None."""
-    said = " ".join((text or "").split()).casefold()
+    """The first phrase `text` contains (at a word start: flows/phrases.py), else None."""
+    said = phrases.normalise(text)
     if not said:
         return None
     for phrase in keywords:
-        phrase = " ".join(str(phrase).split()).casefold()
-        if phrase and re.search(r"(?<!\w)" + re.escape(phrase), said):
-            return phrase
+        if phrases.contains(said, str(phrase)):
+            return " ".join(str(phrase).split()).casefold()
     return None

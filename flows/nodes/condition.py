@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from flows import phrases
 from flows.media import CONTENT_KINDS, content_of
 from flows.nodes.base import DataSchema, Node, Result, Runtime
 from flows.nodes.form import N_, ChannelName, form
@@ -140,8 +141,7 @@ class Condition(Node):
     def _test(self, rule: dict[str, Any], rt: Runtime) -> bool:
         kind = rule["kind"]
         if kind == "keywords":
-            text = rt.event.text.casefold()
-            return any(k in text for k in rule["keywords"])
+            return any(phrases.contains(rt.event.text, k) for k in rule["keywords"])
         if kind == "content":
             return content_of(rt.event) in rule["contents"]
         if kind == "channel":

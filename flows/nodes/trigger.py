@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import fields, validate
 from rapidfuzz import fuzz
 
+from flows import phrases
 from flows.nodes.base import DataSchema, Node, Result, Runtime
 from flows.nodes.form import N_, ChannelName, form
 from flows.turn import TurnEvent
@@ -84,7 +85,7 @@ class Trigger(Node):
         if mode == "exact":
             return text == keyword
         if mode == "contains":
-            return keyword in text
+            return phrases.contains(text, keyword)
         threshold = float(self.data.get("fuzzy_threshold", 85.0))
         return fuzz.partial_ratio(keyword, text) >= threshold or fuzz.ratio(keyword, text) >= threshold
 

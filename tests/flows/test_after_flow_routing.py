@@ -85,6 +85,16 @@ def test_a_flow_without_questions_is_not_a_form_and_answers_every_time():
     assert texts(results[1]) == ["We are open 10-20."]
 
 
+def test_a_run_that_asked_nothing_does_not_hold_the_next_message_back():
+    """A keyword branch that only replied is not a completed form, though the flow has an ask node: the
+    next message starts the flow (its form), it does not get "we have your request"."""
+    results = talk(form(), ["promo?", "hello"], svc())
+    assert results[0].finished and results[0].state["ended"]["form"] is False
+    assert texts(results[1]) == ["Your name?"]
+    again = talk(form(), ["promo?", "hi", "Ann", "hello"], svc())
+    assert again[2].state["ended"]["form"] is True and "get back to you" in again[3].outbound[0].text
+
+
 def test_the_setting_is_validated():
     assert validate(form(restart_after_minutes=0)) == []
     problems = validate(form(restart_after_minutes=-5))

@@ -128,11 +128,13 @@ def test_trigger_reason_recorded_and_matching_trigger_chosen():
         ],
         [("t_any", "out", "a"), ("t_price", "out", "p")],
     )
-    [result] = talk(flow, ["price?"])
-    assert texts(result) == ["any"]  # first trigger in document order that matches
-    flow["nodes"][0]["data"] = {"channels": ["telegram"]}
-    [result] = talk(flow, ["price?"])
+    [result] = talk(flow, ["price?"])  # a keyword trigger before a catch-all placed ahead of it
     assert texts(result) == ["prices"] and "keyword 'price'" in result.trace[0]["note"]
+    [result] = talk(flow, ["hello"])
+    assert texts(result) == ["any"]
+    flow["nodes"][0]["data"] = {"channels": ["telegram"]}
+    [result] = talk(flow, ["hello"])
+    assert texts(result) == ["any"] and "first trigger" in result.trace[0]["note"]
 
 
 def test_result_to_dict_is_json_serialisable():
