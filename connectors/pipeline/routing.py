@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import select
 
 from flows.engine import MESSAGE_KINDS, keyword_entry
+from flows.handoff import asks_for_human
 from flows.select import choose_flow
 from flows.turn import TurnEvent
 from webapp.extensions import db
 from webapp.models import Conversation, Flow, FlowVersion, Tenant
 from webapp.services.flows import compiled_by_id
+from webapp.services.handoff_settings import of_tenant
 
 from .cache import TTLCache
 
@@ -34,9 +36,10 @@ def pick_flow(tenant: Tenant, conv: Conversation, tevent: TurnEvent) -> tuple[Fl
     """A comment is a new entry point even while the conversation runs (it never answers the pinned flow's
     question, flows.engine.step): it is routed by the published flows' comment triggers, never by the pin.
 
-    Precedence, the same everywhere (flows/engine.py): a request for a person (the engine), then keyword
-    triggers — another published flow's keyword trigger comes before the running flow's pending question —
-    then the running flow. After a flow ended: a keyword trigger, else the default flow, else the
+    Precedence, the same everywhere (flows/engine.py): a request for a person (the pinned flow's engine
+    hands off, even when another flow has the phrase as a keyword), then keyword triggers — another
+    published flow's keyword trigger comes before the running flow's pending question — then the running
+    flow. After a flow ended: a keyword trigger, else the default flow, else the
     conversation's own flow, else any flow that matches; `step` then answers from the FAQ before it starts
     a flow (and does not restart a completed form by itself). The reason goes into the trace."""
     state = conv.state or {}
@@ -45,6 +48,9 @@ def pick_flow(tenant: Tenant, conv: Conversation, tevent: TurnEvent) -> tuple[Fl
         pinned = compiled_by_id(conv.flow_version_id)
         if pinned is not None:
             version, flow = pinned
+            if typed and asks_for_human(tevent.text or "", of_tenant(tenant).keywords):
+                return version, flow, (f"the customer asked for a person: the pinned version {version.number} "
+                                       f"of flow {version.flow_id} hands off, its question stays pending")
             if typed:
                 switched = _keyword_flow(tenant, tevent, skip_flow=version.flow_id)
                 if switched is not None:

@@ -119,6 +119,23 @@ def test_asking_for_a_person_wins_over_the_pending_answer_and_the_hand_back_asks
     assert shop.replies()[3:] == ["Got it: +12025550143"]
 
 
+def test_a_request_for_a_person_beats_another_flows_keyword_trigger(wired, chat):
+    """Precedence: a request for a person comes before keyword triggers, also another flow's: the form that
+    waits hands off and keeps its question, it is not left for the flow whose keyword is "manager"."""
+    from webapp.services.flows import create_flow, publish
+
+    shop = chat()
+    publish(create_flow(shop.tenant, "Managers", document("Managers", [
+        ("t", "trigger", {"keywords": ["manager"], "match": "contains"}),
+        ("m", "message", {"text": "Our managers: Ann and Bob."})], [("t", "out", "m")])))
+    wired.db.session.commit()
+    shop.say("hi")
+    shop.say("a manager please")
+    assert shop.replies() == ["Your phone?", "I'm passing you to a manager — they will reply here soon."]
+    conv = shop.conv()
+    assert conv.bot_paused and conv.state["waiting"]["node"] == "phone"
+
+
 def test_the_tenants_own_phrases_replace_the_defaults(wired, chat):
     shop = chat("ru")
     shop.tenant.settings = {**(shop.tenant.settings or {}), "handoff_keywords": ["позвать шефа"]}
