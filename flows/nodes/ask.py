@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from flows.nodes.base import DataSchema, Node, Result, Runtime
 from flows.nodes.form import N_, form
-from flows.questions import answer_in_form
+from flows.questions import answer_in_form, looks_like_question
 from flows.turn import OutboundMessage
 from flows.validators import KINDS, PHONE_REGIONS, check, compile_pattern
 
@@ -78,11 +78,26 @@ class AskSchema(DataSchema):
                 raise ValidationError(str(exc), "pattern") from exc
 
 
+def _reads_as_question(kind: str, text: str | None) -> bool:
+    """Whether an answer that passed a lenient validation (free text, a name) is rather a question: "How
+    much is a haircut?" is a valid `text` answer and, without its "?", a valid `name`. A question word
+    first counts for free text; for a name it takes a "?" or three words ("how much is it"), so "Will"
+    stays a name. Strict kinds (phone, email, ...) refuse questions by themselves."""
+    text = (text or "").strip()
+    if kind == "text":
+        return looks_like_question(text)
+    if kind == "name":
+        return "?" in text or (len(text.split()) >= 3 and looks_like_question(text))
+    return False
+
+
 class Ask(Node):
     """Waits for the user's reply. Invalid answers are re-asked `max_retries` times, then `failed`.
 
     An invalid answer that is a question the business can answer (`answer_questions`, on by default:
-    flows/questions.py) gets its answer and the question again, and is not counted as a failed attempt:
+    flows/questions.py) gets its answer and the question again, and is not counted as a failed attempt; so
+    does a free-text or name answer that reads like one (`_reads_as_question`) — if nothing answers it, free
+    text is taken as the answer and a name is asked again:
     the precedence is a request for a person, keyword triggers (both in `engine.step`), then such an
     answer, then this node's validation and re-ask.
 
@@ -130,10 +145,11 @@ class Ask(Node):
         ok, value = check(
             kind, rt.event.text, choices=self.data.get("choices", ()), pattern=self._pattern, region=region
         )
-        if ok:
+        answers_questions = self.data.get("answer_questions", True)
+        if ok and not (answers_questions and self.data.get("text") and _reads_as_question(kind, rt.event.text)):
             rt.retries.pop(self.id, None)
             return Result(port="ok", set_vars={self.data["variable"]: value})
-        if self.data.get("answer_questions", True):
+        if answers_questions:
             asked = rt.render(self.data.get("text") or "")
             judged = answer_in_form(rt, self.id, asked)
             if judged.answer is not None:
@@ -141,6 +157,10 @@ class Ask(Node):
                 return Result(replies=replies, wait=True, effects=judged.effects, prompt=judged.prompt,
                               warnings=[*judged.warnings, f"{judged.note}; question asked again, "
                                         "not counted as a failed attempt"])
+            if ok and kind != "name":  # free text that reads like a question nobody could answer: an answer
+                rt.retries.pop(self.id, None)
+                return Result(port="ok", set_vars={self.data["variable"]: value}, effects=judged.effects,
+                              prompt=judged.prompt, warnings=judged.warnings)
             question_effects, question_warnings, prompt = judged.effects, judged.warnings, judged.prompt
         else:
             question_effects, question_warnings, prompt = [], [], None

@@ -80,3 +80,27 @@ def test_a_model_answer_with_an_invented_price_is_replaced():
     assert "don't know" in said[0].text and said[0].buttons == ["Talk to a person"]
     assert said[1].text == "Your phone?"
     assert any("'80 EUR'" in w for w in results[1].trace[0]["warnings"])
+
+
+def _free_text_form(kind: str) -> dict:
+    return linear(("q", "ask", {"text": "What would you like?" if kind == "text" else "Your name?",
+                                "variable": "v", "validate": kind}),
+                  ("thanks", "message", {"text": "Noted: {{v}}"}))
+
+
+def test_a_question_where_free_text_or_a_name_is_asked_is_answered_first():
+    svc = offline_services(profile=PROFILE)
+    results = talk(_free_text_form("text"), ["hi", "How much is a haircut?", "A haircut on Friday"], svc)
+    assert texts(results[1]) == ["A haircut starts at 30 EUR.", "What would you like?"]
+    assert texts(results[2]) == ["Noted: A haircut on Friday"]
+    results = talk(_free_text_form("name"), ["hi", "how much is a haircut", "Will"], svc)
+    assert texts(results[1]) == ["A haircut starts at 30 EUR.", "Your name?"]
+    assert texts(results[2]) == ["Noted: Will"]
+
+
+def test_an_unanswered_question_is_still_free_text_but_not_a_name():
+    svc = offline_services(profile=PROFILE)
+    [_, free] = talk(_free_text_form("text"), ["hi", "Can you do it on Friday?"], svc)
+    assert texts(free) == ["Noted: Can you do it on Friday?"]
+    [_, name] = talk(_free_text_form("name"), ["hi", "Do you sell gift cards?"], svc)
+    assert texts(name) == ["Please tell me your name."] and name.state["retries"] == {"q": 1}
