@@ -87,6 +87,16 @@ def test_offline_it_answers_books_confirms_saves_notifies_and_answers_again_afte
     assert texts(again) == ["Happy to book you in! 📅", "What's your name?"]  # asking to book again does
 
 
+def test_offline_a_greeting_or_thanks_with_a_question_gets_the_answer():
+    """Only a bare greeting or thanks gets the small talk; with a question in it, the question is answered."""
+    hi, thanks = talk("ai_assistant", ["Hi, how much is a haircut", "thanks, and how much is a haircut"])
+    assert texts(hi) == [HAIRCUT] and texts(thanks) == [HAIRCUT]
+    [ru] = talk("ai_assistant_ru", ["Добрый день, сколько стоит стрижка"], language="ru")
+    assert texts(ru) == [HAIRCUT_RU]
+    bare = talk("ai_assistant", ["Hello there", "Thank you very much!"])
+    assert texts(bare[0])[0].startswith("Hi! 👋") and texts(bare[1]) != [HAIRCUT]
+
+
 def test_offline_a_question_it_cannot_answer_goes_to_a_person():
     [unknown] = talk("ai_assistant", ["Do you trim beards?"])
     assert texts(unknown) == ["Thanks for your message! A manager will reply soon."]
