@@ -93,10 +93,11 @@ def _recipient(channel: ChannelLike, inbound: InboundEvent | None, conv: Convers
 def record_outbound(tenant: TenantLike, channel: ChannelLike, conv: ConversationLike,
                     outbound: list[OutboundMessage], *,
                     key_prefix: str, event_id: int | None, inbound: InboundEvent | None,
-                    claimed: bool = False) -> list[Any]:
+                    claimed: bool = False, why: list[str] | None = None) -> list[Any]:
     """Store the turn's replies, `pending` (or `claimed` by this worker when the caller sends them right
     after the commit: the insert is the claim); returns them as rows with the columns sending reads. The
-    conversation's `reply_to` and `last_outbound_at` are set on `conv`; the caller saves it."""
+    conversation's `reply_to` and `last_outbound_at` are set on `conv`; the caller saves it. `why`: the
+    turn's routing notes, kept with its first reply for the conversation page ("Why this reply")."""
     recipient = _recipient(channel, inbound, conv)
     if inbound is not None:
         conv.state = {**(conv.state or {}), "reply_to": recipient}
@@ -116,7 +117,8 @@ def record_outbound(tenant: TenantLike, channel: ChannelLike, conv: Conversation
                   "text": fit_text(out.text, text_limit(channel.type)), "idempotency_key": key,
                   "delivery_status": "claimed" if claimed else "pending", "claimed_by": owner, "claimed_at": now,
                   "error": None,
-                  "payload": {"buttons": list(out.buttons), "recipient": target, "meta": meta}}
+                  "payload": {"buttons": list(out.buttons), "recipient": target, "meta": meta,
+                              **({"why": why} if why and index == 0 else {})}}
         if not target:
             values.update(delivery_status="skipped", claimed_by=None, claimed_at=None,
                           error="no recipient for this reply")

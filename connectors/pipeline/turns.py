@@ -382,7 +382,8 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Any]:
     conv.state = {**result.state, "trace_reason": prepared.reason}
     conv.stage = str(result.state.get("node") or ("finished" if result.finished else conv.stage))[:64]
     rows = record_outbound(tenant, channel, conv, result.outbound, key_prefix=prepared.key_prefix,
-                           event_id=prepared.event_id, inbound=prepared.inbound, claimed=True)
+                           event_id=prepared.event_id, inbound=prepared.inbound, claimed=True,
+                           why=routing_notes(prepared.reason, result.trace))
     effects.apply(tenant, channel, conv, result.effects, prepared.services)
     store.save_conversation(conv)
     if prepared.event_id is not None:
@@ -391,6 +392,23 @@ def persist_turn(prepared: PreparedTurn, result: StepResult) -> list[Any]:
         log.warning("flow error in conversation %s: %s", conv.id, result.error)
     db.session.commit()
     return [r for r in rows if r.delivery_status == "claimed"]
+
+
+#: At most this many notes per turn are kept with its reply: the first ones say which flow and where it
+#: started; a long loop of nodes would only repeat itself.
+MAX_WHY_NOTES = 12
+
+
+def routing_notes(reason: str | None, trace: list[dict[str, Any]]) -> list[str]:
+    """Why the bot answered as it did, for the person reading the conversation: which flow took the message
+    (routing.pick_flow's reason), where the run started, and the engine's and nodes' notes (an FAQ answer
+    after the form, a question answered inside it, a model reply replaced), each once, in order."""
+    notes = [reason] if reason else []
+    for entry in trace:
+        for text in (entry.get("note"), *(entry.get("warnings") or ())):
+            if text and str(text) not in notes:
+                notes.append(str(text))
+    return notes[:MAX_WHY_NOTES]
 
 
 def send_turn(prepared: PreparedTurn, claimed: list[Any]) -> DeliverySummary:

@@ -4,6 +4,8 @@ the FAQ instead of restarting the form, and the routing decision is kept with th
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from tests.helpers.webhooks import webchat_send as send
@@ -68,6 +70,18 @@ def test_demo_chat_answers_questions_inside_and_after_the_lead_form(client, wire
     hello = _say(client, wired, key, "ok, see you", 7)
     assert len(hello) == 1 and GREETING not in hello[0]  # a completed form does not restart by itself
     assert "get back to you" in hello[0]
+
+    # the conversation page says why each reply was sent, once per turn, from the trace
+    from tests.helpers.web import login
+    from webapp.services.demo import DEMO_OWNER
+
+    login(client, *DEMO_OWNER)
+    page = client.get(f"/conversations/{conv.id}").get_data(as_text=True)
+    notes = re.findall(r'<details[^>]*data-testid="why">(.*?)</details>', page, re.S)
+    assert len(notes) == 7  # one per visitor message
+    assert "answered from the FAQ" in notes[1] and "not counted as a failed attempt" in notes[1]
+    assert "after the flow ended" in notes[5] and "answered from the FAQ" in notes[5]
+    assert "the completed form is not restarted" in notes[6]
 
 
 def test_another_flows_keyword_trigger_comes_before_the_pending_question(client, wired, db):
