@@ -1,6 +1,6 @@
-"""The template library in Russian and English (#19): every template ships in both languages, each as its own
-file with a `language` field and the same graph; at least six niches besides "general"; every document valid;
-the Russian documents speak Russian and walk end to end."""
+"""The template library in Russian and English (#19): every template and every platform prompt layer ships in
+both languages, each as its own file with a `language` field (templates with the same graph); at least six
+niches besides "general"; every document valid; the Russian documents speak Russian and walk end to end."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ import re
 
 import pytest
 
+import flows.templates
 from flows import validate
 from flows.services import FakeLLM, offline_services
 from flows.simulator import simulate
 from flows.templates import (
     DIRECTORY,
     LANGUAGES,
+    LAYERS_DIRECTORY,
     is_template_file,
+    list_layers,
     list_templates,
     load_template,
     localized_key,
@@ -31,6 +34,10 @@ PROFILE = {"offer": "Скидка 20% на первый визит", "prices": "
 
 def files() -> list[tuple[str, dict]]:
     return [(p.name, json.loads(p.read_text(encoding="utf-8"))) for p in sorted(DIRECTORY.glob("*.json"))]
+
+
+def layer_files() -> list[tuple[str, dict]]:
+    return [(p.name, json.loads(p.read_text(encoding="utf-8"))) for p in sorted(LAYERS_DIRECTORY.glob("*.json"))]
 
 
 def graph(document: dict) -> tuple:
@@ -64,6 +71,58 @@ def test_every_file_names_its_language_and_key(file_name, data):
     assert split_key(data["key"]) == (stem, data["language"])
     assert data["name"] and data["description"] and data["niche"]
     assert data["document"]["name"] == data["name"]
+
+
+@pytest.mark.parametrize(("file_name", "data"), layer_files(), ids=[name for name, _ in layer_files()])
+def test_every_layer_file_names_its_language_and_bare_key(file_name, data):
+    assert set(data) == {"kind", "key", "language", "name", "text"}
+    assert data["kind"] in ("platform", "niche") and data["language"] in LANGUAGES
+    stem, _, rest = file_name.removesuffix(".json").partition(".")
+    assert (rest or "en") == data["language"], "a Russian layer is layers/<key>.ru.json"
+    assert data["key"] == stem and split_key(stem) == (stem, "en")
+    assert data["name"].strip() and data["text"].strip()
+    if data["language"] == "ru":
+        assert CYRILLIC.search(data["name"]) and CYRILLIC.search(data["text"])
+
+
+def test_every_prompt_layer_ships_in_english_and_russian():
+    layers = list_layers()
+    assert len(layers) == len(layer_files())
+    languages: dict[tuple[str, str], set[str]] = {}
+    for layer in layers:
+        languages.setdefault((layer["kind"], layer["key"]), set()).add(layer["language"])
+    assert ("platform", "base") in languages and len(languages) >= 7, sorted(languages)
+    assert all(found == set(LANGUAGES) for found in languages.values()), languages
+    assert {layer["language"] for layer in list_layers("ru")} == {"ru"}
+    assert [layer["key"] for layer in list_layers("en")] == [layer["key"] for layer in list_layers("ru")]
+    kinds = [layer["kind"] for layer in layers]
+    assert kinds == sorted(kinds, key=lambda kind: kind != "platform"), "platform layers come first"
+
+
+@pytest.fixture
+def layers_folder(tmp_path, monkeypatch):
+    """An empty layers folder in place of the shipped one; the shipped files are read again afterwards."""
+    monkeypatch.setattr(flows.templates, "LAYERS_DIRECTORY", tmp_path)
+    flows.templates._layers.cache_clear()
+    yield tmp_path
+    flows.templates._layers.cache_clear()
+
+
+@pytest.mark.parametrize(("file_name", "content", "problem"), [
+    ("beauty.ru.json", {"kind": "niche", "key": "beauty", "language": "ru", "name": "Красота"}, "has no text"),
+    ("beauty.json", {"kind": "tenant", "key": "beauty", "language": "en", "name": "B", "text": "T"}, "has kind"),
+    ("beauty.json", {"kind": "niche", "key": "beauty", "language": "de", "name": "B", "text": "T"}, "language"),
+    ("beauty.json", {"kind": "niche", "key": "beauty", "language": "ru", "name": "B", "text": "T"}, "beauty.ru.json"),
+    ("beauty_ru.ru.json", {"kind": "niche", "key": "beauty_ru", "language": "ru", "name": "B", "text": "T"},
+     "bare key"),
+    ("beauty.json", "{not json", "not valid JSON"),
+])
+def test_a_malformed_layer_file_is_refused_naming_the_file(layers_folder, file_name, content, problem):
+    text = content if isinstance(content, str) else json.dumps(content)
+    (layers_folder / file_name).write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=problem) as raised:
+        list_layers()
+    assert file_name in str(raised.value)
 
 
 @pytest.mark.parametrize("key", [t["key"] for t in list_templates()])

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from flows.templates import LANGUAGES, list_templates, localized_key, split_key
+from flows.templates import LANGUAGES, list_layers, list_templates, localized_key, split_key
 from tests.helpers.web import login
 
 
@@ -102,6 +102,15 @@ def test_every_shipped_layer_exists_in_both_languages_and_covers_the_template_ni
     niches = {t["niche"] for t in list_templates()} - {"general"}
     assert niches <= {base for kind, base in languages if kind == "niche"}
     assert ("platform", "base") in languages
+
+
+def test_the_shipped_layers_are_the_layer_files():
+    from webapp.services.prompts import DEFAULT_LAYERS
+
+    assert [{k: spec[k] for k in ("kind", "language", "name", "text")} | {"key": split_key(spec["key"])[0]}
+            for spec in DEFAULT_LAYERS] == list_layers()
+    assert [(spec["key"], spec["position"]) for spec in DEFAULT_LAYERS[:4]] == [
+        ("base", 0), ("base_ru", 0), ("beauty", 10), ("beauty_ru", 10)]
 
 
 def test_a_tenant_gets_the_prompt_layers_of_its_language(make_tenant, db):
