@@ -4,7 +4,9 @@ Optionally extracts structured fields (name, phone...) validated exactly like `a
 price, time, address or number the prompt did not contain is replaced by "I don't know, shall I call a
 person?" (flows/grounding.py). Without a provider
 (offline mode) or when the call fails, it answers from the FAQ, the tenant's fallback text or a system
-"a manager will reply soon" text, and leaves through `fallback` so the scenario can hand off.
+"a manager will reply soon" text, and leaves through `fallback` so the scenario can hand off; with
+`fallback_reply` off it says nothing and leaves the next step to the `fallback` branch (the AI assistant's
+booking step: a model reads the name and phone from the message, without one the questions ask for them).
 """
 
 from __future__ import annotations
@@ -58,6 +60,14 @@ class LLMSchema(DataSchema):
         load_default=list,
         metadata=form(
             N_("Extract fields"), help=N_("Fields the AI should pick out of the message, validated like Ask.")
+        ),
+    )
+    fallback_reply = fields.Boolean(
+        load_default=True,
+        metadata=form(
+            N_("Reply when the AI is unavailable"),
+            help=N_("Off: without a model (or when it fails) nothing is sent here and the flow goes on at "
+                    "'fallback', e.g. to questions."),
         ),
     )
     context_tokens = fields.Integer(
@@ -152,6 +162,8 @@ class LLMNode(Node):
                 out.warnings.append(f"extracted {item['variable']}={raw!r} is not a valid {item['validate']}")
 
     def _fallback(self, rt: Runtime, reason: str) -> Result:
+        if not self.data.get("fallback_reply", True):  # the flow's `fallback` branch says what comes next
+            return Result(port="fallback", warnings=[f"{reason}; no reply here (fallback_reply off)"])
         services = rt.services
         hit = faq.best_answer(rt.event.text, services.faq_entries()) if rt.event.text else None
         if hit is not None:

@@ -68,6 +68,13 @@ def test_llm_offline_falls_back_to_faq_then_tenant_text_then_system_text():
     assert texts(talk(llm_flow(), ["hmm"], services(language="ru"))[0])[0].startswith("Спасибо")
 
 
+def test_llm_with_fallback_reply_off_leaves_the_next_step_to_the_flow():
+    [offline] = talk(llm_flow(fallback_reply=False), ["what are your opening hours"], services(profile={"faq": FAQ}))
+    assert texts(offline) == ["[fallback]"] and "fallback_reply off" in offline.trace[1]["warnings"][0]
+    [online] = talk(llm_flow(fallback_reply=False), ["hi"], services(llm=FakeLLM()))
+    assert texts(online) == ["[fake reply] You said: hi", "[ok] "]
+
+
 def test_llm_error_falls_back_and_still_reports_usage():
     class Broken:
         def complete(self, messages, *, max_tokens, response_schema=None):

@@ -142,6 +142,18 @@ def test_with_a_model_the_ai_answers_and_its_extraction_skips_what_the_customer_
     assert [e.type for e in yes.effects] == ["lead", "notify"]
 
 
+def test_with_a_model_a_booking_keyword_still_gets_its_extraction():
+    """"Book me" matches the booking keywords, yet the model still reads the name and phone in the message:
+    the confirmation comes at once instead of asking for what the customer already wrote."""
+    llm = FakeLLM(data={"reply": "Of course!", "name": "Anna", "phone": "+371 2012 3456", "intent": "book"})
+    first, yes = talk("ai_assistant", ["I'm Anna, +371 2012 3456, please book me for Friday", "Yes"], llm=llm)
+    assert texts(first) == ["Of course!",
+                            "Anna, we'll call you at +37120123456 to arrange your visit. Is that right?"]
+    assert [e.type for e in yes.effects] == ["lead", "notify"]
+    [offline] = talk("ai_assistant", ["I'm Anna, please book me"])
+    assert texts(offline) == ["Happy to book you in! 📅", "What's your name?"]  # no model: the questions
+
+
 def test_with_a_model_an_invented_price_is_replaced_and_a_person_offered():
     llm = FakeLLM(data={"reply": "A beard trim is 45 EUR.", "intent": "question"})
     [first] = talk("ai_assistant", ["How much is a beard trim?"], llm=llm)
