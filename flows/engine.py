@@ -186,7 +186,9 @@ def _after_end(flow: Flow, st: dict[str, Any], event: TurnEvent, services: Servi
            else f"restart_after_minutes is {minutes}, {waited or 0:.0f} min passed")
     trace.append(_note(f"after the flow ended: no keyword trigger or FAQ answer matched; the completed form "
                        f"is not restarted: {why}"))
-    text = services.context.fallback_text or i18n.text("after_end", services.context.translate)
+    custom = services.context.fallback_text  # may name the customer: "We have your request, {{name}}"
+    rt = Runtime(services, event, st["vars"], st["retries"], st["history"], st["turn"], None)
+    text = rt.render(custom) if custom else i18n.text("after_end", services.context.translate)
     button = grounding.offer_button(services.context)
     return _kept(st, event, [OutboundMessage(fit_text(text, services.context.text_limit), [button])], trace)
 

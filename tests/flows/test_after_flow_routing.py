@@ -57,9 +57,10 @@ def test_anything_else_is_not_a_restart_but_an_offer_of_a_person():
 
 def test_the_tenants_fallback_text_and_language_are_used():
     services = offline_services(language="ru", profile={"faq": FAQ}, translate=gettext("ru"))
-    services.context.fallback_text = "Мы уже записали вас."
+    services.context.fallback_text = "Мы уже записали вас, {{name}}."
     results = talk(form(), ["hi", "Анна", "ладно"], services)
-    assert texts(results[2]) == ["Мы уже записали вас."] and results[2].outbound[0].buttons == ["Позовите человека"]
+    assert texts(results[2]) == ["Мы уже записали вас, Анна."]
+    assert results[2].outbound[0].buttons == ["Позовите человека"]
 
 
 def test_a_keyword_trigger_comes_first_after_the_end():
