@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flows import faq
-from flows.grounding import grounded_reply, system_sources
+from flows.grounding import customer_texts, grounded_reply, system_sources
 from flows.nodes.base import Runtime
 from flows.prompt import build_messages
 from flows.text_limits import fit_text
@@ -123,6 +123,6 @@ def _judge_with_model(rt: Runtime, node_id: str, asked: str) -> Judgement:
         judgement.warnings.append("the model judged the message not a question the business can answer")
     else:
         judgement.answer = grounded_reply(fit_text(reply, ctx.text_limit), system_sources(messages), ctx,
-                                          judgement.warnings)
+                                          judgement.warnings, customer_texts(messages))
         judgement.note = "a question inside the form: the model answered it"
     return judgement

@@ -16,7 +16,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates
 
 from flows import faq
-from flows.grounding import grounded_reply, system_sources
+from flows.grounding import customer_texts, grounded_reply, system_sources
 from flows.nodes.ask import VARIABLE
 from flows.nodes.base import DataSchema, Node, Result, Runtime
 from flows.nodes.form import N_, form
@@ -144,7 +144,8 @@ class LLMNode(Node):
         self._extract(data, rt, out)
         text = fit_text(text, rt.services.context.text_limit)
         if text.strip():
-            out.replies.append(grounded_reply(text, system_sources(messages), rt.services.context, out.warnings))
+            out.replies.append(grounded_reply(text, system_sources(messages), rt.services.context, out.warnings,
+                                              customer_texts(messages)))
         else:
             out.warnings.append("the LLM returned an empty reply")
         return out
